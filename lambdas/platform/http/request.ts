@@ -1,0 +1,83 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { BadRequestError, MlopsError } from '../errors';
+import { DEFAULT_MAX_BODY_BYTES, type RouteSpec } from './route';
+
+/** Lower-cased single-value headers (HTTP header names are case-insensitive). */
+export function normalizeHeaders(event: Pick<APIGatewayProxyEvent, 'headers'>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
+/** The query string as an object: one value as a string, a repeated key as an array. */
+export function queryObject(
+  event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const multi = event.multiValueQueryStringParameters;
+  if (multi) {
+    for (const [k, vs] of Object.entries(multi)) {
+      if (!vs || vs.length === 0) continue;
+      out[k] = vs.length === 1 ? (vs[0] as string) : vs;
+    }
+    return out;
+  }
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** The body's bytes, decoding API Gateway's base64 form for binary payloads. */
+export function bodyBytes(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): Uint8Array {
+  if (event.body === null || event.body === undefined || event.body === '') return new Uint8Array();
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+}
+
+function isJsonContentType(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const mime = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return mime === 'application/json' || mime.endsWith('+json');
+}
+
+const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Turns a proxy event into the raw input object a route's schema validates:
+ * the query string for GET, the JSON body otherwise, path parameters merged in.
+ * Throws 4xx errors for oversized bodies, wrong content types and malformed JSON.
+ */
+export function readInput(
+  event: APIGatewayProxyEvent,
+  spec: RouteSpec,
+  headers: Record<string, string>,
+): { input: Record<string, unknown>; rawBody?: Uint8Array } {
+  const bytes = bodyBytes(event);
+  const limit = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (bytes.byteLength > limit) {
+    throw new MlopsError(
+      'REQUEST_TOO_LARGE',
+      `Request body is ${bytes.byteLength} bytes; this endpoint accepts at most ${limit} bytes`,
+    );
+  }
+  const query = queryObject(event);
+  const pathParameters = event.pathParameters ?? {};
+  if (spec.body === 'raw') return { input: { ...query, ...pathParameters }, rawBody: bytes };
+  if (BODYLESS.has(event.httpMethod) || bytes.byteLength === 0) {
+    return { input: { ...query, ...pathParameters } };
+  }
+  if (!isJsonContentType(headers['content-type'])) {
+    throw new MlopsError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Type '${headers['content-type'] ?? '(none)'}' is not supported; send the body as application/json`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new BadRequestError(`Malformed JSON body: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new BadRequestError('The JSON body must be an object');
+  }
+  return { input: { ...(parsed as Record<string, unknown>), ...pathParameters } };
+}

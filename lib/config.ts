@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/**
+ * The platform's typed configuration. `bin/app.ts` reads it from the CDK context key
+ * `mlops` (cdk.json, or `-c mlops='{"stage":"prod"}'`) and every construct receives the
+ * validated result; each field has a default, so a team writes only what differs.
+ */
+export const platformConfigSchema = z
+  .object({
+    /** Deployment stage; part of resource names and the API stage. */
+    stage: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,19}$/, 'stage must be 1-20 lowercase letters, digits or dashes, starting with a letter')
+      .default('dev'),
+    /** EventBridge schedule expression for the training pipeline. */
+    pipelineSchedule: z
+      .string()
+      .regex(/^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/, 'pipelineSchedule must be cron(...) or rate(...)')
+      .default('cron(0 3 ? * MON *)'),
+    /** Where models are served. */
+    servingBackend: z.enum(['lambda', 'sagemaker']).default('lambda'),
+    /** Days to keep function, API and state machine logs. */
+    logRetentionDays: z.union([z.literal(7), z.literal(14), z.literal(30), z.literal(90), z.literal(365)]).default(30),
+    /** Steady-state API request rate limit and burst (requests per second). */
+    apiThrottle: z
+      .object({ rateLimit: z.number().positive().default(100), burstLimit: z.number().int().positive().default(200) })
+      .default({ rateLimit: 100, burstLimit: 200 }),
+    alarms: z
+      .object({
+        /** p99 latency of serving, in milliseconds, above which the latency alarm fires. */
+        latencyP99Ms: z.number().positive().default(500),
+        /** Share of 5xx answers (0-1) above which the error alarm fires. */
+        errorRate: z.number().min(0).max(1).default(0.01),
+        /** Population stability index above which a feature counts as drifted. */
+        driftPsi: z.number().positive().default(0.2),
+      })
+      .default({ latencyP99Ms: 500, errorRate: 0.01, driftPsi: 0.2 }),
+    /** Keep data stores when the stack is deleted (production default). */
+    retainData: z.boolean().default(true),
+  })
+  .strict();
+
+export type PlatformConfig = z.infer<typeof platformConfigSchema>;
+export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
+
+/**
+ * Validates a configuration, throwing an error that names each wrong field and what to
+ * write instead, so a mistake fails at synth time rather than at deploy time.
+ *
+ * @example
+ * const config = resolvePlatformConfig({ stage: 'prod', servingBackend: 'sagemaker' });
+ */
+export function resolvePlatformConfig(input: unknown = {}): PlatformConfig {
+  const parsed = platformConfigSchema.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new Error(`Invalid mlops configuration:\n${problems.join('\n')}`);
+}

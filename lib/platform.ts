@@ -1,0 +1,65 @@
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { platformRoutes } from '../lambdas/platform/health-api';
+import { PlatformApi } from './api/platform-api';
+import type { PlatformConfig } from './config';
+import { PlatformFunction } from './private/platform-function';
+import { SecureBucket } from './private/secure-bucket';
+
+export interface MlopsPlatformProps {
+  readonly config: PlatformConfig;
+}
+
+/**
+ * The root construct: the shared API and logging, and one construct per area
+ * (features, tracking, pipeline, serving, monitoring), each adding its own resources
+ * and routes to the shared API.
+ */
+export class MlopsPlatform extends Construct {
+  readonly api: PlatformApi;
+  /** Receives the server access logs of every platform bucket. */
+  readonly accessLogs: SecureBucket;
+  readonly config: PlatformConfig;
+
+  constructor(scope: Construct, id: string, props: MlopsPlatformProps) {
+    super(scope, id);
+    const { config } = props;
+    this.config = config;
+    const logRetentionDays = retention(config.logRetentionDays);
+    this.accessLogs = new SecureBucket(this, 'AccessLogs', {
+      localName: 'access-logs',
+      retain: config.retainData,
+      versioned: false,
+    });
+    this.api = new PlatformApi(this, 'Api', {
+      stage: config.stage,
+      logRetentionDays,
+      rateLimit: config.apiThrottle.rateLimit,
+      burstLimit: config.apiThrottle.burstLimit,
+    });
+    const health = new PlatformFunction(this, 'Health', {
+      entry: 'lambdas/platform/health-handler.ts',
+      serviceName: 'platform',
+      stage: config.stage,
+      logRetentionDays,
+      memorySize: 256,
+    });
+    this.api.addRoutes(health.fn, platformRoutes);
+  }
+
+  /** Common props for an area's functions. */
+  functionDefaults(serviceName: string) {
+    return { serviceName, stage: this.config.stage, logRetentionDays: retention(this.config.logRetentionDays) };
+  }
+}
+
+function retention(days: PlatformConfig['logRetentionDays']): logs.RetentionDays {
+  const map: Record<PlatformConfig['logRetentionDays'], logs.RetentionDays> = {
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+  };
+  return map[days];
+}

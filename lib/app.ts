@@ -15,7 +15,10 @@ export interface BuildAppOptions {
  * Builds the CDK app for a configuration (or, when none is given, the context key `mlops`): `bin/app.ts` for `cdk synth/deploy`, the
  * tests, and the local runtime all call this, so they see the same template.
  */
-export function buildApp(configInput: unknown | undefined, options: BuildAppOptions = {}): {
+export function buildApp(
+  configInput: unknown | undefined,
+  options: BuildAppOptions = {},
+): {
   app: App;
   stack: MlopsPlatformStack;
   config: PlatformConfig;

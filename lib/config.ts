@@ -10,20 +10,31 @@ export const platformConfigSchema = z
     /** Deployment stage; part of resource names and the API stage. */
     stage: z
       .string()
-      .regex(/^[a-z][a-z0-9-]{0,19}$/, 'stage must be 1-20 lowercase letters, digits or dashes, starting with a letter')
+      .regex(
+        /^[a-z][a-z0-9-]{0,19}$/,
+        'stage must be 1-20 lowercase letters, digits or dashes, starting with a letter',
+      )
       .default('dev'),
     /** EventBridge schedule expression for the training pipeline. */
     pipelineSchedule: z
       .string()
-      .regex(/^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/, 'pipelineSchedule must be cron(...) or rate(...)')
+      .regex(
+        /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
+        'pipelineSchedule must be cron(...) or rate(...)',
+      )
       .default('cron(0 3 ? * MON *)'),
     /** Where models are served. */
     servingBackend: z.enum(['lambda', 'sagemaker']).default('lambda'),
     /** Days to keep function, API and state machine logs. */
-    logRetentionDays: z.union([z.literal(7), z.literal(14), z.literal(30), z.literal(90), z.literal(365)]).default(30),
+    logRetentionDays: z
+      .union([z.literal(7), z.literal(14), z.literal(30), z.literal(90), z.literal(365)])
+      .default(30),
     /** Steady-state API request rate limit and burst (requests per second). */
     apiThrottle: z
-      .object({ rateLimit: z.number().positive().default(100), burstLimit: z.number().int().positive().default(200) })
+      .object({
+        rateLimit: z.number().positive().default(100),
+        burstLimit: z.number().int().positive().default(200),
+      })
       .default({ rateLimit: 100, burstLimit: 200 }),
     alarms: z
       .object({

@@ -49,7 +49,11 @@ export class MlopsPlatform extends Construct {
 
   /** Common props for an area's functions. */
   functionDefaults(serviceName: string) {
-    return { serviceName, stage: this.config.stage, logRetentionDays: retention(this.config.logRetentionDays) };
+    return {
+      serviceName,
+      stage: this.config.stage,
+      logRetentionDays: retention(this.config.logRetentionDays),
+    };
   }
 }
 

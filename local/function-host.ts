@@ -43,7 +43,9 @@ class FunctionInstance {
       this.worker.on('message', (msg) => {
         if (msg.type === 'ready') resolveReady();
         else if (msg.type === 'init-error') {
-          rejectReady(new FunctionError(fn.logicalId, msg.error.errorType, `init failed: ${msg.error.errorMessage}`));
+          rejectReady(
+            new FunctionError(fn.logicalId, msg.error.errorType, `init failed: ${msg.error.errorMessage}`),
+          );
         } else this.settle(msg);
       });
       this.worker.on('error', (err) => {
@@ -56,13 +58,21 @@ class FunctionInstance {
     this.ready.catch(() => undefined);
   }
 
-  private settle(msg: { id: string; type: string; result?: unknown; error?: { errorType: string; errorMessage: string } }) {
+  private settle(msg: {
+    id: string;
+    type: string;
+    result?: unknown;
+    error?: { errorType: string; errorMessage: string };
+  }) {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
     clearTimeout(p.timer);
     if (msg.type === 'result') p.resolve(msg.result);
-    else p.reject(new FunctionError(this.fn.logicalId, msg.error?.errorType ?? 'Error', msg.error?.errorMessage ?? ''));
+    else
+      p.reject(
+        new FunctionError(this.fn.logicalId, msg.error?.errorType ?? 'Error', msg.error?.errorMessage ?? ''),
+      );
   }
 
   async invoke(event: unknown): Promise<unknown> {
@@ -72,7 +82,13 @@ class FunctionInstance {
     return new Promise((resolveInvoke, rejectInvoke) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        rejectInvoke(new FunctionError(this.fn.logicalId, 'TimeoutError', `Task timed out after ${this.fn.timeoutSeconds} seconds`));
+        rejectInvoke(
+          new FunctionError(
+            this.fn.logicalId,
+            'TimeoutError',
+            `Task timed out after ${this.fn.timeoutSeconds} seconds`,
+          ),
+        );
       }, timeoutMs);
       this.pending.set(id, { resolve: resolveInvoke, reject: rejectInvoke, timer });
       this.worker.postMessage({

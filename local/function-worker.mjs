@@ -1,7 +1,8 @@
 // Runs one Lambda function's handler module in its own worker thread, as Lambda runs
 // it in its own sandbox: own environment variables, own module state, own cold start.
-import { parentPort, workerData } from 'node:worker_threads';
+
 import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
 register();

@@ -23,7 +23,13 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-function sendError(res: ServerResponse, status: number, code: string, message: string, requestId: string): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  requestId: string,
+): void {
   const body = JSON.stringify({ error_code: code, message });
   res.writeHead(status, {
     'content-type': 'application/json',
@@ -73,7 +79,7 @@ export function toProxyEvent(
     const k = req.rawHeaders[i] as string;
     const v = req.rawHeaders[i + 1] as string;
     headers[k] = v;
-    (multiValueHeaders[k] ??= []).push(v);
+    multiValueHeaders[k] = [...(multiValueHeaders[k] ?? []), v];
   }
   let query: Record<string, string> | null = null;
   let multiQuery: Record<string, string[]> | null = null;
@@ -81,7 +87,7 @@ export function toProxyEvent(
     query ??= {};
     multiQuery ??= {};
     query[k] = v;
-    (multiQuery[k] ??= []).push(v);
+    multiQuery[k] = [...(multiQuery[k] ?? []), v];
   }
   const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   const binary = BINARY_TYPES.includes(contentType);
@@ -150,7 +156,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     if (!match) {
       req.resume();
-      return sendError(res, 404, 'ENDPOINT_NOT_FOUND', `No endpoint ${req.method} ${url.pathname}`, requestId);
+      return sendError(
+        res,
+        404,
+        'ENDPOINT_NOT_FOUND',
+        `No endpoint ${req.method} ${url.pathname}`,
+        requestId,
+      );
     }
     if ('methodNotAllowed' in match) {
       req.resume();
@@ -164,7 +176,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     const body = await readBody(req, GATEWAY_MAX_BODY_BYTES);
     if (body === 'too-large') {
-      return sendError(res, 413, 'REQUEST_TOO_LARGE', `Request body exceeds ${GATEWAY_MAX_BODY_BYTES} bytes`, requestId);
+      return sendError(
+        res,
+        413,
+        'REQUEST_TOO_LARGE',
+        `Request body exceeds ${GATEWAY_MAX_BODY_BYTES} bytes`,
+        requestId,
+      );
     }
     const event = toProxyEvent(req, url, match.route, match.pathParameters, body, options.stage, requestId);
     let result: APIGatewayProxyResult;
@@ -198,7 +216,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
-      if (!res.headersSent) sendError(res, 500, 'INTERNAL_ERROR', `Gateway error: ${(err as Error).message}`, 'gateway');
+      if (!res.headersSent)
+        sendError(res, 500, 'INTERNAL_ERROR', `Gateway error: ${(err as Error).message}`, 'gateway');
       else res.destroy();
     });
   });

@@ -4,6 +4,7 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ResourceNotFoundException,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import type { LocalFunction, LocalPlan, LocalTable } from './template';
 
@@ -30,7 +31,8 @@ export function resolveEnvironment(fn: LocalFunction, plan: LocalPlan): Record<s
       const [id, attr] = getAtt as [string, string];
       const type = plan.template.Resources[id]?.Type ?? '';
       const name = names.get(id) ?? id;
-      if (attr === 'Arn' && type === 'AWS::DynamoDB::Table') return `arn:aws:dynamodb:us-east-1:000000000000:table/${name}`;
+      if (attr === 'Arn' && type === 'AWS::DynamoDB::Table')
+        return `arn:aws:dynamodb:us-east-1:000000000000:table/${name}`;
       if (attr === 'Arn' && type === 'AWS::S3::Bucket') return `arn:aws:s3:::${name}`;
       return `arn:aws:local:us-east-1:000000000000:${id}`;
     }
@@ -84,6 +86,11 @@ export async function ensureTables(plan: LocalPlan, endpoint: string): Promise<s
       } catch (err) {
         if (!(err instanceof ResourceNotFoundException)) throw err;
         await client.send(new CreateTableCommand(createTableInput(table)));
+        // dynalite answers CREATING first; writes before ACTIVE fail as on AWS.
+        await waitUntilTableExists(
+          { client, maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.2 },
+          { TableName: table.localName },
+        );
         created.push(table.localName);
       }
     }

@@ -57,7 +57,8 @@ export class RouteMatcher {
     for (const p of this.patterns) {
       const params = matchSegments(p.segments, parts);
       if (!params) continue;
-      if (p.route.method === method || p.route.method === 'ANY') return { route: p.route, pathParameters: params };
+      if (p.route.method === method || p.route.method === 'ANY')
+        return { route: p.route, pathParameters: params };
       allowed.push(p.route.method);
     }
     return allowed.length ? { methodNotAllowed: allowed } : undefined;

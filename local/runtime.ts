@@ -54,11 +54,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   progress('starting DynamoDB (dynalite)');
   mkdirSync(dataDir, { recursive: true });
-  const ddb = await startDynamoDb({ path: options.inMemory ? undefined : join(dataDir, 'dynamodb') }).catch((err) => {
-    throw new Error(
-      `cannot open ${join(dataDir, 'dynamodb')}: ${(err as Error).message}. Is another 'mlops up' using this data dir?`,
-    );
-  });
+  const ddb = await startDynamoDb({ path: options.inMemory ? undefined : join(dataDir, 'dynamodb') }).catch(
+    (err) => {
+      throw new Error(
+        `cannot open ${join(dataDir, 'dynamodb')}: ${(err as Error).message}. Is another 'mlops up' using this data dir?`,
+      );
+    },
+  );
   let host: FunctionHost | undefined;
   try {
     const created = await ensureTables(plan, ddb.endpoint);

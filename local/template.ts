@@ -2,7 +2,10 @@ import { ENTRY_METADATA, HANDLER_METADATA, LOCAL_NAME_METADATA } from '../lib/pr
 
 /** A CloudFormation template as JSON (only the parts the local runtime reads are typed). */
 export interface CfnTemplate {
-  Resources: Record<string, { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any> }>;
+  Resources: Record<
+    string,
+    { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any> }
+  >;
 }
 
 export interface LocalFunction {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { baseConfigSchema, loadConfig } from './config';
 import { healthRoute } from './health-api';
-import { httpApi } from './http/router';
 import { bind } from './http/route';
+import { httpApi } from './http/router';
 
 const config = loadConfig(baseConfigSchema.extend({ MLOPS_VERSION: z.string().default('dev') }));
 

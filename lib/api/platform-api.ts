@@ -86,15 +86,18 @@ export class PlatformApi extends Construct implements IPlatformApi {
     });
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-COG4',
-      reason: 'The API uses IAM (SigV4) authorization on every method, as MLflow clients support; no Cognito pool.',
+      reason:
+        'The API uses IAM (SigV4) authorization on every method, as MLflow clients support; no Cognito pool.',
     });
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG3',
-      reason: 'Every method requires SigV4-signed IAM credentials and the stage is throttled; a WAF ACL can be attached per account.',
+      reason:
+        'Every method requires SigV4-signed IAM credentials and the stage is throttled; a WAF ACL can be attached per account.',
     });
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason: "API Gateway's account-level CloudWatch role needs AWS's managed AmazonAPIGatewayPushToCloudWatchLogs policy.",
+      reason:
+        "API Gateway's account-level CloudWatch role needs AWS's managed AmazonAPIGatewayPushToCloudWatchLogs policy.",
     });
   }
 

@@ -1,11 +1,11 @@
+import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ENTRY_METADATA, HANDLER_METADATA } from './local-metadata';
 
 /** The repository root, from which handler entries are named. */
@@ -90,7 +90,10 @@ export class PlatformFunction extends Construct {
       reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
     });
     const cfn = this.fn.node.defaultChild as lambda.CfnFunction;
-    cfn.addMetadata(ENTRY_METADATA, relative(REPO_ROOT, resolve(REPO_ROOT, props.entry)).split('\\').join('/'));
+    cfn.addMetadata(
+      ENTRY_METADATA,
+      relative(REPO_ROOT, resolve(REPO_ROOT, props.entry)).split('\\').join('/'),
+    );
     cfn.addMetadata(HANDLER_METADATA, props.handler ?? 'handler');
   }
 }

@@ -1,7 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
 import { toMlopsError } from '../errors';
 import { logger, metrics } from '../observability';
 
@@ -66,5 +66,9 @@ export function errorResponse(
   body: { error_code: string; message: string },
   headers: Record<string, string> = {},
 ): APIGatewayProxyResult {
-  return { statusCode: status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
 }

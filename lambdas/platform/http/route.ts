@@ -86,7 +86,10 @@ export interface RequestContext {
  */
 export function bind<Req extends z.ZodType, Res extends z.ZodType>(
   spec: RouteSpec<Req, Res>,
-  impl: (input: z.infer<Req>, ctx: RequestContext) => Promise<z.input<Res> | HttpResult> | z.input<Res> | HttpResult,
+  impl: (
+    input: z.infer<Req>,
+    ctx: RequestContext,
+  ) => Promise<z.input<Res> | HttpResult> | z.input<Res> | HttpResult,
 ): RouteBinding {
   return { spec: spec as RouteSpec, impl: impl as RouteBinding['impl'] };
 }

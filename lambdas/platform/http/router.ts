@@ -32,7 +32,10 @@ export function httpApi(bindings: readonly RouteBinding[]): ProxyHandler {
     if (!binding) {
       const allowed = methodsByResource.get(event.resource);
       if (allowed) {
-        throw new MlopsError('METHOD_NOT_ALLOWED', `${event.httpMethod} is not allowed on ${event.resource}; use ${allowed.join(' or ')}`);
+        throw new MlopsError(
+          'METHOD_NOT_ALLOWED',
+          `${event.httpMethod} is not allowed on ${event.resource}; use ${allowed.join(' or ')}`,
+        );
       }
       throw new MlopsError('ENDPOINT_NOT_FOUND', `No endpoint ${event.httpMethod} ${event.path}`);
     }
@@ -51,7 +54,10 @@ export function httpApi(bindings: readonly RouteBinding[]): ProxyHandler {
       const binary = typeof result.body !== 'string';
       return {
         statusCode: result.status,
-        headers: { 'content-type': binary ? 'application/octet-stream' : 'application/json', ...result.headers },
+        headers: {
+          'content-type': binary ? 'application/octet-stream' : 'application/json',
+          ...result.headers,
+        },
         body: binary ? Buffer.from(result.body).toString('base64') : (result.body as string),
         isBase64Encoded: binary,
       };
@@ -63,5 +69,7 @@ export function httpApi(bindings: readonly RouteBinding[]): ProxyHandler {
     };
   };
 
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>().use(observability()).handler(core) as ProxyHandler;
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(observability())
+    .handler(core) as ProxyHandler;
 }

@@ -1,0 +1,35 @@
+import { Command, CommanderError } from 'commander';
+import { MlopsError } from '../lambdas/platform/errors';
+import { registerLocalCommands } from '../local/cli';
+
+/** Builds the `mlops` command tree; each area registers its own subcommands. */
+export function buildProgram(): Command {
+  const program = new Command('mlops')
+    .description('serverless-mlops: feature store, tracking, registry, pipeline, serving and monitoring')
+    .showHelpAfterError()
+    .exitOverride();
+  registerLocalCommands(program);
+  return program;
+}
+
+/**
+ * Runs the CLI and returns the exit code. A user's mistake prints its message (no
+ * stack) and exits 1; a usage error exits 2.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof MlopsError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../../lib/app';
+import { PlatformFunction } from '../../lib/private/platform-function';
+import { startLocalRuntime } from '../../local/runtime';
+import type { CfnTemplate } from '../../local/template';
+import { echoRoute } from './fixtures/echo-handler';
+
+const apiUrl = inject('apiUrl');
+
+describe('the local gateway serving the synthesized platform', () => {
+  it('answers GET /health with 200', async () => {
+    const res = await fetch(`${apiUrl}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', stage: 'local' });
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('answers an unknown route with 404 ENDPOINT_NOT_FOUND', async () => {
+    const res = await fetch(`${apiUrl}/no/such/route`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error_code: 'ENDPOINT_NOT_FOUND' });
+  });
+
+  it('answers a malformed path with 400', async () => {
+    const res = await fetch(`${apiUrl}/health/%E0%A4%A`);
+    expect([400, 404]).toContain(res.status);
+    expect((await res.json()).error_code).toMatch(/BAD_REQUEST|ENDPOINT_NOT_FOUND/);
+  });
+});
+
+describe('a route added in CDK', () => {
+  let runtime: Awaited<ReturnType<typeof startLocalRuntime>>;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    // Add a function and a route the way an area construct does, then synthesize:
+    // the gateway must serve it with no list of routes kept anywhere else.
+    const { app, stack } = buildApp({ stage: 'routes' }, { nag: false, skipBundling: true });
+    const platform = stack.platform;
+    const echo = new PlatformFunction(platform, 'Echo', {
+      ...platform.functionDefaults('echo'),
+      entry: 'test/platform/fixtures/echo-handler.ts',
+      environment: { ECHO_ENV: 'from-the-template' },
+    });
+    platform.api.addRoutes(echo.fn, [echoRoute]);
+    const template = app.synth().getStackByName(stack.stackName).template as CfnTemplate;
+    dataDir = mkdtempSync(join(tmpdir(), 'mlops-routes-'));
+    runtime = await startLocalRuntime({
+      port: 0,
+      dataDir,
+      template,
+      inMemory: true,
+      config: { stage: 'routes' },
+    });
+  });
+
+  afterAll(async () => {
+    await runtime?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('is served locally, with path parameters and the environment the template sets', async () => {
+    const res = await fetch(`${runtime.url}/test/echo/alice`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'hi', count: 3 }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ echoed: 'hihihi', name: 'alice', env: 'from-the-template' });
+  });
+
+  it('validates its input with the route schema (400 naming the field)', async () => {
+    const res = await fetch(`${runtime.url}/test/echo/alice`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'x'.repeat(50) }),
+    });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.error_code).toBe('INVALID_PARAMETER_VALUE');
+    expect(body.message).toContain("'message'");
+  });
+
+  it('answers a body over API Gateway’s 10 MB limit with 413, and one over the route’s limit too', async () => {
+    const huge = await fetch(`${runtime.url}/test/echo/a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(10 * 1024 * 1024 + 1),
+    });
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toMatchObject({ error_code: 'REQUEST_TOO_LARGE' });
+    const overRoute = await fetch(`${runtime.url}/test/echo/a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'x'.repeat(6 * 1024 * 1024) }),
+    });
+    expect(overRoute.status).toBe(413);
+  });
+
+  it('answers a wrong content type with 415 and malformed JSON with 400', async () => {
+    const wrongType = await fetch(`${runtime.url}/test/echo/a`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: 'a,b',
+    });
+    expect(wrongType.status).toBe(415);
+    const malformed = await fetch(`${runtime.url}/test/echo/a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"message": "hi"',
+    });
+    expect(malformed.status).toBe(400);
+    expect((await malformed.json()).error_code).toBe('BAD_REQUEST');
+  });
+});
+
+describe('mlops up', () => {
+  it('keeps data written before a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mlops-persist-'));
+    try {
+      const first = await startLocalRuntime({ port: 0, dataDir });
+      const client = (endpoint: string) =>
+        new DynamoDBClient({
+          endpoint,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+        });
+      const c1 = client(first.dynamodbEndpoint);
+      await c1.send(
+        new CreateTableCommand({
+          TableName: 'persist',
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+      await waitUntilTableExists({ client: c1, maxWaitTime: 10, minDelay: 0.05 }, { TableName: 'persist' });
+      await c1.send(new PutItemCommand({ TableName: 'persist', Item: { pk: { S: 'k' }, v: { N: '42' } } }));
+      c1.destroy();
+      await first.stop();
+
+      const second = await startLocalRuntime({ port: 0, dataDir });
+      const c2 = client(second.dynamodbEndpoint);
+      const got = await c2.send(new GetItemCommand({ TableName: 'persist', Key: { pk: { S: 'k' } } }));
+      c2.destroy();
+      expect((await fetch(`${second.url}/health`)).status).toBe(200);
+      await second.stop();
+      expect(got.Item?.v?.N).toBe('42');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -16,25 +16,27 @@ import type { CfnTemplate } from '../../local/template';
 import { echoRoute } from './fixtures/echo-handler';
 
 const apiUrl = inject('apiUrl');
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
+const json = (res: Response): Promise<any> => res.json();
 
 describe('the local gateway serving the synthesized platform', () => {
   it('answers GET /health with 200', async () => {
     const res = await fetch(`${apiUrl}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok', stage: 'local' });
+    expect(await json(res)).toMatchObject({ status: 'ok', stage: 'local' });
     expect(res.headers.get('x-request-id')).toBeTruthy();
   });
 
   it('answers an unknown route with 404 ENDPOINT_NOT_FOUND', async () => {
     const res = await fetch(`${apiUrl}/no/such/route`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ error_code: 'ENDPOINT_NOT_FOUND' });
+    expect(await json(res)).toMatchObject({ error_code: 'ENDPOINT_NOT_FOUND' });
   });
 
   it('answers a malformed path with 400', async () => {
     const res = await fetch(`${apiUrl}/health/%E0%A4%A`);
     expect([400, 404]).toContain(res.status);
-    expect((await res.json()).error_code).toMatch(/BAD_REQUEST|ENDPOINT_NOT_FOUND/);
+    expect((await json(res)).error_code).toMatch(/BAD_REQUEST|ENDPOINT_NOT_FOUND/);
   });
 });
 
@@ -76,7 +78,7 @@ describe('a route added in CDK', () => {
       body: JSON.stringify({ message: 'hi', count: 3 }),
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ echoed: 'hihihi', name: 'alice', env: 'from-the-template' });
+    expect(await json(res)).toEqual({ echoed: 'hihihi', name: 'alice', env: 'from-the-template' });
   });
 
   it('validates its input with the route schema (400 naming the field)', async () => {
@@ -86,7 +88,7 @@ describe('a route added in CDK', () => {
       body: JSON.stringify({ message: 'x'.repeat(50) }),
     });
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.error_code).toBe('INVALID_PARAMETER_VALUE');
     expect(body.message).toContain("'message'");
   });
@@ -98,7 +100,7 @@ describe('a route added in CDK', () => {
       body: 'x'.repeat(10 * 1024 * 1024 + 1),
     });
     expect(huge.status).toBe(413);
-    expect(await huge.json()).toMatchObject({ error_code: 'REQUEST_TOO_LARGE' });
+    expect(await json(huge)).toMatchObject({ error_code: 'REQUEST_TOO_LARGE' });
     const overRoute = await fetch(`${runtime.url}/test/echo/a`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -120,7 +122,7 @@ describe('a route added in CDK', () => {
       body: '{"message": "hi"',
     });
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).error_code).toBe('BAD_REQUEST');
+    expect((await json(malformed)).error_code).toBe('BAD_REQUEST');
   });
 });
 

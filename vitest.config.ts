@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'lambdas/**/*.test.ts', 'lib/**/*.test.ts', 'local/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
     testTimeout: 60_000,
     env: {
       POWERTOOLS_LOG_LEVEL: 'SILENT',

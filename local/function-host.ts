@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -22,12 +21,15 @@ export class FunctionError extends Error {
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
+  deadline: number;
 }
+
+let nextId = 0;
 
 class FunctionInstance {
   private readonly worker: Worker;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new Map<number, Pending>();
+  private sweeper: NodeJS.Timeout | undefined;
   readonly ready: Promise<void>;
 
   constructor(
@@ -59,43 +61,57 @@ class FunctionInstance {
   }
 
   private settle(msg: {
-    id: string;
+    id: number;
     type: string;
-    result?: unknown;
+    result?: string;
     error?: { errorType: string; errorMessage: string };
   }) {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
-    clearTimeout(p.timer);
-    if (msg.type === 'result') p.resolve(msg.result);
-    else
-      p.reject(
-        new FunctionError(this.fn.logicalId, msg.error?.errorType ?? 'Error', msg.error?.errorMessage ?? ''),
-      );
+    if (this.pending.size === 0) this.stopSweeper();
+    if (msg.type === 'result') p.resolve(msg.result === undefined ? undefined : JSON.parse(msg.result));
+    else {
+      p.reject(new FunctionError(this.fn.logicalId, msg.error?.errorType ?? 'Error', msg.error?.errorMessage ?? ''));
+    }
+  }
+
+  /** One timer for all in-flight invocations instead of a timer per request. */
+  private startSweeper(): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const [id, p] of this.pending) {
+        if (p.deadline > now) continue;
+        this.pending.delete(id);
+        p.reject(
+          new FunctionError(this.fn.logicalId, 'TimeoutError', `Task timed out after ${this.fn.timeoutSeconds} seconds`),
+        );
+      }
+      if (this.pending.size === 0) this.stopSweeper();
+    }, 100);
+    this.sweeper.unref();
+  }
+
+  private stopSweeper(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   async invoke(event: unknown): Promise<unknown> {
     await this.ready;
-    const id = randomUUID();
+    const id = nextId++;
     const timeoutMs = this.fn.timeoutSeconds * 1000;
     return new Promise((resolveInvoke, rejectInvoke) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        rejectInvoke(
-          new FunctionError(
-            this.fn.logicalId,
-            'TimeoutError',
-            `Task timed out after ${this.fn.timeoutSeconds} seconds`,
-          ),
-        );
-      }, timeoutMs);
-      this.pending.set(id, { resolve: resolveInvoke, reject: rejectInvoke, timer });
+      this.pending.set(id, { resolve: resolveInvoke, reject: rejectInvoke, deadline: Date.now() + timeoutMs });
+      this.startSweeper();
+      // Events cross the thread boundary as JSON text, as they reach Lambda: cheaper
+      // than a structured clone of the object graph.
       this.worker.postMessage({
         id,
-        event,
+        event: JSON.stringify(event),
         context: {
-          awsRequestId: id,
+          awsRequestId: `local-${id}`,
           functionName: this.fn.logicalId,
           functionVersion: '$LATEST',
           invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${this.fn.logicalId}`,

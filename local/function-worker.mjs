@@ -28,12 +28,12 @@ try {
 parentPort.on('message', async ({ id, event, context }) => {
   const deadline = Date.now() + context.timeoutMs;
   try {
-    const result = await handler(event, {
+    const result = await handler(JSON.parse(event), {
       ...context,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       callbackWaitsForEmptyEventLoop: false,
     });
-    parentPort.postMessage({ type: 'result', id, result });
+    parentPort.postMessage({ type: 'result', id, result: result === undefined ? undefined : JSON.stringify(result) });
   } catch (err) {
     parentPort.postMessage({ type: 'error', id, error: serializeError(err) });
   }

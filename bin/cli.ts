@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { MlopsError } from '../lambdas/platform/errors';
+import { registerFeatureCommands } from '../lambdas/features/cli';
+import { registerTrainingCommands } from '../lambdas/training/cli';
 import { registerLocalCommands } from '../local/cli';
 
 /** Builds the `mlops` command tree; each area registers its own subcommands. */
@@ -9,6 +11,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerLocalCommands(program);
+  registerFeatureCommands(program);
+  registerTrainingCommands(program);
   return program;
 }
 

@@ -3,6 +3,15 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { type PlatformConfig, resolvePlatformConfig } from './config';
 import { MlopsPlatformStack, stackName } from './platform-stack';
 
+/**
+ * CDK feature flags the platform relies on, set here so that `cdk synth`, the tests and
+ * the local runtime build the same template whatever cdk.json holds.
+ */
+export const FEATURE_FLAGS = {
+  // Grant log delivery by bucket policy, so log-target buckets keep ACLs disabled.
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+} as const;
+
 export interface BuildAppOptions {
   /** Run cdk-nag's AwsSolutions checks at synth. @default true */
   readonly nag?: boolean;
@@ -25,7 +34,7 @@ export function buildApp(
 } {
   const app = new App({
     outdir: options.outdir,
-    context: options.skipBundling ? { 'aws:cdk:bundling-stacks': [] } : {},
+    context: { ...FEATURE_FLAGS, ...(options.skipBundling ? { 'aws:cdk:bundling-stacks': [] } : {}) },
   });
   // Without an explicit configuration, read the context key `mlops` (cdk.json or -c).
   const fromContext = app.node.tryGetContext('mlops');

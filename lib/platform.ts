@@ -2,6 +2,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { platformRoutes } from '../lambdas/platform/health-api';
 import { PlatformApi } from './api/platform-api';
+import { FeatureStore } from './features/feature-store';
 import type { PlatformConfig } from './config';
 import { PlatformFunction } from './private/platform-function';
 import { SecureBucket } from './private/secure-bucket';
@@ -20,6 +21,7 @@ export class MlopsPlatform extends Construct {
   /** Receives the server access logs of every platform bucket. */
   readonly accessLogs: SecureBucket;
   readonly config: PlatformConfig;
+  readonly features: FeatureStore;
 
   constructor(scope: Construct, id: string, props: MlopsPlatformProps) {
     super(scope, id);
@@ -45,6 +47,12 @@ export class MlopsPlatform extends Construct {
       memorySize: 256,
     });
     this.api.addRoutes(health.fn, platformRoutes);
+
+    this.features = new FeatureStore(this, 'Features', {
+      stage: config.stage,
+      accessLogs: this.accessLogs.bucket,
+      retain: config.retainData,
+    });
   }
 
   /** Common props for an area's functions. */

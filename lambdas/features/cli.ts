@@ -1,0 +1,190 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InvalidStateError, MlopsError } from '../platform/errors';
+import { FsObjectStore } from '../platform/fs-object-store';
+import { DuckDbEngine } from './duckdb-engine';
+import { ingestBatch } from './ingest';
+import { diffDefinitions, formatChange } from './plan-diff';
+import { readRegistry, writeRegistry } from './registry-store';
+import { buildRepo, type FeatureRepo } from './repo';
+import { loadRepo } from './repo-loader';
+import { buildTrainingSet } from './training-set';
+
+/** The local bucket holding the registry, the offline store and quarantined batches. */
+export const FEATURES_BUCKET = 'features';
+
+interface Common {
+  dataDir: string;
+}
+
+/**
+ * Adds `features plan | apply | ingest | training-set` to the `mlops` CLI. Locally the store
+ * is `<data-dir>/s3/features`. User mistakes print their message (no stack) and exit 1.
+ *
+ * @example
+ * const program = new Command('mlops');
+ * registerFeatureCommands(program);
+ */
+export function registerFeatureCommands(program: Command): void {
+  const features = program
+    .command('features')
+    .description('feature store: definitions, ingestion, training sets');
+  const withData = (c: Command) => c.option('--data-dir <dir>', 'local data folder', '.mlops');
+
+  withData(features.command('plan').description('show what apply would change'))
+    .requiredOption('--repo <dir>', 'feature repo folder (*.ts, *.yaml, *.yml, *.json)')
+    .action(
+      cli(async (o: Common & { repo: string }) => {
+        const repo = await loadRepo(o.repo);
+        const stored = await readRegistry(storeOf(o), FEATURES_BUCKET);
+        const changes = diffDefinitions(stored?.definitions, repo.definitions);
+        console.log(changes.length ? changes.map(formatChange).join('\n') : 'No changes.');
+      }),
+    );
+
+  withData(features.command('apply').description('validate the repo and store it as the registry'))
+    .requiredOption('--repo <dir>', 'feature repo folder')
+    .action(
+      cli(async (o: Common & { repo: string }) => {
+        const repo = await loadRepo(o.repo);
+        const store = storeOf(o);
+        const stored = await readRegistry(store, FEATURES_BUCKET);
+        const changes = diffDefinitions(stored?.definitions, repo.definitions);
+        if (changes.length === 0 && stored) {
+          console.log(`No changes; registry stays at version ${stored.serial}.`);
+          return;
+        }
+        const doc = await writeRegistry(store, FEATURES_BUCKET, repo, stored?.serial ?? 0);
+        console.log(`${changes.map(formatChange).join('\n')}\nApplied registry version ${doc.serial}.`);
+      }),
+    );
+
+  withData(features.command('ingest').description('check a batch and write it to the offline store'))
+    .requiredOption('--source <name>', 'source the batch belongs to')
+    .option('--file <path>', "CSV or Parquet batch (default: a file source's own path)")
+    .option('--repo <dir>', "repo folder, to resolve a file source's relative path")
+    .action(
+      cli(async (o: Common & { source: string; file?: string; repo?: string }) => {
+        const store = storeOf(o);
+        const repo = await registryRepo(store);
+        const src = repo.sources.get(o.source);
+        let file = o.file;
+        if (!file && src?.kind === 'file')
+          file = isAbsolute(src.path) ? src.path : join(o.repo ?? '.', src.path);
+        if (!file) throw new InvalidStateError(`source '${o.source}' is a push source: pass --file <path>`);
+        const engine = await DuckDbEngine.create();
+        try {
+          const r = await ingestBatch(
+            { repo, engine, store, bucket: FEATURES_BUCKET, progress },
+            { source: o.source, file },
+          );
+          if (r.status === 'quarantined') {
+            const failed = r.report.checks.filter((c) => !c.passed);
+            console.error(
+              `Batch ${r.batchId} rejected and quarantined (${store.uri(FEATURES_BUCKET, r.reportKey)}):`,
+            );
+            for (const c of failed)
+              console.error(`  ${c.check}${c.column ? ` ${c.column}` : ''}: ${c.message}`);
+            process.exitCode = 1;
+          } else console.log(`Batch ${r.batchId}: ${r.status} (${r.rows} rows) into ${r.views.join(', ')}.`);
+        } finally {
+          engine.close();
+        }
+      }),
+    );
+
+  withData(features.command('training-set').description('build a point-in-time correct training set'))
+    .requiredOption('--entity-rows <file>', 'CSV or Parquet entity rows (join keys, event timestamp, labels)')
+    .requiredOption('--output <file>', 'output .csv or .parquet')
+    .option('--repo <dir>', 'repo folder (needed for on-demand features; must match the applied registry)')
+    .option('--features <refs>', 'comma-separated view:feature references')
+    .option('--feature-service <name>', 'feature service to use instead of --features')
+    .option('--timestamp-column <name>', 'event timestamp column of the entity rows', 'event_timestamp')
+    .option('--full-feature-names', 'name outputs view__feature')
+    .action(
+      cli(async (o: Common & TrainingOpts) => {
+        if (!o.features === !o.featureService)
+          throw new InvalidStateError('pass exactly one of --features or --feature-service');
+        const store = storeOf(o);
+        const repo = o.repo ? await repoMatchingRegistry(store, o.repo) : await registryRepo(store);
+        const engine = await DuckDbEngine.create();
+        try {
+          const t0 = performance.now();
+          const r = await buildTrainingSet(
+            { repo, engine, store, bucket: FEATURES_BUCKET, progress },
+            {
+              entityRows: o.entityRows,
+              output: o.output,
+              timestampColumn: o.timestampColumn,
+              fullFeatureNames: o.fullFeatureNames ?? false,
+              ...(o.features
+                ? {
+                    features: o.features
+                      .split(',')
+                      .map((s) => s.trim())
+                      .filter(Boolean),
+                  }
+                : {}),
+              ...(o.featureService ? { featureService: o.featureService } : {}),
+            },
+          );
+          console.log(
+            `Wrote ${r.rows} rows x ${r.columns.length} columns to ${resolve(r.output)} in ${((performance.now() - t0) / 1000).toFixed(2)} s\ndigest ${r.digest}`,
+          );
+        } finally {
+          engine.close();
+        }
+      }),
+    );
+}
+
+interface TrainingOpts {
+  entityRows: string;
+  output: string;
+  repo?: string;
+  features?: string;
+  featureService?: string;
+  timestampColumn: string;
+  fullFeatureNames?: boolean;
+}
+
+function storeOf(o: Common): FsObjectStore {
+  return new FsObjectStore(join(o.dataDir, 's3'));
+}
+
+function progress(message: string): void {
+  console.error(`... ${message}`);
+}
+
+async function registryRepo(store: FsObjectStore): Promise<FeatureRepo> {
+  const doc = await readRegistry(store, FEATURES_BUCKET);
+  if (!doc)
+    throw new InvalidStateError('no feature registry yet: run `mlops features apply --repo <dir>` first');
+  return buildRepo({ file: doc.definitions });
+}
+
+/** The repo from disk (with its transforms), refused when it differs from what was applied. */
+async function repoMatchingRegistry(store: FsObjectStore, dir: string): Promise<FeatureRepo> {
+  const repo = await loadRepo(dir);
+  const doc = await readRegistry(store, FEATURES_BUCKET);
+  const changes = diffDefinitions(doc?.definitions, repo.definitions);
+  if (!doc || changes.length > 0) {
+    throw new InvalidStateError(
+      `the repo differs from the applied registry (${changes.map(formatChange).join('; ') || 'none applied'}): run \`mlops features apply --repo ${dir}\` first`,
+    );
+  }
+  return repo;
+}
+
+/** Wraps an action: typed errors print their message and set exit code 1; others rethrow. */
+function cli<T>(action: (opts: T) => Promise<void>): (opts: T) => Promise<void> {
+  return async (opts) => {
+    try {
+      await action(opts);
+    } catch (err) {
+      if (!(err instanceof MlopsError)) throw err;
+      console.error(`error: ${err.message}`);
+      process.exitCode = 1;
+    }
+  };
+}

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { InvalidParameterError } from '../platform/errors';
+import type { ObjectStore } from '../platform/object-store';
+import { digestRelation } from './digest';
+import { type DuckDbEngine, literal } from './duckdb-engine';
+import { ENTITY_TABLE, type EntityRowsRequirements, fileFormat, loadEntityRows, ROW_ID } from './entity-rows';
+import { committedFiles } from './offline-store';
+import { applyOnDemand } from './on-demand';
+import { buildPitPlan } from './pit-plan';
+import { type Dialect, q, renderPitQuery } from './render-sql';
+import type { FeatureRepo, ResolvedView } from './repo';
+import { selectFeatures } from './selection';
+import { sqlType } from './sql-types';
+
+/** A training-set request: entity rows and features in, one file out. */
+export interface TrainingSetRequest {
+  /** CSV or Parquet file of entity rows: join keys, event timestamp, any label columns. */
+  readonly entityRows: string;
+  /** @default 'event_timestamp' */
+  readonly timestampColumn?: string;
+  readonly features?: readonly string[];
+  readonly featureService?: string;
+  /** Name outputs `view__feature` instead of `feature`. @default false */
+  readonly fullFeatureNames?: boolean;
+  /** Output file; `.csv` or `.parquet`. */
+  readonly output: string;
+  /** Which dialect's SQL to run on the local engine (both give the same rows). @default 'duckdb' */
+  readonly dialect?: Dialect;
+}
+
+/** Where the offline rows live and how to report progress. */
+export interface TrainingSetDeps {
+  readonly repo: FeatureRepo;
+  readonly engine: DuckDbEngine;
+  readonly store: ObjectStore;
+  readonly bucket: string;
+  readonly progress?: (message: string) => void;
+}
+
+/** What was written. */
+export interface TrainingSetResult {
+  readonly output: string;
+  readonly rows: number;
+  readonly columns: readonly string[];
+  /** Content digest (see `digest.ts`); tracking records it as the dataset version. */
+  readonly digest: string;
+  readonly sql: string;
+}
+
+/**
+ * Builds a point-in-time correct training set locally: one output row per entity row, in
+ * input order, with each feature's latest value at or before the row's event timestamp and
+ * within its view's TTL (null otherwise), and window aggregations as of that timestamp.
+ * Every check (features, entity rows, column clashes) runs before anything is written;
+ * the output file appears whole (written aside, then renamed).
+ *
+ * @example
+ * const r = await buildTrainingSet(deps, { entityRows: 'rows.csv', features: ['purchases:amount'], output: 'ts.parquet' });
+ */
+export async function buildTrainingSet(
+  deps: TrainingSetDeps,
+  req: TrainingSetRequest,
+): Promise<TrainingSetResult> {
+  const { repo, engine } = deps;
+  const progress = deps.progress ?? (() => undefined);
+  const timestampColumn = req.timestampColumn ?? 'event_timestamp';
+  const selection = selectFeatures(repo, {
+    ...(req.features ? { features: req.features } : {}),
+    ...(req.featureService !== undefined ? { featureService: req.featureService } : {}),
+    fullFeatureNames: req.fullFeatureNames ?? false,
+  });
+  const format = fileFormat(req.output, 'output');
+
+  const joinKeys = new Map<string, { type: 'string' | 'int64'; neededBy: string }>();
+  for (const v of selection.views) {
+    for (const k of v.joinKeys)
+      if (!joinKeys.has(k.name))
+        joinKeys.set(k.name, { type: k.type, neededBy: `feature view '${v.def.name}'` });
+  }
+  const requestColumns = new Map<string, { neededBy: string }>();
+  for (const o of selection.onDemandViews) {
+    for (const r of repo.onDemand.get(o)?.def.request ?? [])
+      requestColumns.set(r.name, { neededBy: `on-demand feature view '${o}'` });
+  }
+  const req2: EntityRowsRequirements = { timestampColumn, joinKeys, requestColumns };
+  progress(`loading entity rows from ${req.entityRows}`);
+  const loaded = await loadEntityRows(engine, req.entityRows, req2);
+  for (const f of selection.features) {
+    if (loaded.columns.includes(f.output)) {
+      throw new InvalidParameterError(
+        `duplicate column '${f.output}': the entity rows have it and a requested feature produces it; rename the entity-row column or use full feature names`,
+      );
+    }
+  }
+
+  for (const v of selection.views) await registerView(deps, v);
+  const plan = buildPitPlan(
+    selection,
+    { table: ENTITY_TABLE, rowId: ROW_ID, timestampColumn, columns: loaded.columns },
+    relationName,
+  );
+  const sql = renderPitQuery(plan, req.dialect ?? 'duckdb');
+  progress(`joining ${loaded.rows} entity rows with ${selection.views.length} feature view(s)`);
+  const visible = selection.features.filter((f) => !f.hidden);
+  const columns = [...loaded.columns, ...visible.map((f) => f.output)];
+  if (selection.onDemandViews.length === 0) {
+    // The plan's columns are already the output's: materialize once.
+    await engine.run(`CREATE OR REPLACE TEMP TABLE "__training_set" AS ${sql}`);
+  } else {
+    await engine.run(`CREATE OR REPLACE TEMP TABLE "__ts_raw" AS ${sql}`);
+    progress(`computing on-demand features (${selection.onDemandViews.join(', ')})`);
+    await applyOnDemand(engine, repo, selection, '__ts_raw', '__od', ROW_ID);
+    const pick = [q(ROW_ID), ...loaded.columns.map(q), ...visible.map((f) => q(f.output))];
+    await engine.run(
+      `CREATE OR REPLACE TEMP TABLE "__training_set" AS SELECT ${pick.join(', ')} FROM "__ts_raw" r JOIN "__od" o USING (${q(ROW_ID)}) ORDER BY ${q(ROW_ID)}`,
+    );
+  }
+
+  progress(`writing ${req.output}`);
+  await mkdir(dirname(req.output), { recursive: true });
+  const tmp = `${req.output}.tmp-${randomUUID()}`;
+  try {
+    // The table was filled in row-id order and DuckDB preserves insertion order: no second sort.
+    await engine.write(`SELECT * EXCLUDE (${q(ROW_ID)}) FROM "__training_set"`, tmp, format);
+    await rename(tmp, req.output);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  const tsColumns = new Set([timestampColumn]);
+  const types = await engine.query('DESCRIBE "__training_set"');
+  for (const t of types)
+    if (String(t['column_type']).startsWith('TIMESTAMP')) tsColumns.add(String(t['column_name']));
+  const digest = await digestRelation(engine, '__training_set', ROW_ID, columns, tsColumns);
+  for (const t of ['__training_set', '__ts_raw', '__od', ENTITY_TABLE])
+    await engine.run(`DROP TABLE IF EXISTS ${q(t)}`);
+  return { output: req.output, rows: loaded.rows, columns, digest, sql };
+}
+
+/** The relation name a view's offline rows are registered under. */
+export function relationName(view: string): string {
+  return `fv_${view}`;
+}
+
+async function registerView(deps: TrainingSetDeps, view: ResolvedView): Promise<void> {
+  const files = await committedFiles(deps.store, deps.bucket, view.def.name);
+  const cols = [...view.columns].map(([name, type]) => ({ name, type: sqlType(type) }));
+  const body =
+    files.length > 0
+      ? `SELECT ${cols.map((c) => `CAST(${q(c.name)} AS ${c.type}) AS ${q(c.name)}`).join(', ')} FROM read_parquet([${files.map(literal).join(', ')}], hive_partitioning = false, union_by_name = true)`
+      : `SELECT ${cols.map((c) => `CAST(NULL AS ${c.type}) AS ${q(c.name)}`).join(', ')} WHERE false`;
+  await deps.engine.run(`CREATE OR REPLACE TEMP VIEW ${q(relationName(view.def.name))} AS ${body}`);
+}

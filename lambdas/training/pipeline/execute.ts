@@ -1,0 +1,248 @@
+import { stringify as toYaml } from 'yaml';
+import { MlopsError } from '../../platform/errors';
+import { type ParsedParams, parseAlgorithmParams } from '../algorithm-params';
+import { type Evaluation, evaluatePredictions } from '../evaluation/evaluate';
+import { decidePromotion, type PromotionVerdict } from '../evaluation/promotion-rule';
+import type { DesignMatrix } from '../features/design-matrix';
+import { scoreOnnx } from '../onnx/score-onnx';
+import { calibrationSvg, confusionMatrixSvg, importanceSvg } from '../plots/svg-plots';
+import { buildBaselineProfile } from '../profile/baseline-profile';
+import { runSearch, type TrialResult } from '../search/run-search';
+import { holdOut } from '../split';
+import type { RunRecorder } from '../tracking/run-recorder';
+import { builtInSignature, fitModel, type TrainedModel } from '../trained-model';
+import type { PreparedTraining } from './prepare';
+
+/** What a training run produced; the CLI prints it. */
+export interface TrainOutcome {
+  readonly runId: string;
+  readonly algorithm: string;
+  readonly task: string;
+  readonly testMetrics: Record<string, number>;
+  readonly productionMetrics?: Record<string, number>;
+  readonly verdict: PromotionVerdict;
+  readonly iterations: number;
+  /** Largest |ONNX - in-memory| prediction difference over the test rows. */
+  readonly onnxMaxAbsDiff: number;
+  readonly bestTrial?: TrialResult;
+}
+
+/** Largest ONNX-vs-memory difference a run accepts; beyond it the export is wrong. */
+export const ONNX_PARITY_TOLERANCE = 1e-6;
+
+function selectRows(X: DesignMatrix, rows: Uint32Array): DesignMatrix {
+  return {
+    names: X.names,
+    rows: rows.length,
+    columns: X.columns.map((c) => Float64Array.from(rows, (r) => c[r]!)),
+  };
+}
+
+function earlyStops(
+  parsed: ParsedParams,
+  rows: number,
+): parsed is Extract<ParsedParams, { algorithm: 'gbdt' }> {
+  return (
+    parsed.algorithm === 'gbdt' &&
+    (parsed.earlyStopping === 'true' || (parsed.earlyStopping === 'auto' && rows > 10_000))
+  );
+}
+
+/** Fits on the training rows, holding some out for early stopping when the params ask for it. */
+function fitOnTrain(
+  prep: PreparedTraining,
+  parsed: ParsedParams,
+  X: DesignMatrix,
+  y: Float64Array,
+  sink: (k: string, v: number, s: number) => void,
+): TrainedModel {
+  if (!earlyStops(parsed, X.rows)) return fitModel(parsed, prep.task, prep.features, X, y, undefined, sink);
+  const all = Uint32Array.from({ length: X.rows }, (_, i) => i);
+  const { fit, validation } = holdOut(all, parsed.validationFraction, prep.timeOrdered, parsed.params.seed);
+  return fitModel(
+    parsed,
+    prep.task,
+    prep.features,
+    selectRows(X, fit),
+    Float64Array.from(fit, (r) => y[r]!),
+    { X: selectRows(X, validation), y: Float64Array.from(validation, (r) => y[r]!) },
+    sink,
+  );
+}
+
+/**
+ * Runs a prepared training: optional hyperparameter search (one child run per trial, scored
+ * on a validation hold-out of the training rows), the final fit, evaluation on the test rows
+ * next to the Production version, the promotion verdict, and the artifacts: ONNX model with
+ * its signature (checked against the in-memory model on every test row), evaluation JSON and
+ * SVG plots, feature importances and the baseline profile.
+ *
+ * @example
+ * const outcome = await executeTraining(prepareTraining(request), await FsRunRecorder.start(root, 'train'));
+ */
+export async function executeTraining(
+  prep: PreparedTraining,
+  recorder: RunRecorder,
+  progress: (message: string) => void = () => undefined,
+): Promise<TrainOutcome> {
+  const req = prep.request;
+  try {
+    let parsed = prep.parsed;
+    await recorder.setTags({ 'mlops.task': prep.task, 'mlops.algorithm': parsed.algorithm });
+    let bestTrial: TrialResult | undefined;
+    if (prep.tune) {
+      const tune = prep.tune;
+      progress(`search: ${tune.strategy}, ${tune.maxTrials} trials by ${tune.metric}`);
+      const all = Uint32Array.from({ length: prep.train.X.rows }, (_, i) => i);
+      const { fit, validation } = holdOut(all, 0.2, prep.timeOrdered, tune.seed);
+      const Xfit = selectRows(prep.train.X, fit);
+      const yfit = Float64Array.from(fit, (r) => prep.train.y[r]!);
+      const Xval = selectRows(prep.train.X, validation);
+      const yval = Float64Array.from(validation, (r) => prep.train.y[r]!);
+      const result = await runSearch({ ...tune }, async (params, index) => {
+        const child = await recorder.startChildRun(`trial-${index}`);
+        const trialParsed = parseAlgorithmParams(parsed.algorithm, { ...req.options, ...params });
+        const model = fitModel(trialParsed, prep.task, prep.features, Xfit, yfit, undefined, () => undefined);
+        const ev = evaluatePredictions(prep.task, yval, model.predict(Xval), prep.threshold);
+        await child.logParams({ ...params, trial: index });
+        for (const [k, v] of Object.entries(ev.metrics)) await child.logMetric(`validation_${k}`, v);
+        await child.end('FINISHED');
+        progress(`trial ${index}: ${tune.metric}=${ev.metrics[tune.metric]?.toFixed(5)}`);
+        return ev.metrics;
+      });
+      bestTrial = result.best;
+      parsed = parseAlgorithmParams(parsed.algorithm, { ...req.options, ...result.best.params });
+      await recorder.setTags({
+        'mlops.search.best_trial': String(result.best.index),
+        'mlops.search.metric': tune.metric,
+      });
+      await recorder.logParams({
+        'search.strategy': tune.strategy,
+        'search.trials': result.trials.length,
+        'search.seed': tune.seed,
+      });
+    }
+    await recorder.logParams({
+      algorithm: parsed.algorithm,
+      label: req.label,
+      task: prep.task,
+      split: prep.split.description,
+      train_rows: prep.train.X.rows,
+      test_rows: prep.test.X.rows,
+      features: prep.features.map((f) => f.name).join(','),
+      threshold: prep.threshold,
+      ...Object.fromEntries(Object.entries(parsed.params).map(([k, v]) => [k, String(v)])),
+    });
+    progress(
+      `training ${parsed.algorithm} on ${prep.train.X.rows} rows × ${prep.train.X.columns.length} columns`,
+    );
+    const curve: { key: string; value: number; step: number }[] = [];
+    const model = fitOnTrain(prep, parsed, prep.train.X, prep.train.y, (key, value, step) =>
+      curve.push({ key, value, step }),
+    );
+    for (const c of curve) await recorder.logMetric(c.key, c.value, c.step);
+    const predictions = model.predict(prep.test.X);
+    const evaluation = evaluatePredictions(prep.task, prep.test.y, predictions, prep.threshold);
+    for (const [k, v] of Object.entries(evaluation.metrics)) await recorder.logMetric(`test_${k}`, v);
+
+    const onnx = model.exportOnnx();
+    const signature = builtInSignature(prep.features, prep.task);
+    const onnxPredictions = await scoreOnnx(onnx, signature, prep.test.data);
+    let onnxMaxAbsDiff = 0;
+    for (let i = 0; i < predictions.length; i++) {
+      onnxMaxAbsDiff = Math.max(onnxMaxAbsDiff, Math.abs(onnxPredictions[i]! - predictions[i]!));
+    }
+    await recorder.logMetric('onnx_max_abs_diff', onnxMaxAbsDiff);
+    if (!(onnxMaxAbsDiff <= ONNX_PARITY_TOLERANCE)) {
+      throw new MlopsError(
+        'INTERNAL_ERROR',
+        `Exported ONNX model differs from the trained model by ${onnxMaxAbsDiff} on the test set`,
+      );
+    }
+
+    let production: Evaluation | undefined;
+    if (req.production) {
+      const p = await scoreOnnx(req.production.onnx, req.production.signature, prep.test.data);
+      production = evaluatePredictions(prep.task, prep.test.y, p, prep.threshold);
+      for (const [k, v] of Object.entries(production.metrics)) await recorder.logMetric(`production_${k}`, v);
+    }
+    const verdict = decidePromotion(prep.rule, evaluation.metrics, production?.metrics);
+    await recorder.setTags({ 'mlops.promotion': verdict.promote ? 'promote' : 'reject' });
+
+    const importances = model.importances();
+    await recorder.logArtifact('model/model.onnx', onnx, 'application/octet-stream');
+    await recorder.logArtifact(
+      'model/signature.json',
+      `${JSON.stringify(signature, null, 2)}\n`,
+      'application/json',
+    );
+    await recorder.logArtifact(
+      'model/MLmodel',
+      toYaml({
+        artifact_path: 'model',
+        flavors: { onnx: { data: 'model.onnx', providers: ['CPUExecutionProvider'] } },
+        mlops_signature: signature,
+      }),
+      'text/yaml',
+    );
+    await recorder.logArtifact(
+      'evaluation/evaluation.json',
+      `${JSON.stringify(
+        {
+          split: prep.split.description,
+          threshold: prep.threshold,
+          candidate: evaluation,
+          production: production ? { version: req.production?.version, ...production } : null,
+          rule: prep.rule,
+          verdict: { promote: verdict.promote, reasons: verdict.reasons },
+          feature_importance: { kind: model.importanceKind, values: importances },
+          classes: prep.classes ?? null,
+          onnx_max_abs_diff: onnxMaxAbsDiff,
+        },
+        null,
+        2,
+      )}\n`,
+      'application/json',
+    );
+    await recorder.logArtifact(
+      'evaluation/feature_importance.svg',
+      importanceSvg(importances, model.importanceKind),
+      'image/svg+xml',
+    );
+    if (evaluation.confusion) {
+      await recorder.logArtifact(
+        'evaluation/confusion_matrix.svg',
+        confusionMatrixSvg(evaluation.confusion, prep.threshold),
+        'image/svg+xml',
+      );
+    }
+    if (evaluation.calibration) {
+      await recorder.logArtifact(
+        'evaluation/calibration.svg',
+        calibrationSvg(evaluation.calibration),
+        'image/svg+xml',
+      );
+    }
+    const profile = buildBaselineProfile(prep.test.data, prep.features, predictions, prep.task);
+    await recorder.logArtifact(
+      'profile/baseline_profile.json',
+      `${JSON.stringify(profile)}\n`,
+      'application/json',
+    );
+    await recorder.end('FINISHED');
+    return {
+      runId: recorder.runId,
+      algorithm: parsed.algorithm,
+      task: prep.task,
+      testMetrics: evaluation.metrics,
+      productionMetrics: production?.metrics,
+      verdict,
+      iterations: model.iterations,
+      onnxMaxAbsDiff,
+      bestTrial,
+    };
+  } catch (err) {
+    await recorder.end('FAILED').catch(() => undefined);
+    throw err;
+  }
+}

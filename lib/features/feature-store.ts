@@ -1,0 +1,44 @@
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { SecureBucket } from '../private/secure-bucket';
+import { FeatureOfflineStore } from './offline-store';
+
+export interface FeatureStoreProps {
+  readonly stage: string;
+  /** Receives server access logs of the feature store's buckets. */
+  readonly accessLogs: s3.IBucket;
+  /** Keep the data when the stack is deleted. @default true */
+  readonly retain?: boolean;
+  /** Athena's per-query scan limit in bytes. @default 10 GiB */
+  readonly bytesScannedCutoffPerQuery?: number;
+}
+
+/**
+ * The feature store area: the features bucket (registry, offline Parquet store,
+ * quarantine, training sets) and the offline store's Glue database and Athena workgroup.
+ */
+export class FeatureStore extends Construct {
+  readonly bucket: s3.Bucket;
+  readonly offline: FeatureOfflineStore;
+
+  constructor(scope: Construct, id: string, props: FeatureStoreProps) {
+    super(scope, id);
+    this.bucket = new SecureBucket(this, 'Data', {
+      localName: 'features',
+      accessLogs: props.accessLogs,
+      retain: props.retain,
+    }).bucket;
+    this.offline = new FeatureOfflineStore(this, 'Offline', {
+      bucket: this.bucket,
+      stage: props.stage,
+      accessLogs: props.accessLogs,
+      bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery,
+    });
+  }
+
+  /** Read the registry (every function that resolves feature definitions needs it). */
+  grantReadRegistry(grantee: iam.IGrantable): iam.Grant {
+    return this.bucket.grantRead(grantee, 'registry/*');
+  }
+}

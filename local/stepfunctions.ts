@@ -1,0 +1,217 @@
+import './polyfills';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { ConflictError, NotFoundError } from '../lambdas/platform/errors';
+import { FunctionError, type FunctionHost } from './function-host';
+import { resolveValue } from './resources';
+import type { LocalPlan } from './template';
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export interface LocalStateMachine {
+  readonly logicalId: string;
+  /** The definition with function ARNs resolved to local ones. */
+  readonly definition: Record<string, any>;
+  /** Task state name → the function it invokes, for every Task (nested Map/Parallel included). */
+  readonly taskFunctions: Map<string, string>;
+  /** Task state names that publish to SNS. */
+  readonly snsTasks: Set<string>;
+}
+
+const FUNCTION_ARN = /^arn:aws:lambda:[^:]+:\d+:function:([^:]+)$/;
+
+/** Reads every state machine of the template, resolving its definition to local ARNs. */
+export function readStateMachines(plan: LocalPlan): Map<string, LocalStateMachine> {
+  const out = new Map<string, LocalStateMachine>();
+  for (const [id, r] of Object.entries(plan.template.Resources)) {
+    if (r.Type !== 'AWS::StepFunctions::StateMachine') continue;
+    const text = resolveValue(r.Properties?.DefinitionString, plan);
+    if (!text) throw new Error(`state machine ${id}: cannot resolve its definition locally`);
+    const definition = JSON.parse(text) as Record<string, any>;
+    const taskFunctions = new Map<string, string>();
+    const snsTasks = new Set<string>();
+    const walk = (states: Record<string, any>) => {
+      for (const [name, state] of Object.entries(states ?? {})) {
+        if (state.Type === 'Task') {
+          const m = FUNCTION_ARN.exec(String(state.Resource));
+          if (m) taskFunctions.set(name, m[1] as string);
+          else if (String(state.Resource).startsWith('arn:aws:states:::sns:publish')) snsTasks.add(name);
+          else {
+            throw new Error(
+              `state machine ${id}, state '${name}': resource ${state.Resource} cannot run locally; ` +
+                'invoke Lambda functions directly (LambdaInvoke with payloadResponseOnly)',
+            );
+          }
+        }
+        if (state.Type === 'Map') walk((state.ItemProcessor ?? state.Iterator)?.States);
+        if (state.Type === 'Parallel') for (const b of state.Branches ?? []) walk(b.States);
+      }
+    };
+    walk(definition.States);
+    out.set(id, { logicalId: id, definition, taskFunctions, snsTasks });
+  }
+  return out;
+}
+
+export interface ExecutionEvent {
+  readonly type: string;
+  readonly timestamp: number;
+  readonly state?: { name: string; type: string };
+  readonly Error?: string;
+  readonly Cause?: unknown;
+  readonly index?: number;
+}
+
+export interface ExecutionRecord {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly stateMachine: string;
+  readonly input: Json;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  output?: Json;
+  error?: { Error: string; Cause: unknown };
+  readonly startDate: string;
+  stopDate?: string;
+  /** Per-state durations in ms (what the execution history shows on AWS). */
+  stateDurations: Record<string, number>;
+}
+
+export interface StartExecutionOptions {
+  readonly name: string;
+  readonly input: Json;
+  readonly onEvent?: (event: ExecutionEvent) => void;
+  /** Retry waits shortened for local runs (ms). @default 10 */
+  readonly retryIntervalMs?: number;
+}
+
+/**
+ * Runs the template's state machines locally with aws-local-stepfunctions: every Task
+ * that invokes a Lambda function runs the same handler module in the function host,
+ * SNS publishes land in `<dataDir>/events/notifications.jsonl`. Executions are keyed by
+ * name as on AWS: starting a name again returns the first execution instead of
+ * running twice (and a different input under that name is refused).
+ */
+export class LocalStepFunctions {
+  readonly machines: Map<string, LocalStateMachine>;
+
+  constructor(
+    plan: LocalPlan,
+    private readonly host: FunctionHost,
+    private readonly dataDir: string,
+  ) {
+    this.machines = readStateMachines(plan);
+  }
+
+  /** Finds a state machine by logical id or by a substring of it (e.g. 'TrainingPipeline'). */
+  find(nameOrId: string): LocalStateMachine {
+    const exact = this.machines.get(nameOrId);
+    if (exact) return exact;
+    const matches = [...this.machines.values()].filter((m) => m.logicalId.includes(nameOrId));
+    if (matches.length !== 1) {
+      throw new NotFoundError(
+        `No single state machine matches '${nameOrId}'; known: ${[...this.machines.keys()].join(', ') || '(none)'}`,
+      );
+    }
+    return matches[0] as LocalStateMachine;
+  }
+
+  private recordPath(machine: string, name: string): string {
+    return join(this.dataDir, 'executions', machine, `${encodeURIComponent(name)}.json`);
+  }
+
+  /** The stored record of an execution, if it ran before. */
+  describe(machine: string, name: string): ExecutionRecord | undefined {
+    const p = this.recordPath(this.find(machine).logicalId, name);
+    return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as ExecutionRecord) : undefined;
+  }
+
+  /** Starts (or, for a name that ran before, returns) an execution and waits for its end. */
+  async run(machineName: string, options: StartExecutionOptions): Promise<ExecutionRecord & { reused: boolean }> {
+    const machine = this.find(machineName);
+    const path = this.recordPath(machine.logicalId, options.name);
+    if (existsSync(path)) {
+      const previous = JSON.parse(readFileSync(path, 'utf8')) as ExecutionRecord;
+      if (JSON.stringify(previous.input) !== JSON.stringify(options.input)) {
+        throw new ConflictError(
+          `Execution '${options.name}' already exists with a different input (ExecutionAlreadyExists)`,
+        );
+      }
+      if (previous.status !== 'RUNNING') return { ...previous, reused: true };
+    }
+    const executionArn = `arn:aws:states:us-east-1:000000000000:execution:${machine.logicalId}:${options.name}`;
+    const record: ExecutionRecord = {
+      executionArn,
+      name: options.name,
+      stateMachine: machine.logicalId,
+      input: options.input,
+      status: 'RUNNING',
+      startDate: new Date().toISOString(),
+      stateDurations: {},
+    };
+    mkdirSync(join(this.dataDir, 'executions', machine.logicalId), { recursive: true });
+    const save = () => writeFileSync(path, JSON.stringify(record, null, 2));
+    save();
+
+    const handlers: Record<string, (input: any) => Promise<any>> = {};
+    for (const [state, fnId] of machine.taskFunctions) {
+      handlers[state] = async (input) => {
+        try {
+          return await this.host.invoke(fnId, input);
+        } catch (err) {
+          // Retry and Catch match on the error's name, as Step Functions matches errorType.
+          const e = new Error(err instanceof Error ? err.message : String(err));
+          e.name = err instanceof FunctionError ? err.errorType : 'States.TaskFailed';
+          throw e;
+        }
+      };
+    }
+    for (const state of machine.snsTasks) {
+      handlers[state] = async (input) => {
+        const dir = join(this.dataDir, 'events');
+        mkdirSync(dir, { recursive: true });
+        appendFileSync(join(dir, 'notifications.jsonl'), `${JSON.stringify({ time: new Date().toISOString(), executionArn, state, message: input })}\n`);
+        return { MessageId: `local-${Date.now()}` };
+      };
+    }
+    const retryIntervalOverrides: Record<string, number> = {};
+    for (const s of [...machine.taskFunctions.keys(), ...machine.snsTasks]) retryIntervalOverrides[s] = options.retryIntervalMs ?? 10;
+
+    const sm = new StateMachine(machine.definition as never, { validationOptions: { checkPaths: false, checkArn: false } });
+    const execution = sm.run(options.input as never, {
+      overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
+      context: {
+        Execution: {
+          Id: executionArn,
+          Name: options.name,
+          Input: options.input,
+          StartTime: record.startDate,
+        },
+        StateMachine: { Id: `arn:aws:states:us-east-1:000000000000:stateMachine:${machine.logicalId}`, Name: machine.logicalId },
+      } as never,
+    });
+    const entered = new Map<string, number>();
+    const logEvents = (async () => {
+      for await (const ev of execution.eventLogs as AsyncIterable<ExecutionEvent>) {
+        if (ev.type === 'StateEntered' && ev.state) entered.set(ev.state.name, ev.timestamp);
+        if ((ev.type === 'StateExited' || ev.type === 'StateFailed') && ev.state) {
+          const t0 = entered.get(ev.state.name);
+          if (t0 !== undefined) record.stateDurations[ev.state.name] = (record.stateDurations[ev.state.name] ?? 0) + ev.timestamp - t0;
+        }
+        options.onEvent?.(ev);
+      }
+    })();
+    try {
+      record.output = (await execution.result) as Json;
+      record.status = 'SUCCEEDED';
+    } catch (err) {
+      const e = err as Error & { cause?: unknown };
+      record.status = 'FAILED';
+      record.error = { Error: e.name, Cause: e.cause ?? e.message };
+    }
+    await logEvents.catch(() => undefined);
+    record.stopDate = new Date().toISOString();
+    save();
+    return { ...record, reused: false };
+  }
+}

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { MlopsError } from '../lambdas/platform/errors';
 import { registerFeatureCommands } from '../lambdas/features/cli';
+import { MlopsError } from '../lambdas/platform/errors';
 import { registerTrainingCommands } from '../lambdas/training/cli';
 import { registerLocalCommands } from '../local/cli';
 

@@ -2,8 +2,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { platformRoutes } from '../lambdas/platform/health-api';
 import { PlatformApi } from './api/platform-api';
-import { FeatureStore } from './features/feature-store';
 import type { PlatformConfig } from './config';
+import { FeatureStore } from './features/feature-store';
 import { PlatformFunction } from './private/platform-function';
 import { SecureBucket } from './private/secure-bucket';
 

@@ -72,7 +72,9 @@ class FunctionInstance {
     if (this.pending.size === 0) this.stopSweeper();
     if (msg.type === 'result') p.resolve(msg.result === undefined ? undefined : JSON.parse(msg.result));
     else {
-      p.reject(new FunctionError(this.fn.logicalId, msg.error?.errorType ?? 'Error', msg.error?.errorMessage ?? ''));
+      p.reject(
+        new FunctionError(this.fn.logicalId, msg.error?.errorType ?? 'Error', msg.error?.errorMessage ?? ''),
+      );
     }
   }
 
@@ -85,7 +87,11 @@ class FunctionInstance {
         if (p.deadline > now) continue;
         this.pending.delete(id);
         p.reject(
-          new FunctionError(this.fn.logicalId, 'TimeoutError', `Task timed out after ${this.fn.timeoutSeconds} seconds`),
+          new FunctionError(
+            this.fn.logicalId,
+            'TimeoutError',
+            `Task timed out after ${this.fn.timeoutSeconds} seconds`,
+          ),
         );
       }
       if (this.pending.size === 0) this.stopSweeper();
@@ -103,7 +109,11 @@ class FunctionInstance {
     const id = nextId++;
     const timeoutMs = this.fn.timeoutSeconds * 1000;
     return new Promise((resolveInvoke, rejectInvoke) => {
-      this.pending.set(id, { resolve: resolveInvoke, reject: rejectInvoke, deadline: Date.now() + timeoutMs });
+      this.pending.set(id, {
+        resolve: resolveInvoke,
+        reject: rejectInvoke,
+        deadline: Date.now() + timeoutMs,
+      });
       this.startSweeper();
       // Events cross the thread boundary as JSON text, as they reach Lambda: cheaper
       // than a structured clone of the object graph.

@@ -33,7 +33,11 @@ parentPort.on('message', async ({ id, event, context }) => {
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       callbackWaitsForEmptyEventLoop: false,
     });
-    parentPort.postMessage({ type: 'result', id, result: result === undefined ? undefined : JSON.stringify(result) });
+    parentPort.postMessage({
+      type: 'result',
+      id,
+      result: result === undefined ? undefined : JSON.stringify(result),
+    });
   } catch (err) {
     parentPort.postMessage({ type: 'error', id, error: serializeError(err) });
   }

@@ -29,7 +29,8 @@ export function resolveValue(v: unknown, plan: LocalPlan): string | undefined {
     if (o.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
     const type = plan.template.Resources[o.Ref]?.Type ?? '';
     if (type === 'AWS::SNS::Topic') return `arn:aws:sns:us-east-1:000000000000:${o.Ref}`;
-    if (type === 'AWS::StepFunctions::StateMachine') return `arn:aws:states:us-east-1:000000000000:stateMachine:${o.Ref}`;
+    if (type === 'AWS::StepFunctions::StateMachine')
+      return `arn:aws:states:us-east-1:000000000000:stateMachine:${o.Ref}`;
     return names.get(o.Ref) ?? o.Ref;
   }
   const getAtt = o['Fn::GetAtt'];
@@ -38,7 +39,8 @@ export function resolveValue(v: unknown, plan: LocalPlan): string | undefined {
     const type = plan.template.Resources[id]?.Type ?? '';
     const name = names.get(id) ?? id;
     if (attr === 'Arn' && type === 'AWS::Lambda::Function') return localFunctionArn(id);
-    if (attr === 'Arn' && type === 'AWS::DynamoDB::Table') return `arn:aws:dynamodb:us-east-1:000000000000:table/${name}`;
+    if (attr === 'Arn' && type === 'AWS::DynamoDB::Table')
+      return `arn:aws:dynamodb:us-east-1:000000000000:table/${name}`;
     if (attr === 'Arn' && type === 'AWS::S3::Bucket') return `arn:aws:s3:::${name}`;
     if (attr === 'TopicArn' || (attr === 'Arn' && type === 'AWS::SNS::Topic')) {
       return `arn:aws:sns:us-east-1:000000000000:${id}`;

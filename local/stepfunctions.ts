@@ -127,7 +127,10 @@ export class LocalStepFunctions {
   }
 
   /** Starts (or, for a name that ran before, returns) an execution and waits for its end. */
-  async run(machineName: string, options: StartExecutionOptions): Promise<ExecutionRecord & { reused: boolean }> {
+  async run(
+    machineName: string,
+    options: StartExecutionOptions,
+  ): Promise<ExecutionRecord & { reused: boolean }> {
     const machine = this.find(machineName);
     const path = this.recordPath(machine.logicalId, options.name);
     if (existsSync(path)) {
@@ -170,14 +173,20 @@ export class LocalStepFunctions {
       handlers[state] = async (input) => {
         const dir = join(this.dataDir, 'events');
         mkdirSync(dir, { recursive: true });
-        appendFileSync(join(dir, 'notifications.jsonl'), `${JSON.stringify({ time: new Date().toISOString(), executionArn, state, message: input })}\n`);
+        appendFileSync(
+          join(dir, 'notifications.jsonl'),
+          `${JSON.stringify({ time: new Date().toISOString(), executionArn, state, message: input })}\n`,
+        );
         return { MessageId: `local-${Date.now()}` };
       };
     }
     const retryIntervalOverrides: Record<string, number> = {};
-    for (const s of [...machine.taskFunctions.keys(), ...machine.snsTasks]) retryIntervalOverrides[s] = options.retryIntervalMs ?? 10;
+    for (const s of [...machine.taskFunctions.keys(), ...machine.snsTasks])
+      retryIntervalOverrides[s] = options.retryIntervalMs ?? 10;
 
-    const sm = new StateMachine(machine.definition as never, { validationOptions: { checkPaths: false, checkArn: false } });
+    const sm = new StateMachine(machine.definition as never, {
+      validationOptions: { checkPaths: false, checkArn: false },
+    });
     const execution = sm.run(options.input as never, {
       overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
       context: {
@@ -187,7 +196,10 @@ export class LocalStepFunctions {
           Input: options.input,
           StartTime: record.startDate,
         },
-        StateMachine: { Id: `arn:aws:states:us-east-1:000000000000:stateMachine:${machine.logicalId}`, Name: machine.logicalId },
+        StateMachine: {
+          Id: `arn:aws:states:us-east-1:000000000000:stateMachine:${machine.logicalId}`,
+          Name: machine.logicalId,
+        },
       } as never,
     });
     const entered = new Map<string, number>();
@@ -196,7 +208,9 @@ export class LocalStepFunctions {
         if (ev.type === 'StateEntered' && ev.state) entered.set(ev.state.name, ev.timestamp);
         if ((ev.type === 'StateExited' || ev.type === 'StateFailed') && ev.state) {
           const t0 = entered.get(ev.state.name);
-          if (t0 !== undefined) record.stateDurations[ev.state.name] = (record.stateDurations[ev.state.name] ?? 0) + ev.timestamp - t0;
+          if (t0 !== undefined)
+            record.stateDurations[ev.state.name] =
+              (record.stateDurations[ev.state.name] ?? 0) + ev.timestamp - t0;
         }
         options.onEvent?.(ev);
       }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSchedule } from '../lambdas/pipeline/schedule';
 
 /**
  * The platform's typed configuration. `bin/app.ts` reads it from the CDK context key
@@ -18,11 +19,31 @@ export const platformConfigSchema = z
     /** EventBridge schedule expression for the training pipeline. */
     pipelineSchedule: z
       .string()
-      .regex(
-        /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
-        'pipelineSchedule must be cron(...) or rate(...)',
-      )
+      .superRefine((v, ctx) => {
+        try {
+          parseSchedule(v);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      })
       .default('cron(0 3 ? * MON *)'),
+    /** What the scheduled and drift-triggered pipeline trains. */
+    pipeline: z
+      .object({
+        featureService: z.string().min(1).default('purchase_propensity'),
+        /** Entity rows with labels, as a key in the features bucket. */
+        entityRows: z.string().min(1).default('labels/entity-rows.parquet'),
+        label: z.string().min(1).default('label'),
+        modelName: z.string().min(1).default('purchase-propensity'),
+        algorithm: z.enum(['gbdt', 'logistic']).default('gbdt'),
+        strategy: z.enum(['grid', 'random']).default('random'),
+        maxTrials: z.number().int().min(1).max(10_000).default(6),
+        /** From this many trials on, trials run in a Distributed Map (child executions). */
+        distributedMapFrom: z.number().int().min(2).default(40),
+        /** Trials running at once. */
+        maxConcurrency: z.number().int().min(1).max(1000).default(10),
+      })
+      .prefault({}),
     /** Where models are served. */
     servingBackend: z.enum(['lambda', 'sagemaker']).default('lambda'),
     /** Days to keep function, API and state machine logs. */

@@ -4,8 +4,11 @@ import { platformRoutes } from '../lambdas/platform/health-api';
 import { PlatformApi } from './api/platform-api';
 import type { PlatformConfig } from './config';
 import { FeatureStore } from './features/feature-store';
+import { TrainingPipeline } from './pipeline/training-pipeline';
+import { NativeModulesLayer } from './private/native-layer';
 import { PlatformFunction } from './private/platform-function';
 import { SecureBucket } from './private/secure-bucket';
+import { Tracking } from './tracking/tracking';
 
 export interface MlopsPlatformProps {
   readonly config: PlatformConfig;
@@ -22,6 +25,11 @@ export class MlopsPlatform extends Construct {
   readonly accessLogs: SecureBucket;
   readonly config: PlatformConfig;
   readonly features: FeatureStore;
+  /** Experiment tracking and model registry (MLflow REST API). */
+  readonly tracking: Tracking;
+  /** DuckDB and ONNX Runtime native bindings for the functions that need them. */
+  readonly nativeLayer: NativeModulesLayer;
+  readonly pipeline: TrainingPipeline;
 
   constructor(scope: Construct, id: string, props: MlopsPlatformProps) {
     super(scope, id);
@@ -52,6 +60,15 @@ export class MlopsPlatform extends Construct {
       stage: config.stage,
       accessLogs: this.accessLogs.bucket,
       retain: config.retainData,
+    });
+    this.nativeLayer = new NativeModulesLayer(this, 'NativeModules');
+    this.tracking = new Tracking(this, 'Tracking', { platform: this, nativeLayer: this.nativeLayer.layer });
+    this.pipeline = new TrainingPipeline(this, 'TrainingPipeline', {
+      api: this.api,
+      featuresBucket: this.features.bucket,
+      config,
+      functionDefaults: this.functionDefaults('pipeline'),
+      nativeLayer: this.nativeLayer.layer,
     });
   }
 

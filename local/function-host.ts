@@ -22,23 +22,22 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   deadline: number;
+  fn: LocalFunction;
 }
 
 let nextId = 0;
 
-class FunctionInstance {
+/** One worker thread running one handler module with one environment. */
+class Sandbox {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private sweeper: NodeJS.Timeout | undefined;
   readonly ready: Promise<void>;
 
-  constructor(
-    readonly fn: LocalFunction,
-    env: Record<string, string>,
-  ) {
+  constructor(entry: string, handlers: string[], env: Record<string, string>) {
     this.worker = new Worker(WORKER, {
       env,
-      workerData: { entryPath: resolve(REPO_ROOT, fn.entry), handler: fn.handler },
+      workerData: { entryPath: resolve(REPO_ROOT, entry), handlers },
     });
     this.worker.unref();
     this.ready = new Promise((resolveReady, rejectReady) => {
@@ -46,7 +45,7 @@ class FunctionInstance {
         if (msg.type === 'ready') resolveReady();
         else if (msg.type === 'init-error') {
           rejectReady(
-            new FunctionError(fn.logicalId, msg.error.errorType, `init failed: ${msg.error.errorMessage}`),
+            new FunctionError(entry, msg.error.errorType, `init failed: ${msg.error.errorMessage}`),
           );
         } else this.settle(msg);
       });
@@ -73,7 +72,7 @@ class FunctionInstance {
     if (msg.type === 'result') p.resolve(msg.result === undefined ? undefined : JSON.parse(msg.result));
     else {
       p.reject(
-        new FunctionError(this.fn.logicalId, msg.error?.errorType ?? 'Error', msg.error?.errorMessage ?? ''),
+        new FunctionError(p.fn.logicalId, msg.error?.errorType ?? 'Error', msg.error?.errorMessage ?? ''),
       );
     }
   }
@@ -88,9 +87,9 @@ class FunctionInstance {
         this.pending.delete(id);
         p.reject(
           new FunctionError(
-            this.fn.logicalId,
+            p.fn.logicalId,
             'TimeoutError',
-            `Task timed out after ${this.fn.timeoutSeconds} seconds`,
+            `Task timed out after ${p.fn.timeoutSeconds} seconds`,
           ),
         );
       }
@@ -104,27 +103,29 @@ class FunctionInstance {
     this.sweeper = undefined;
   }
 
-  async invoke(event: unknown): Promise<unknown> {
+  async invoke(fn: LocalFunction, event: unknown): Promise<unknown> {
     await this.ready;
     const id = nextId++;
-    const timeoutMs = this.fn.timeoutSeconds * 1000;
+    const timeoutMs = fn.timeoutSeconds * 1000;
     return new Promise((resolveInvoke, rejectInvoke) => {
       this.pending.set(id, {
         resolve: resolveInvoke,
         reject: rejectInvoke,
         deadline: Date.now() + timeoutMs,
+        fn,
       });
       this.startSweeper();
       // Events cross the thread boundary as JSON text, as they reach Lambda: cheaper
       // than a structured clone of the object graph.
       this.worker.postMessage({
         id,
+        handler: fn.handler,
         event: JSON.stringify(event),
         context: {
           awsRequestId: `local-${id}`,
-          functionName: this.fn.logicalId,
+          functionName: fn.logicalId,
           functionVersion: '$LATEST',
-          invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${this.fn.logicalId}`,
+          invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${fn.logicalId}`,
           memoryLimitInMB: '512',
           timeoutMs,
         },
@@ -133,46 +134,62 @@ class FunctionInstance {
   }
 
   async stop(): Promise<void> {
+    this.stopSweeper();
     await this.worker.terminate();
   }
 }
 
 /**
- * Runs the template's functions locally: one worker thread per function, started on
- * first use (a cold start), with the environment the template gives it resolved to
- * local resources.
+ * Runs the template's functions locally in worker threads, started on first use (a cold
+ * start), each with the environment the template gives it resolved to local resources.
+ * Functions built from the same module with the same environment (the pipeline's steps)
+ * share a sandbox, as one Lambda function with several handlers would.
  */
 export class FunctionHost {
-  private readonly instances = new Map<string, FunctionInstance>();
+  private readonly sandboxes = new Map<string, Sandbox>();
+  private readonly keys = new Map<string, string>();
 
   constructor(
     private readonly functions: Map<string, LocalFunction>,
     private readonly envFor: (fn: LocalFunction) => Record<string, string>,
   ) {}
 
+  private sandbox(functionId: string): { sandbox: Sandbox; fn: LocalFunction } {
+    const fn = this.functions.get(functionId);
+    if (!fn) throw new Error(`no function ${functionId} in the template`);
+    let key = this.keys.get(functionId);
+    if (!key) {
+      key = `${fn.entry}\n${JSON.stringify(this.envFor(fn))}`;
+      this.keys.set(functionId, key);
+    }
+    let sandbox = this.sandboxes.get(key);
+    if (!sandbox) {
+      const env = this.envFor(fn);
+      const handlers = [...this.functions.values()]
+        .filter((f) => f.entry === fn.entry && `${f.entry}\n${JSON.stringify(this.envFor(f))}` === key)
+        .map((f) => f.handler);
+      sandbox = new Sandbox(fn.entry, [...new Set(handlers)], env);
+      this.sandboxes.set(key, sandbox);
+    }
+    return { sandbox, fn };
+  }
+
   /** Invokes a function by logical id with an event; resolves with its result. */
   async invoke(functionId: string, event: unknown): Promise<unknown> {
-    return this.instance(functionId).invoke(event);
+    const { sandbox, fn } = this.sandbox(functionId);
+    return sandbox.invoke(fn, event);
   }
 
-  private instance(functionId: string): FunctionInstance {
-    let inst = this.instances.get(functionId);
-    if (!inst) {
-      const fn = this.functions.get(functionId);
-      if (!fn) throw new Error(`no function ${functionId} in the template`);
-      inst = new FunctionInstance(fn, this.envFor(fn));
-      this.instances.set(functionId, inst);
-    }
-    return inst;
-  }
-
-  /** Starts every function now, so the first request does not pay the cold start; init errors surface here. */
-  async warm(): Promise<void> {
-    await Promise.all([...this.functions.keys()].map((id) => this.instance(id).ready));
+  /**
+   * Starts the given functions now (default: all), so their first request does not pay
+   * the cold start; init errors surface here.
+   */
+  async warm(functionIds: Iterable<string> = this.functions.keys()): Promise<void> {
+    await Promise.all([...functionIds].map((id) => this.sandbox(id).sandbox.ready));
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.instances.values()].map((i) => i.stop()));
-    this.instances.clear();
+    await Promise.all([...this.sandboxes.values()].map((s) => s.stop()));
+    this.sandboxes.clear();
   }
 }

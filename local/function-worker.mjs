@@ -1,5 +1,6 @@
-// Runs one Lambda function's handler module in its own worker thread, as Lambda runs
-// it in its own sandbox: own environment variables, own module state, own cold start.
+// Runs a Lambda handler module in its own worker thread, as Lambda runs a function in its
+// own sandbox: own environment variables, own module state, own cold start. Functions
+// of the template with the same module and the same environment share one sandbox.
 
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -13,22 +14,20 @@ const serializeError = (err) => ({
   stack: err?.stack,
 });
 
-let handler;
+let mod;
 try {
-  const mod = await import(pathToFileURL(workerData.entryPath).href);
-  handler = mod[workerData.handler];
-  if (typeof handler !== 'function') {
-    throw new Error(`${workerData.entryPath} exports no function '${workerData.handler}'`);
-  }
+  mod = await import(pathToFileURL(workerData.entryPath).href);
+  const missing = workerData.handlers.filter((h) => typeof mod[h] !== 'function');
+  if (missing.length) throw new Error(`${workerData.entryPath} exports no function ${missing.join(', ')}`);
   parentPort.postMessage({ type: 'ready' });
 } catch (err) {
   parentPort.postMessage({ type: 'init-error', error: serializeError(err) });
 }
 
-parentPort.on('message', async ({ id, event, context }) => {
+parentPort.on('message', async ({ id, handler, event, context }) => {
   const deadline = Date.now() + context.timeoutMs;
   try {
-    const result = await handler(JSON.parse(event), {
+    const result = await mod[handler](JSON.parse(event), {
       ...context,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       callbackWaitsForEmptyEventLoop: false,

@@ -4,6 +4,7 @@ import { startDynamoDb } from './engines/dynamodb';
 import { FunctionHost } from './function-host';
 import { startGateway } from './gateway';
 import { ensureTables, resolveEnvironment } from './resources';
+import { LocalStepFunctions } from './stepfunctions';
 import { synthTemplate } from './synth';
 import { type CfnTemplate, type LocalPlan, readTemplate } from './template';
 
@@ -29,6 +30,8 @@ export interface LocalRuntime {
   readonly dataDir: string;
   readonly plan: LocalPlan;
   readonly host: FunctionHost;
+  /** The template's state machines, run with aws-local-stepfunctions. */
+  readonly stepFunctions: LocalStepFunctions;
   /** Environment that points AWS SDK code at the local engines. */
   readonly env: Record<string, string>;
   stop(): Promise<void>;
@@ -77,18 +80,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       MLOPS_LOCAL_DATA_DIR: dataDir,
     };
     const stage = String(config.stage);
+    let apiUrl = '';
     host = new FunctionHost(plan.functions, (fn) => ({
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       ...resolveEnvironment(fn, plan),
       ...env,
+      // The platform API's own URL (a deploy-time token on AWS) is the local gateway here.
+      ...('MLOPS_API_URL' in fn.environment ? { MLOPS_API_URL: apiUrl } : {}),
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
       // EMF goes to CloudWatch on AWS; locally it would only flood the console.
       POWERTOOLS_METRICS_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     }));
-    progress(`starting ${plan.functions.size} function(s)`);
-    await host.warm();
     const gateway = await startGateway({ routes: plan.routes, host, stage, port: options.port ?? 4566 });
+    apiUrl = gateway.url;
+    // Functions behind routes start now; state machine tasks start on first use, like Lambda.
+    const routed = new Set(plan.routes.map((r) => r.functionId));
+    progress(`starting ${routed.size} API function(s)`);
+    await host.warm(routed).catch(async (err) => {
+      await gateway.close();
+      throw err;
+    });
+    const stepFunctions = new LocalStepFunctions(plan, host, dataDir);
     const hostRef = host;
     return {
       url: gateway.url,
@@ -96,6 +110,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       dataDir,
       plan,
       host,
+      stepFunctions,
       env,
       async stop() {
         await gateway.close();

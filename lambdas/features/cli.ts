@@ -24,8 +24,9 @@ interface Common {
  * @example
  * const program = new Command('mlops');
  * registerFeatureCommands(program);
+ * @returns the `features` command, so other modules can add subcommands to it.
  */
-export function registerFeatureCommands(program: Command): void {
+export function registerFeatureCommands(program: Command): Command {
   const features = program
     .command('features')
     .description('feature store: definitions, ingestion, training sets');
@@ -136,6 +137,7 @@ export function registerFeatureCommands(program: Command): void {
         }
       }),
     );
+  return features;
 }
 
 interface TrainingOpts {

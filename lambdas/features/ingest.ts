@@ -191,12 +191,7 @@ export async function ingestRows(
 ): Promise<IngestResult> {
   const def = deps.repo.sources.get(source);
   if (!def) throw new NotFoundError(`source '${source}' not found`);
-  const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cell = (v: unknown): string =>
-    v === null || v === undefined ? '' : `"${String(v).replaceAll('"', '""')}"`;
-  const csv = [names.map(cell).join(','), ...rows.map((r) => names.map((n) => cell(r[n])).join(','))].join(
-    '\n',
-  );
+  const csv = rowsToCsv(rows);
   const dir = await mkdtemp(join(tmpdir(), 'mlops-push-'));
   const file = join(dir, `${randomUUID()}.csv`);
   try {
@@ -205,6 +200,14 @@ export async function ingestRows(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Rows as RFC 4180 CSV text with a header of every key seen (null and missing become empty). */
+export function rowsToCsv(rows: readonly Record<string, string | number | boolean | null>[]): string {
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v: unknown): string =>
+    v === null || v === undefined ? '' : `"${String(v).replaceAll('"', '""')}"`;
+  return [names.map(cell).join(','), ...rows.map((r) => names.map((n) => cell(r[n])).join(','))].join('\n');
 }
 
 async function listFiles(dir: string): Promise<string[]> {

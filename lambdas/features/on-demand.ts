@@ -44,35 +44,11 @@ export async function applyOnDemand(
         `SELECT * FROM ${q(source)} ORDER BY ${q(rowId)} LIMIT ${CHUNK} OFFSET ${offset}`,
       );
       for (const row of rows) {
-        const out: Record<string, unknown> = { [rowId]: Number(row[rowId]) };
-        for (const name of selection.onDemandViews) {
-          const od = repo.onDemand.get(name);
-          if (!od?.transform) {
-            throw new InvalidParameterError(
-              `on-demand feature view '${name}' has no transform here; load the repo from its TypeScript definitions (--repo)`,
-            );
-          }
-          const input: OnDemandRow = {};
-          for (const r of od.def.request) input[r.name] = jsValue(row[r.name]);
-          for (const ref of od.def.features) {
-            const [view = '', feat = ''] = ref.split(':');
-            const f = selection.features.find(
-              (s) => s.kind !== 'onDemand' && s.view.def.name === view && s.name === feat,
-            );
-            const v = f ? jsValue(row[f.output]) : null;
-            input[feat] = v;
-            input[ref] = v;
-          }
-          const result = od.transform(input);
-          for (const f of outputs.filter((o) => o.view === name)) {
-            out[f.output] = checkValue(
-              result?.[f.name] ?? null,
-              f.type,
-              `on-demand feature '${name}:${f.name}'`,
-              Number(row[rowId]),
-            );
-          }
-        }
+        const id = Number(row[rowId]);
+        const out: Record<string, unknown> = {
+          [rowId]: id,
+          ...computeOnDemandRow(repo, selection, (column) => row[column], `entity row ${id}`),
+        };
         lines.push(JSON.stringify(out));
       }
     }
@@ -88,6 +64,54 @@ export async function applyOnDemand(
   }
 }
 
+/**
+ * Runs every on-demand transform of a selection for one row and returns its outputs by output
+ * column, type-checked (timestamps as ISO strings). `readColumn` reads a request column by name or
+ * an input feature by its output column. Training sets and online retrieval both call this, so
+ * the two cannot compute an on-demand feature differently.
+ *
+ * @example
+ * computeOnDemandRow(repo, selection, (c) => row[c], 'entity row 3');
+ */
+export function computeOnDemandRow(
+  repo: FeatureRepo,
+  selection: FeatureSelection,
+  readColumn: (column: string) => unknown,
+  rowLabel: string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const outputs = selection.features.filter((f) => f.kind === 'onDemand');
+  for (const name of selection.onDemandViews) {
+    const od = repo.onDemand.get(name);
+    if (!od?.transform) {
+      throw new InvalidParameterError(
+        `on-demand feature view '${name}' has no transform here; load the repo from its TypeScript definitions (--repo)`,
+      );
+    }
+    const input: OnDemandRow = {};
+    for (const r of od.def.request) input[r.name] = jsValue(readColumn(r.name));
+    for (const ref of od.def.features) {
+      const [view = '', feat = ''] = ref.split(':');
+      const f = selection.features.find(
+        (s) => s.kind !== 'onDemand' && s.view.def.name === view && s.name === feat,
+      );
+      const v = f ? jsValue(readColumn(f.output)) : null;
+      input[feat] = v;
+      input[ref] = v;
+    }
+    const result = od.transform(input);
+    for (const f of outputs.filter((o) => o.view === name)) {
+      out[f.output] = checkValue(
+        result?.[f.name] ?? null,
+        f.type,
+        `on-demand feature '${name}:${f.name}'`,
+        rowLabel,
+      );
+    }
+  }
+  return out;
+}
+
 function jsValue(v: unknown): string | number | boolean | Date | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'bigint') return Number(v);
@@ -95,7 +119,7 @@ function jsValue(v: unknown): string | number | boolean | Date | null {
   return String(v);
 }
 
-function checkValue(v: unknown, type: ValueType, what: string, row: number): unknown {
+function checkValue(v: unknown, type: ValueType, what: string, row: string): unknown {
   if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) return null;
   const ok =
     (type === 'string' && typeof v === 'string') ||
@@ -105,7 +129,7 @@ function checkValue(v: unknown, type: ValueType, what: string, row: number): unk
     (type === 'timestamp' && v instanceof Date);
   if (!ok)
     throw new BadRequestError(
-      `${what} returned ${JSON.stringify(v)} for entity row ${row}; its declared type is ${type}`,
+      `${what} returned ${JSON.stringify(v)} for ${row}; its declared type is ${type}`,
     );
   return v instanceof Date ? v.toISOString() : v;
 }

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type CfnElement, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -22,6 +22,8 @@ export interface IPlatformApi {
   /** Allows a principal to call the API's routes (SigV4-signed). */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
   readonly url: string;
+  /** The cdk-nag IAM5 finding a `grantInvoke` policy raises (to acknowledge with a reason). */
+  readonly invokeFinding: string;
 }
 
 /** The error body API Gateway itself answers with, in the same shape as our handlers'. */
@@ -103,6 +105,13 @@ export class PlatformApi extends Construct implements IPlatformApi {
 
   get url(): string {
     return this.api.url;
+  }
+
+  get invokeFinding(): string {
+    const stack = Stack.of(this);
+    const api = stack.getLogicalId(this.api.node.defaultChild as CfnElement);
+    const stage = stack.getLogicalId(this.api.deploymentStage.node.defaultChild as CfnElement);
+    return `Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${api}>/<${stage}>/*/*`;
   }
 
   addRoutes(fn: lambda.IFunction, specs: readonly RouteSpec[]): void {

@@ -1,8 +1,11 @@
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import type { IPlatformApi } from '../api/platform-api';
 import { SecureBucket } from '../private/secure-bucket';
 import { FeatureOfflineStore } from './offline-store';
+import { FeatureOnlineStore, type FunctionDefaults } from './online-store';
 
 export interface FeatureStoreProps {
   readonly stage: string;
@@ -12,6 +15,12 @@ export interface FeatureStoreProps {
   readonly retain?: boolean;
   /** Athena's per-query scan limit in bytes. @default 10 GiB */
   readonly bytesScannedCutoffPerQuery?: number;
+  /** The platform API, to serve the online routes. @default - no online store */
+  readonly api?: IPlatformApi;
+  /** Common function props; required with `api`. */
+  readonly functionDefaults?: FunctionDefaults;
+  /** DuckDB's native bindings for the online store's functions; required with `api`. */
+  readonly nativeLayer?: lambda.ILayerVersion;
 }
 
 /**
@@ -21,6 +30,8 @@ export interface FeatureStoreProps {
 export class FeatureStore extends Construct {
   readonly bucket: s3.Bucket;
   readonly offline: FeatureOfflineStore;
+  /** The online store, when the props give the API. */
+  readonly online?: FeatureOnlineStore;
 
   constructor(scope: Construct, id: string, props: FeatureStoreProps) {
     super(scope, id);
@@ -35,6 +46,18 @@ export class FeatureStore extends Construct {
       accessLogs: props.accessLogs,
       bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery,
     });
+    if (props.api) {
+      if (!props.functionDefaults || !props.nativeLayer) {
+        throw new Error('FeatureStore: pass functionDefaults and nativeLayer together with api');
+      }
+      this.online = new FeatureOnlineStore(this, 'Online', {
+        api: props.api,
+        functionDefaults: props.functionDefaults,
+        bucket: this.bucket,
+        retain: props.retain,
+        nativeLayer: props.nativeLayer,
+      });
+    }
   }
 
   /** Read the registry (every function that resolves feature definitions needs it). */

@@ -25,7 +25,9 @@ export interface PlatformFunctionProps {
   /** @default 30 seconds */
   readonly timeout?: Duration;
   readonly environment?: Record<string, string>;
-  /** Native or large modules provided by a layer instead of the bundle. @default - none */
+  /** Modules left out of the bundle because a layer provides them (native bindings). @default - none */
+  readonly externalModules?: readonly string[];
+  /** @deprecated installs packages at synth (needs the network); use `externalModules` with a layer. */
   readonly nodeModules?: string[];
   readonly layers?: lambda.ILayerVersion[];
 }
@@ -81,8 +83,8 @@ export class PlatformFunction extends Construct {
         // Middy and several deps are ESM-only while others still call require().
         banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
         mainFields: ['module', 'main'],
+        externalModules: ['@aws-sdk/*', ...(props.externalModules ?? [])],
         nodeModules: props.nodeModules,
-        externalModules: ['@aws-sdk/*'],
       },
     });
     Validations.of(role).acknowledge({

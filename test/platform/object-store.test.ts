@@ -19,7 +19,12 @@ describe('the filesystem object store', () => {
   it('lists by prefix in key order, across directories', async () => {
     for (const k of ['p/2.txt', 'p/1.txt', 'p/sub/3.txt', 'px.txt', 'q/4.txt']) await store.put('l', k, k);
     expect((await store.list('l', 'p/')).map((o) => o.key)).toEqual(['p/1.txt', 'p/2.txt', 'p/sub/3.txt']);
-    expect((await store.list('l', 'p')).map((o) => o.key)).toEqual(['p/1.txt', 'p/2.txt', 'p/sub/3.txt', 'px.txt']);
+    expect((await store.list('l', 'p')).map((o) => o.key)).toEqual([
+      'p/1.txt',
+      'p/2.txt',
+      'p/sub/3.txt',
+      'px.txt',
+    ]);
     expect(await store.list('l', 'nothing/')).toEqual([]);
   });
 

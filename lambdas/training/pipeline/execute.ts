@@ -8,6 +8,7 @@ import { scoreOnnx } from '../onnx/score-onnx';
 import { calibrationSvg, confusionMatrixSvg, importanceSvg } from '../plots/svg-plots';
 import { buildBaselineProfile } from '../profile/baseline-profile';
 import { runSearch, type TrialResult } from '../search/run-search';
+import type { ModelSignature } from '../signature';
 import { holdOut } from '../split';
 import type { RunRecorder } from '../tracking/run-recorder';
 import { builtInSignature, fitModel, type TrainedModel } from '../trained-model';
@@ -70,6 +71,72 @@ function fitOnTrain(
   );
 }
 
+const holdOuts = new WeakMap<PreparedTraining, Map<number, ReturnType<typeof holdOut>>>();
+
+/**
+ * Fits one search trial's parameters on the fit part of the training rows and scores it on
+ * the validation hold-out (never the test rows). Trials are independent of each other, so
+ * the pipeline runs them in parallel (a Map state), and the same seed gives the same split.
+ *
+ * @example
+ * const metrics = scoreTrial(prepareTraining(request), { learning_rate: 0.1 }, 7);
+ */
+export function scoreTrial(
+  prep: PreparedTraining,
+  params: Readonly<Record<string, string | number | boolean>>,
+  seed: number,
+): Record<string, number> {
+  let bySeed = holdOuts.get(prep);
+  if (!bySeed) holdOuts.set(prep, (bySeed = new Map()));
+  let split = bySeed.get(seed);
+  if (!split) {
+    const all = Uint32Array.from({ length: prep.train.X.rows }, (_, i) => i);
+    split = holdOut(all, 0.2, prep.timeOrdered, seed);
+    bySeed.set(seed, split);
+  }
+  const { fit, validation } = split;
+  const trialParsed = parseAlgorithmParams(prep.parsed.algorithm, { ...prep.request.options, ...params });
+  const model = fitModel(
+    trialParsed,
+    prep.task,
+    prep.features,
+    selectRows(prep.train.X, fit),
+    Float64Array.from(fit, (r) => prep.train.y[r]!),
+    undefined,
+    () => undefined,
+  );
+  const Xval = selectRows(prep.train.X, validation);
+  const yval = Float64Array.from(validation, (r) => prep.train.y[r]!);
+  return evaluatePredictions(prep.task, yval, model.predict(Xval), prep.threshold).metrics;
+}
+
+/** A model version to compare against: its ONNX bytes and signature. */
+export interface ProductionModel {
+  readonly version: string;
+  readonly onnx: Uint8Array;
+  readonly signature: ModelSignature;
+}
+
+/**
+ * Scores the current Production version on the same test rows as the candidate and applies
+ * the promotion rule; with no Production version the rule decides on the candidate alone.
+ *
+ * @example
+ * const { verdict } = await compareWithProduction(prep, candidateMetrics, production);
+ */
+export async function compareWithProduction(
+  prep: PreparedTraining,
+  candidateMetrics: Record<string, number>,
+  production: ProductionModel | undefined,
+): Promise<{ production?: Evaluation; verdict: PromotionVerdict }> {
+  let evaluated: Evaluation | undefined;
+  if (production) {
+    const p = await scoreOnnx(production.onnx, production.signature, prep.test.data);
+    evaluated = evaluatePredictions(prep.task, prep.test.y, p, prep.threshold);
+  }
+  return { production: evaluated, verdict: decidePromotion(prep.rule, candidateMetrics, evaluated?.metrics) };
+}
+
 /**
  * Runs a prepared training: optional hyperparameter search (one child run per trial, scored
  * on a validation hold-out of the training rows), the final fit, evaluation on the test rows
@@ -93,22 +160,14 @@ export async function executeTraining(
     if (prep.tune) {
       const tune = prep.tune;
       progress(`search: ${tune.strategy}, ${tune.maxTrials} trials by ${tune.metric}`);
-      const all = Uint32Array.from({ length: prep.train.X.rows }, (_, i) => i);
-      const { fit, validation } = holdOut(all, 0.2, prep.timeOrdered, tune.seed);
-      const Xfit = selectRows(prep.train.X, fit);
-      const yfit = Float64Array.from(fit, (r) => prep.train.y[r]!);
-      const Xval = selectRows(prep.train.X, validation);
-      const yval = Float64Array.from(validation, (r) => prep.train.y[r]!);
       const result = await runSearch({ ...tune }, async (params, index) => {
         const child = await recorder.startChildRun(`trial-${index}`);
-        const trialParsed = parseAlgorithmParams(parsed.algorithm, { ...req.options, ...params });
-        const model = fitModel(trialParsed, prep.task, prep.features, Xfit, yfit, undefined, () => undefined);
-        const ev = evaluatePredictions(prep.task, yval, model.predict(Xval), prep.threshold);
+        const metrics = scoreTrial(prep, params, tune.seed);
         await child.logParams({ ...params, trial: index });
-        for (const [k, v] of Object.entries(ev.metrics)) await child.logMetric(`validation_${k}`, v);
+        for (const [k, v] of Object.entries(metrics)) await child.logMetric(`validation_${k}`, v);
         await child.end('FINISHED');
-        progress(`trial ${index}: ${tune.metric}=${ev.metrics[tune.metric]?.toFixed(5)}`);
-        return ev.metrics;
+        progress(`trial ${index}: ${tune.metric}=${metrics[tune.metric]?.toFixed(5)}`);
+        return metrics;
       });
       bestTrial = result.best;
       parsed = parseAlgorithmParams(parsed.algorithm, { ...req.options, ...result.best.params });
@@ -160,13 +219,10 @@ export async function executeTraining(
       );
     }
 
-    let production: Evaluation | undefined;
-    if (req.production) {
-      const p = await scoreOnnx(req.production.onnx, req.production.signature, prep.test.data);
-      production = evaluatePredictions(prep.task, prep.test.y, p, prep.threshold);
+    const { production, verdict } = await compareWithProduction(prep, evaluation.metrics, req.production);
+    if (production) {
       for (const [k, v] of Object.entries(production.metrics)) await recorder.logMetric(`production_${k}`, v);
     }
-    const verdict = decidePromotion(prep.rule, evaluation.metrics, production?.metrics);
     await recorder.setTags({ 'mlops.promotion': verdict.promote ? 'promote' : 'reject' });
 
     const importances = model.importances();

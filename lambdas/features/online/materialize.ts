@@ -1,0 +1,258 @@
+import { createHash } from 'node:crypto';
+import { ConflictError, InvalidParameterError, NotFoundError } from '../../platform/errors';
+import type { ObjectStore } from '../../platform/object-store';
+import type { DuckDbEngine } from '../duckdb-engine';
+import type { FeatureRepo, ResolvedView } from '../repo';
+import { mapLimit } from './concurrency';
+import { registerOfflineRows } from './offline-relation';
+import { isNewer, type OnlineItem, widestWindow } from './online-item';
+import type { OnlineTable } from './online-table';
+import { countKeys, snapshotItems } from './snapshot';
+
+/** What materialization needs: the repo, the offline store (via DuckDB) and the online table. */
+export interface MaterializeDeps {
+  readonly repo: FeatureRepo;
+  readonly engine: DuckDbEngine;
+  readonly store: ObjectStore;
+  readonly bucket: string;
+  readonly table: OnlineTable;
+  readonly progress?: (message: string) => void;
+  readonly now?: () => Date;
+  /** Entity keys per chunk. @default 50,000 */
+  readonly chunkKeys?: number;
+  /** How long a run holds its view's lease. @default 15 minutes */
+  readonly leaseMs?: number;
+  /** Conditional writes in flight (views fed by a push source). @default 32 */
+  readonly concurrency?: number;
+}
+
+/** One view's run: its window (epoch micros), chunks, and the chunks an earlier attempt finished. */
+export interface ViewRun {
+  readonly runId: string;
+  readonly view: string;
+  readonly start: number;
+  readonly end: number;
+  readonly keys: number;
+  readonly chunks: number;
+  readonly done: readonly number[];
+}
+
+/** What a chunk wrote. */
+export interface ChunkResult {
+  readonly view: string;
+  readonly chunk: number;
+  readonly written: number;
+  /** Keys whose online value was already as new or newer (reruns, older data). */
+  readonly skipped: number;
+}
+
+/**
+ * Starts (or resumes) a view's run for [start, end]: counts the entity keys in the window,
+ * splits them into chunks by key hash, and takes the view's lease so two runs never write the
+ * same view at once. The run id derives from (view, start): a rerun after a crash is the same
+ * run and keeps the chunks already done.
+ *
+ * @example
+ * const run = await planViewRun(deps, 'purchases', start, end);
+ */
+export async function planViewRun(
+  deps: MaterializeDeps,
+  viewName: string,
+  start: number,
+  end: number,
+): Promise<ViewRun> {
+  const view = viewOf(deps.repo, viewName);
+  if (!(end >= start)) {
+    throw new InvalidParameterError(`materialize '${viewName}': --end must not be before --start`);
+  }
+  await registerOfflineRows(deps.engine, deps.store, deps.bucket, view, start, end);
+  const keys = await countKeys(deps.engine, view, relationOf(view), { start, end });
+  const chunks = Math.max(1, Math.ceil(keys / (deps.chunkKeys ?? 50_000)));
+  const runId = createHash('sha256').update(`${viewName}\0${start}`).digest('hex').slice(0, 16);
+  const nowMs = (deps.now?.() ?? new Date()).getTime();
+  const lease = await deps.table.beginRun(
+    viewName,
+    runId,
+    chunks,
+    nowMs + (deps.leaseMs ?? 15 * 60_000),
+    nowMs,
+  );
+  if (!lease.ok) {
+    throw new ConflictError(
+      `feature view '${viewName}' is being materialized by run ${lease.holder} until ${new Date(lease.until).toISOString()}; wait for it to finish, or rerun after its lease expires`,
+    );
+  }
+  return { runId, view: viewName, start, end, keys, chunks, done: lease.state.run?.done ?? [] };
+}
+
+/**
+ * Materializes one chunk of a run: the chunk's latest rows (and window events) from the offline
+ * store, written so an older value never replaces a newer one. Views fed only by batch files
+ * have no other writer while the run holds the lease, so a BatchGetItem of the stored versions
+ * picks the keys that are older or missing and BatchWriteItem writes just those. Views fed by a
+ * push source can be written by `/features/push` at any time: their items go through a
+ * conditional PutItem each. Idempotent: a rerun finds every version equal and writes nothing.
+ *
+ * @example
+ * await materializeChunk(deps, run, 0);
+ */
+export async function materializeChunk(
+  deps: MaterializeDeps,
+  run: ViewRun,
+  chunk: number,
+): Promise<ChunkResult> {
+  const view = viewOf(deps.repo, run.view);
+  await registerOfflineRows(
+    deps.engine,
+    deps.store,
+    deps.bucket,
+    view,
+    Math.min(run.start, run.end - widestWindow(view) * 1e6),
+    run.end,
+  );
+  const items = await snapshotItems(deps.engine, view, relationOf(view), {
+    start: run.start,
+    end: run.end,
+    chunk: { index: chunk, count: run.chunks },
+  });
+  const written = await writeNewer(deps, view, items);
+  await deps.table.chunkDone(run.view, run.runId, chunk);
+  return { view: run.view, chunk, written, skipped: items.length - written };
+}
+
+/** Writes the items that are newer than what the table holds; returns how many were written. */
+export async function writeNewer(
+  deps: Pick<MaterializeDeps, 'table' | 'concurrency'>,
+  view: ResolvedView,
+  items: readonly OnlineItem[],
+): Promise<number> {
+  if (view.source.kind === 'push') {
+    const ok = await mapLimit(items, deps.concurrency ?? 32, (i) => deps.table.putIfNewer(i));
+    return ok.filter(Boolean).length;
+  }
+  let written = 0;
+  for (let i = 0; i < items.length; i += 2_000) {
+    const slice = items.slice(i, i + 2_000);
+    const stored = await deps.table.getVersions(slice.map((x) => x.pk));
+    const newer = slice.filter((x) => isNewer(x, stored.get(x.pk)));
+    await deps.table.putItems(newer);
+    written += newer.length;
+  }
+  return written;
+}
+
+/** Ends a run: the watermark moves to its end (never backwards) and the lease is released. */
+export async function finishViewRun(deps: MaterializeDeps, run: ViewRun): Promise<void> {
+  await deps.table.finishRun(run.view, run.runId, run.end);
+}
+
+/** The summary of a whole materialization. */
+export interface MaterializeSummary {
+  readonly views: readonly {
+    view: string;
+    start: string;
+    end: string;
+    keys: number;
+    written: number;
+    skipped: number;
+    chunks: number;
+  }[];
+}
+
+/**
+ * Materializes views for [start, end] in-process (the CLI; on AWS the state machine runs the
+ * same three steps): plan, every chunk not yet done, finish. A crash leaves the lease and the
+ * finished chunks recorded and the watermark unmoved; rerunning the same command resumes.
+ *
+ * @example
+ * await materialize(deps, { start: Date.parse('2024-01-01Z') * 1000, end: Date.now() * 1000 });
+ */
+export async function materialize(
+  deps: MaterializeDeps,
+  req: { views?: readonly string[]; start: number; end: number },
+): Promise<MaterializeSummary> {
+  const out: MaterializeSummary['views'][number][] = [];
+  for (const name of selectViews(deps.repo, req.views))
+    out.push(await runView(deps, name, req.start, req.end));
+  return { views: out };
+}
+
+/**
+ * Materializes each view from its watermark (or, the first time, from end − TTL, or from the
+ * beginning without a TTL) up to `end`.
+ *
+ * @example
+ * await materializeIncremental(deps, { end: Date.now() * 1000 });
+ */
+export async function materializeIncremental(
+  deps: MaterializeDeps,
+  req: { views?: readonly string[]; end: number },
+): Promise<MaterializeSummary> {
+  const out: MaterializeSummary['views'][number][] = [];
+  for (const name of selectViews(deps.repo, req.views)) {
+    out.push(await runView(deps, name, await incrementalStart(deps, name, req.end), req.end));
+  }
+  return { views: out };
+}
+
+/** Where an incremental run of a view starts: its watermark, else end − TTL, else the epoch. */
+export async function incrementalStart(
+  deps: Pick<MaterializeDeps, 'repo' | 'table'>,
+  viewName: string,
+  end: number,
+): Promise<number> {
+  const view = viewOf(deps.repo, viewName);
+  const state = await deps.table.getState(viewName);
+  if (state.watermark !== undefined) return Math.min(state.watermark, end);
+  return view.ttlSeconds > 0 ? end - view.ttlSeconds * 1e6 : 0;
+}
+
+async function runView(deps: MaterializeDeps, name: string, start: number, end: number) {
+  const progress = deps.progress ?? (() => undefined);
+  const run = await planViewRun(deps, name, start, end);
+  const todo = Array.from({ length: run.chunks }, (_, i) => i).filter((i) => !run.done.includes(i));
+  progress(
+    `${name}: ${run.keys} entity key(s) in ${iso(start)} .. ${iso(end)}, ${run.chunks} chunk(s)${run.done.length ? `, ${run.done.length} already done` : ''}`,
+  );
+  let written = 0;
+  let skipped = 0;
+  for (const i of todo) {
+    const r = await materializeChunk(deps, run, i);
+    written += r.written;
+    skipped += r.skipped;
+    progress(`${name}: chunk ${i + 1}/${run.chunks} done (${r.written} written, ${r.skipped} unchanged)`);
+  }
+  await finishViewRun(deps, run);
+  return {
+    view: name,
+    start: iso(start),
+    end: iso(end),
+    keys: run.keys,
+    written,
+    skipped,
+    chunks: run.chunks,
+  };
+}
+
+function selectViews(repo: FeatureRepo, views: readonly string[] | undefined): string[] {
+  const names = views && views.length > 0 ? [...views] : [...repo.views.keys()];
+  for (const n of names) viewOf(repo, n);
+  return names;
+}
+
+function viewOf(repo: FeatureRepo, name: string): ResolvedView {
+  const v = repo.views.get(name);
+  if (!v)
+    throw new NotFoundError(
+      `feature view '${name}' not found; known: ${[...repo.views.keys()].join(', ') || '(none)'}`,
+    );
+  return v;
+}
+
+function relationOf(view: ResolvedView): string {
+  return `fv_${view.def.name}`;
+}
+
+function iso(micros: number): string {
+  return new Date(micros / 1000).toISOString();
+}

@@ -1,0 +1,220 @@
+import { InvalidParameterError } from '../../platform/errors';
+import { computeOnDemandRow } from '../on-demand';
+import type { FeatureRepo, ResolvedView } from '../repo';
+import { type FeatureSelection, type SelectedFeature, selectFeatures } from '../selection';
+import {
+  checkKeyValue,
+  featureAttr,
+  itemKey,
+  serializeKey,
+  WINDOW_CTS,
+  WINDOW_TS,
+  windowAttr,
+} from './online-item';
+import type { OnlineTable } from './online-table';
+import { aggregateAt } from './window-aggregate';
+
+/** Feast's request shape: features or a feature service, entity columns, naming. */
+export interface OnlineFeaturesRequest {
+  readonly features?: readonly string[];
+  readonly feature_service?: string;
+  /** Join key (and request column) to one value per entity row. */
+  readonly entities: Readonly<Record<string, readonly unknown[]>>;
+  readonly full_feature_names?: boolean;
+}
+
+export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'NULL_VALUE' | 'OUTSIDE_MAX_AGE';
+
+/** Feast's response shape: column-oriented, one result per output column (join keys first). */
+export interface OnlineFeaturesResponse {
+  readonly metadata: { readonly feature_names: string[] };
+  readonly results: { values: unknown[]; statuses: FeatureStatus[]; event_timestamps: (string | null)[] }[];
+}
+
+/** What retrieval needs: the repo (with transforms for on-demand views), the table and a clock. */
+export interface OnlineDeps {
+  readonly repo: FeatureRepo;
+  readonly table: OnlineTable;
+  /** The request time; values are served as of it (TTL and windows). @default () => new Date() */
+  readonly now?: () => Date;
+  /** Most entity rows per request. @default 1000 */
+  readonly maxEntities?: number;
+}
+
+/** Most entity rows one request may ask for, unless the deps say otherwise. */
+export const MAX_ENTITIES = 1000;
+
+/**
+ * Serves features online with the training set's semantics at the request time: a latest-value
+ * feature is null with OUTSIDE_MAX_AGE once older than its view's TTL (Feast does not check);
+ * window aggregations are computed over (now − window, now] from the stored events; on-demand
+ * features run the same `computeOnDemandRow` as training sets. Every check (features, join keys
+ * and their types, row counts) runs before the table is read. Reads only the requested
+ * attributes, one BatchGetItem per 100 distinct keys, in parallel.
+ *
+ * @example
+ * const res = await getOnlineFeatures({ repo, table }, { features: ['purchases:amount'], entities: { user_id: [1, 2] } });
+ */
+export async function getOnlineFeatures(
+  deps: OnlineDeps,
+  req: OnlineFeaturesRequest,
+): Promise<OnlineFeaturesResponse> {
+  const selection = selectFeatures(deps.repo, {
+    ...(req.features ? { features: req.features } : {}),
+    ...(req.feature_service !== undefined ? { featureService: req.feature_service } : {}),
+    fullFeatureNames: req.full_feature_names ?? false,
+  });
+  const rows = checkEntities(deps, selection, req.entities);
+  const now = (deps.now?.() ?? new Date()).getTime() * 1000;
+
+  // One read per view, only the attributes its requested features need.
+  const byView = new Map<ResolvedView, Map<string, Record<string, unknown>>>();
+  const keysOf = new Map<ResolvedView, string[]>();
+  await Promise.all(
+    selection.views.map(async (view) => {
+      const mine = selection.features.filter((f) => f.kind !== 'onDemand' && f.view === view);
+      const attrs = new Set<string>();
+      for (const f of mine) {
+        if (f.kind === 'feature') attrs.add(featureAttr(f.name));
+        else if (f.kind === 'aggregation') {
+          attrs.add(WINDOW_TS);
+          if (f.agg.function === 'last') attrs.add(WINDOW_CTS);
+          if (f.agg.column) attrs.add(windowAttr(f.agg.column));
+        }
+      }
+      const keys = Array.from({ length: rows }, (_, j) =>
+        itemKey(
+          view.def.name,
+          serializeKey(
+            view,
+            view.joinKeys.map((k) => req.entities[k.name]?.[j]),
+          ),
+        ),
+      );
+      keysOf.set(view, keys);
+      byView.set(view, await deps.table.getItems(keys, [...attrs]));
+    }),
+  );
+
+  const visible = selection.features.filter((f) => !f.hidden);
+  const joinKeys = [...new Set(selection.views.flatMap((v) => v.joinKeys.map((k) => k.name)))];
+  const columns = new Map<
+    string,
+    { values: unknown[]; statuses: FeatureStatus[]; event_timestamps: (string | null)[] }
+  >();
+  for (const f of selection.features)
+    columns.set(f.output, { values: [], statuses: [], event_timestamps: [] });
+  for (let j = 0; j < rows; j++) {
+    const row: Record<string, unknown> = {};
+    for (const f of selection.features) {
+      if (f.kind === 'onDemand') continue;
+      const item = byView.get(f.view)?.get(keysOf.get(f.view)?.[j] ?? '');
+      const cell = serveCell(f, item, now);
+      const col = columns.get(f.output);
+      col?.values.push(cell.value);
+      col?.statuses.push(cell.status);
+      col?.event_timestamps.push(cell.eventTimestamp);
+      row[f.output] =
+        f.kind === 'feature' && f.type === 'timestamp' && typeof cell.value === 'string'
+          ? new Date(cell.value)
+          : cell.value;
+    }
+    if (selection.onDemandViews.length > 0) {
+      const od = computeOnDemandRow(
+        deps.repo,
+        selection,
+        (c) => (c in row ? row[c] : req.entities[c]?.[j]),
+        `entity row ${j}`,
+      );
+      for (const [output, value] of Object.entries(od)) {
+        const col = columns.get(output);
+        col?.values.push(value);
+        col?.statuses.push(value === null ? 'NULL_VALUE' : 'PRESENT');
+        col?.event_timestamps.push(null);
+      }
+    }
+  }
+  return {
+    metadata: { feature_names: [...joinKeys, ...visible.map((f) => f.output)] },
+    results: [
+      ...joinKeys.map((k) => ({
+        values: [...(req.entities[k] ?? [])],
+        statuses: Array.from({ length: rows }, () => 'PRESENT' as const),
+        event_timestamps: Array.from({ length: rows }, () => null),
+      })),
+      ...visible.map((f) => columns.get(f.output) ?? { values: [], statuses: [], event_timestamps: [] }),
+    ],
+  };
+}
+
+function serveCell(
+  f: Exclude<SelectedFeature, { kind: 'onDemand' }>,
+  item: Record<string, unknown> | undefined,
+  now: number,
+): { value: unknown; status: FeatureStatus; eventTimestamp: string | null } {
+  if (f.kind === 'aggregation') {
+    const value = aggregateAt(item, f.agg, now);
+    const status: FeatureStatus = !item ? 'NOT_FOUND' : value === null ? 'NULL_VALUE' : 'PRESENT';
+    return {
+      value,
+      status,
+      eventTimestamp: item ? new Date(Number(item['asof']) / 1000).toISOString() : null,
+    };
+  }
+  if (!item) return { value: null, status: 'NOT_FOUND', eventTimestamp: null };
+  const ets = Number(item['ets']);
+  const eventTimestamp = new Date(ets / 1000).toISOString();
+  // The training set's rule: valid while event time >= t - ttl (inclusive).
+  if (f.view.ttlSeconds > 0 && ets < now - f.view.ttlSeconds * 1e6) {
+    return { value: null, status: 'OUTSIDE_MAX_AGE', eventTimestamp };
+  }
+  const value = item[featureAttr(f.name)] ?? null;
+  return { value, status: value === null ? 'NULL_VALUE' : 'PRESENT', eventTimestamp };
+}
+
+/** Validates the entity columns: every needed join key present with its type, equal lengths, not too many. */
+function checkEntities(
+  deps: OnlineDeps,
+  selection: FeatureSelection,
+  entities: Readonly<Record<string, readonly unknown[]>>,
+): number {
+  const lengths = Object.entries(entities).map(([k, v]) => [k, Array.isArray(v) ? v.length : -1] as const);
+  for (const [k, n] of lengths) {
+    if (n < 0) throw new InvalidParameterError(`entities.${k} must be a list of values, one per entity row`);
+  }
+  const rows = lengths[0]?.[1] ?? 0;
+  const odd = lengths.find(([, n]) => n !== rows);
+  if (odd) {
+    throw new InvalidParameterError(
+      `entities.${odd[0]} has ${odd[1]} value(s) but entities.${lengths[0]?.[0]} has ${rows}; every column needs one value per entity row`,
+    );
+  }
+  const max = deps.maxEntities ?? MAX_ENTITIES;
+  if (rows > max) {
+    throw new InvalidParameterError(
+      `too many entity rows: ${rows}; at most ${max} per request, split the request`,
+    );
+  }
+  if (rows === 0) throw new InvalidParameterError('entities: pass at least one entity row');
+  for (const view of selection.views) {
+    for (const key of view.joinKeys) {
+      const values = entities[key.name];
+      if (!values) {
+        throw new InvalidParameterError(
+          `entities: missing join key '${key.name}' needed by feature view '${view.def.name}'; pass entities.${key.name} = [...]`,
+        );
+      }
+      for (const [j, v] of values.entries()) checkKeyValue(key, v, j);
+    }
+  }
+  for (const o of selection.onDemandViews) {
+    for (const r of deps.repo.onDemand.get(o)?.def.request ?? []) {
+      if (!entities[r.name]) {
+        throw new InvalidParameterError(
+          `entities: missing request column '${r.name}' needed by on-demand feature view '${o}'`,
+        );
+      }
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/**
+ * The pipeline's input: why it runs and what it trains. The schedule and drift rules send
+ * it; `mlops pipeline run` builds it from flags. One schema validates it in the first task
+ * (so a bad input fails before anything is trained) and documents it.
+ */
+export const PipelineInputSchema = z.strictObject({
+  trigger: z.enum(['schedule', 'drift', 'manual']).default('manual'),
+  /** Free text: the cron, the drift alarm, who ran it. */
+  reason: z.string().max(1000).optional(),
+  featureService: z.string().min(1),
+  /** Key of the entity rows (join keys, timestamp, label) in the features bucket, CSV or Parquet. */
+  entityRows: z
+    .string()
+    .regex(/^labels\/.+\.(csv|parquet)$/, 'entityRows must be a .csv or .parquet key under labels/'),
+  label: z.string().min(1),
+  timestampColumn: z.string().min(1).default('event_timestamp'),
+  /** Only entity rows with timestamps in [start, end) train; both must carry a time zone. */
+  window: z
+    .strictObject({
+      start: z.iso.datetime({ offset: true }).optional(),
+      end: z.iso.datetime({ offset: true }).optional(),
+    })
+    .optional(),
+  /** New raw batches to validate and ingest first: source name and object key. */
+  landing: z
+    .array(
+      z.strictObject({
+        source: z.string().min(1),
+        key: z
+          .string()
+          .regex(/^landing\/.+\.(csv|parquet)$/, 'landing keys must be .csv or .parquet keys under landing/'),
+      }),
+    )
+    .max(100)
+    .default([]),
+  modelName: z
+    .string()
+    .regex(/^[\w.\- ]{1,200}$/, 'modelName: letters, digits, space, and _ . - only (at most 200)'),
+  /** Tracking experiment of the pipeline's runs. @default the model name */
+  experimentName: z.string().min(1).max(500).optional(),
+  training: z
+    .strictObject({
+      algorithm: z.enum(['gbdt', 'logistic']).default('gbdt'),
+      options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+      strategy: z.enum(['grid', 'random']).default('random'),
+      maxTrials: z.number().int().min(1).max(10_000).default(6),
+      /** The metric that picks the best trial. @default auc (binary) or rmse (regression) */
+      metric: z.string().optional(),
+      seed: z.number().int().min(0).default(7),
+      promotionRule: z.unknown().optional(),
+    })
+    .prefault({}),
+});
+export type PipelineInput = z.infer<typeof PipelineInputSchema>;
+
+/** What every task receives: the state so far, and which execution it belongs to. */
+export interface TaskEvent<S> {
+  readonly state: S;
+  readonly execution: { readonly id: string; readonly name: string };
+}
+
+export interface RunRef {
+  readonly runId: string;
+  readonly experimentId: string;
+}
+
+export interface TrainingSetRef {
+  readonly key: string;
+  readonly digest: string;
+  readonly rows: number;
+  readonly columns: readonly string[];
+  /** The feature service's columns (the rest are the entity rows' own: keys, timestamp, label). */
+  readonly featureColumns: readonly string[];
+}
+
+export interface TrialSpec {
+  readonly index: number;
+  readonly params: Record<string, string | number | boolean>;
+}
+
+export interface TrialOutcome extends TrialSpec {
+  readonly runId: string;
+  readonly metrics: Record<string, number>;
+}
+
+export interface CandidateRef {
+  readonly runId: string;
+  readonly testMetrics: Record<string, number>;
+  readonly bestTrial: number;
+  readonly params: Record<string, string | number | boolean>;
+}
+
+export interface Verdict {
+  readonly promote: boolean;
+  readonly reasons: readonly string[];
+  readonly productionVersion: string | null;
+  readonly candidate: Record<string, number>;
+  readonly production: Record<string, number> | null;
+}
+
+/** The state as it grows through the execution (each task adds its part). */
+export interface PipelineState {
+  readonly input: PipelineInput;
+  readonly run: RunRef;
+  readonly data?: {
+    readonly ingested: readonly { source: string; batchId: string; rows: number; status: string }[];
+  };
+  readonly trainingSet?: TrainingSetRef;
+  readonly plan?: { readonly trials: readonly TrialSpec[]; readonly metric: string };
+  readonly trialResults?: readonly TrialOutcome[];
+  readonly candidate?: CandidateRef;
+  readonly evaluation?: Verdict;
+  readonly error?: { readonly Error: string; readonly Cause: unknown };
+}
+
+/** The item each parallel trial receives (the Map's item selector). */
+export interface TrialItem {
+  readonly trial: TrialSpec;
+  readonly input: PipelineInput;
+  readonly run: RunRef;
+  readonly trainingSet: TrainingSetRef;
+}

@@ -1,0 +1,134 @@
+import { InvalidParameterError } from '../../platform/errors';
+import type { TrackingStore } from '../store/tracking-store';
+import { matches, parseFilter, RUN_ATTRIBUTES, type Searchable } from './filter';
+import type { RunRecord, ViewType } from './model';
+import { comparatorFor, type OrderTerm, parseOrderBy } from './order-by';
+import { decodePageToken, encodePageToken, queryFingerprint } from './page-token';
+import { LIMITS } from './validation';
+
+export interface RunSearchRequest {
+  experiment_ids?: string[];
+  filter?: string;
+  run_view_type?: ViewType;
+  max_results?: number;
+  order_by?: string[];
+  page_token?: string;
+}
+
+/** A run seen through the filter's lookups. */
+export function searchableRun(run: RunRecord): Searchable {
+  return {
+    metric: (k) => run.metrics[k]?.value,
+    param: (k) => run.params[k],
+    tag: (k) => run.tags[k],
+    attribute: (k) => (run.info as unknown as Record<string, string | number | undefined>)[k],
+  };
+}
+
+/** True when the order is the index's own: start time descending (the default). */
+function isIndexOrder(order: readonly OrderTerm[]): boolean {
+  if (order.length === 0) return true;
+  const [first] = order;
+  return order.length === 1 && first?.type === 'attribute' && first.key === 'start_time' && !first.ascending;
+}
+
+interface Cursor {
+  buffer: { run: RunRecord; position: string }[];
+  after?: string;
+  done: boolean;
+}
+
+/**
+ * `runs/search`. With the default order (start time descending) it walks each
+ * experiment's index partition in order, filtering in memory and stopping as soon as the
+ * page is full, so a page costs about the runs it had to look at; other orders read the
+ * experiments' runs once, then sort. Page tokens carry the index position or an offset.
+ */
+export class RunSearch {
+  constructor(private readonly store: TrackingStore) {}
+
+  async search(req: RunSearchRequest): Promise<{ runs: RunRecord[]; next_page_token?: string }> {
+    const max = req.max_results ?? 1000;
+    if (!Number.isInteger(max) || max < 1 || max > LIMITS.maxSearchResults) {
+      throw new InvalidParameterError(
+        `Invalid value ${max} for parameter 'max_results' supplied. It must be at most ${LIMITS.maxSearchResults} and at least 1.`,
+      );
+    }
+    const clauses = parseFilter(req.filter, RUN_ATTRIBUTES);
+    const order = parseOrderBy(req.order_by, RUN_ATTRIBUTES);
+    const experimentIds = [...new Set(req.experiment_ids ?? [])].sort();
+    const view = req.run_view_type ?? 'ACTIVE_ONLY';
+    const fp = queryFingerprint(['runs', experimentIds, req.filter ?? '', req.order_by ?? [], view]);
+    const pos = decodePageToken(req.page_token, fp);
+    const keep = (r: RunRecord) =>
+      (view === 'ALL' || (view === 'ACTIVE_ONLY') === (r.info.lifecycle_stage === 'active')) &&
+      matches(clauses, searchableRun(r));
+
+    if (isIndexOrder(order)) {
+      const cursors: Cursor[] = experimentIds.map(() => ({ buffer: [], after: pos?.after, done: false }));
+      const out: RunRecord[] = [];
+      let lastPosition: string | undefined;
+      let exhausted = false;
+      while (out.length < max) {
+        // Refill empty buffers; the read size grows with what is still missing.
+        const need = max - out.length;
+        await Promise.all(
+          cursors.map(async (c, i) => {
+            if (c.buffer.length > 0 || c.done) return;
+            const page = await this.store.scanRuns(experimentIds[i] as string, {
+              after: c.after,
+              limit: Math.min(1000, Math.max(25, need * 2)),
+            });
+            c.buffer = page.runs;
+            c.done = page.done;
+            const last = page.runs[page.runs.length - 1];
+            if (last) c.after = last.position;
+          }),
+        );
+        // Take the highest position among the cursors' heads.
+        let best: Cursor | undefined;
+        for (const c of cursors) {
+          const head = c.buffer[0];
+          if (head && (!best || head.position > (best.buffer[0]?.position ?? ''))) best = c;
+        }
+        if (!best) {
+          exhausted = true;
+          break;
+        }
+        const head = best.buffer.shift() as { run: RunRecord; position: string };
+        lastPosition = head.position;
+        if (keep(head.run)) out.push(head.run);
+      }
+      const more = !exhausted && !cursors.every((c) => c.done && c.buffer.length === 0);
+      return {
+        runs: out,
+        next_page_token: more && lastPosition ? encodePageToken({ after: lastPosition }, fp) : undefined,
+      };
+    }
+
+    const all: { run: RunRecord; s: Searchable }[] = [];
+    for (const id of experimentIds) {
+      let after: string | undefined;
+      for (;;) {
+        const page = await this.store.scanRuns(id, { after, limit: 1000 });
+        for (const r of page.runs) if (keep(r.run)) all.push({ run: r.run, s: searchableRun(r.run) });
+        const last = page.runs[page.runs.length - 1];
+        if (page.done || !last) break;
+        after = last.position;
+      }
+    }
+    const cmp = comparatorFor<Searchable & { run: RunRecord }>(order, (a, b) => {
+      const d = b.run.info.start_time - a.run.info.start_time;
+      return d !== 0 ? d : a.run.info.run_id < b.run.info.run_id ? -1 : 1;
+    });
+    const entries = all.map((e) => ({ ...e.s, run: e.run }));
+    entries.sort(cmp);
+    const offset = pos?.offset ?? 0;
+    const page = entries.slice(offset, offset + max).map((e) => e.run);
+    return {
+      runs: page,
+      next_page_token:
+        offset + max < entries.length ? encodePageToken({ offset: offset + max }, fp) : undefined,
+    };
+  }
+}

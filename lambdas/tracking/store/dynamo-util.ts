@@ -1,0 +1,65 @@
+/** Small helpers for building DynamoDB expressions and bounding concurrency. */
+
+/** True for a failed ConditionExpression. */
+export function isConditionFailed(err: unknown): boolean {
+  return (err as { name?: string }).name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Collects expression attribute names and values under short placeholders, so keys with
+ * any characters (`mlflow.runName`, `a b:c`) are safe inside an expression.
+ */
+export class ExpressionBuilder {
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  private readonly byName = new Map<string, string>();
+  private n = 0;
+  private v = 0;
+
+  /** A placeholder for an attribute name (reused for the same name). */
+  name(attr: string): string {
+    let ph = this.byName.get(attr);
+    if (!ph) {
+      ph = `#n${this.n++}`;
+      this.byName.set(attr, ph);
+      this.names[ph] = attr;
+    }
+    return ph;
+  }
+
+  /** A placeholder for a value. */
+  value(v: unknown): string {
+    const ph = `:v${this.v++}`;
+    this.values[ph] = v;
+    return ph;
+  }
+
+  /** The names and values for a command (omitting empty maps, which DynamoDB rejects). */
+  attributes(): {
+    ExpressionAttributeNames?: Record<string, string>;
+    ExpressionAttributeValues?: Record<string, unknown>;
+  } {
+    return {
+      ...(Object.keys(this.names).length ? { ExpressionAttributeNames: this.names } : {}),
+      ...(Object.keys(this.values).length ? { ExpressionAttributeValues: this.values } : {}),
+    };
+  }
+}
+
+/** Runs fn over items with at most `limit` in flight. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,163 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { onlineFeatureRoutes } from '../../lambdas/features/online/routes';
+import type { IPlatformApi } from '../api/platform-api';
+import { NATIVE_MODULES } from '../private/native-layer';
+import { PlatformFunction } from '../private/platform-function';
+import { SecureTable } from '../private/secure-table';
+
+/** Common function props (service name, stage, log retention) the platform hands each area. */
+export type FunctionDefaults = (serviceName: string) => {
+  serviceName: string;
+  stage: string;
+  logRetentionDays: logs.RetentionDays;
+};
+
+export interface FeatureOnlineStoreProps {
+  readonly api: IPlatformApi;
+  readonly functionDefaults: FunctionDefaults;
+  /** The features bucket (registry, offline store). */
+  readonly bucket: s3.IBucket;
+  /** Keep the table when the stack is deleted. @default true */
+  readonly retain?: boolean;
+  /** How often incremental materialization runs. @default 1 hour */
+  readonly schedule?: events.Schedule;
+  /** Chunks materialized at once by the Map state. @default 10 */
+  readonly maxConcurrency?: number;
+  /** The layer with DuckDB's native bindings (both functions run DuckDB). */
+  readonly nativeLayer: lambda.ILayerVersion;
+}
+
+/**
+ * The online store: one DynamoDB table (items per view and entity key, TTL attribute
+ * `expires_at`), the API function for `get-online-features` and `push`, and incremental
+ * materialization: an EventBridge schedule starts a state machine that plans every view's run,
+ * materializes its chunks in a Map (one Lambda invocation each) and then moves the watermarks.
+ * Alarms fire on table throttling and on failed materializations.
+ */
+export class FeatureOnlineStore extends Construct {
+  readonly table: dynamodb.Table;
+  readonly api: PlatformFunction;
+  readonly materializer: PlatformFunction;
+  readonly stateMachine: sfn.StateMachine;
+  readonly alarms: cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: FeatureOnlineStoreProps) {
+    super(scope, id);
+    this.table = new SecureTable(this, 'Table', {
+      localName: 'features-online',
+      timeToLiveAttribute: 'expires_at',
+      retain: props.retain,
+    }).table;
+    const environment = { FEATURES_BUCKET: props.bucket.bucketName, ONLINE_TABLE: this.table.tableName };
+    this.api = new PlatformFunction(this, 'Api', {
+      ...props.functionDefaults('features-online'),
+      entry: 'lambdas/features/online/handler.ts',
+      memorySize: 1024,
+      timeout: Duration.seconds(29),
+      externalModules: NATIVE_MODULES,
+      layers: [props.nativeLayer],
+      environment,
+    });
+    this.table.grantReadWriteData(this.api.fn);
+    props.bucket.grantRead(this.api.fn, 'registry/*');
+    // Pushes to the offline store commit batches and quarantine failing ones.
+    props.bucket.grantReadWrite(this.api.fn, 'offline/*');
+    props.bucket.grantReadWrite(this.api.fn, 'quarantine/*');
+    props.api.addRoutes(this.api.fn, onlineFeatureRoutes);
+
+    this.materializer = new PlatformFunction(this, 'Materialize', {
+      ...props.functionDefaults('features-materialize'),
+      entry: 'lambdas/features/online/materialize-handler.ts',
+      memorySize: 2048,
+      timeout: Duration.minutes(15),
+      externalModules: NATIVE_MODULES,
+      layers: [props.nativeLayer],
+      environment,
+    });
+    this.table.grantReadWriteData(this.materializer.fn);
+    props.bucket.grantRead(this.materializer.fn, 'registry/*');
+    props.bucket.grantRead(this.materializer.fn, 'offline/*');
+
+    const invoke = (name: string, payload?: sfn.TaskInput, resultPath?: string) =>
+      new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: this.materializer.fn,
+        payloadResponseOnly: true,
+        ...(payload ? { payload } : {}),
+        ...(resultPath ? { resultPath } : {}),
+        retryOnServiceExceptions: true,
+      });
+    const plan = invoke('Plan', sfn.TaskInput.fromJsonPathAt('$'), '$.plan');
+    plan.addRetry({ errors: ['States.TaskFailed'], maxAttempts: 2, interval: Duration.seconds(10) });
+    const chunks = new sfn.Map(this, 'Chunks', {
+      itemsPath: '$.plan.tasks',
+      maxConcurrency: props.maxConcurrency ?? 10,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const chunk = invoke('Chunk');
+    chunk.addRetry({ errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(5), backoffRate: 2 });
+    chunks.itemProcessor(chunk);
+    const finish = invoke(
+      'Finish',
+      sfn.TaskInput.fromObject({ action: 'finish', runs: sfn.JsonPath.listAt('$.plan.runs') }),
+    );
+    const logGroup = new logs.LogGroup(this, 'MaterializeLogs', { removalPolicy: RemovalPolicy.DESTROY });
+    this.stateMachine = new sfn.StateMachine(this, 'Materialization', {
+      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(chunks).next(finish)),
+      timeout: Duration.hours(2),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
+    });
+    new events.Rule(this, 'Schedule', {
+      description: 'Incremental materialization of every feature view into the online store',
+      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
+      targets: [
+        new targets.SfnStateMachine(this.stateMachine, {
+          input: events.RuleTargetInput.fromObject({ action: 'plan' }),
+        }),
+      ],
+    });
+
+    const alarm = (name: string, metric: cloudwatch.IMetric, description: string) =>
+      new cloudwatch.Alarm(this, name, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+    const period = Duration.minutes(5);
+    this.alarms = [
+      alarm(
+        'ReadThrottles',
+        this.table.metric('ReadThrottleEvents', { statistic: 'Sum', period }),
+        'Online store reads throttled',
+      ),
+      alarm(
+        'WriteThrottles',
+        this.table.metric('WriteThrottleEvents', { statistic: 'Sum', period }),
+        'Online store writes throttled',
+      ),
+      alarm(
+        'MaterializationFailed',
+        this.stateMachine.metricFailed({ period }),
+        'A materialization run failed',
+      ),
+      alarm(
+        'MaterializationTimedOut',
+        this.stateMachine.metricTimedOut({ period }),
+        'A materialization run timed out',
+      ),
+    ];
+  }
+}

@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InvalidParameterError } from '../lambdas/platform/errors';
+import { InvalidParameterError, MlopsError } from '../lambdas/platform/errors';
+import { failedStep, runPipeline } from './pipeline';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
+import { startSchedules } from './scheduler';
+import { demoInput, seedDemo } from './start';
 
-interface UpOptions {
+interface RuntimeOptions {
   port: string;
   dataDir: string;
   stage: string;
@@ -17,34 +21,41 @@ function parsePort(value: string): number {
   return port;
 }
 
-/** Starts the runtime and prints where everything is. */
-export async function up(
-  opts: UpOptions,
-  out: NodeJS.WritableStream = process.stdout,
-): Promise<LocalRuntime> {
-  const rt = await startLocalRuntime({
+function startRuntime(opts: RuntimeOptions, out: NodeJS.WritableStream): Promise<LocalRuntime> {
+  return startLocalRuntime({
     port: parsePort(opts.port),
     dataDir: opts.dataDir,
     config: { stage: opts.stage },
     logLevel: opts.verbose ? 'INFO' : 'WARN',
     onProgress: (m) => out.write(`  ${m}\n`),
   });
+}
+
+/** Starts the runtime and prints where everything is. */
+export async function up(
+  opts: RuntimeOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<LocalRuntime> {
+  const rt = await startRuntime(opts, out);
   out.write(`\nserverless-mlops is running locally\n`);
   out.write(`  API            ${rt.url}  (${rt.plan.routes.length} routes from the synthesized template)\n`);
   out.write(`  health         ${rt.url}/health\n`);
+  out.write(`  MLflow         MLFLOW_TRACKING_URI=${rt.url}\n`);
   out.write(`  DynamoDB       ${rt.dynamodbEndpoint}  (dynalite, data in ${rt.dataDir}/dynamodb)\n`);
   out.write(`  S3             ${rt.dataDir}/s3/<bucket>/<key>\n`);
+  out.write(`  state machines ${[...rt.stepFunctions.machines.keys()].join(', ') || '(none)'}\n`);
   out.write(`Press Ctrl+C to stop; data stays in ${rt.dataDir}.\n`);
   return rt;
 }
 
 /** Resolves when SIGINT or SIGTERM arrives, after stopping the runtime cleanly. */
-export function stopOnSignal(rt: LocalRuntime): Promise<void> {
+export function stopOnSignal(rt: LocalRuntime, before: () => void = () => undefined): Promise<void> {
   return new Promise((resolve) => {
     const stop = async (signal: string) => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       process.stdout.write(`\n${signal}: stopping...\n`);
+      before();
       await rt.stop();
       process.stdout.write('stopped\n');
       resolve();
@@ -56,11 +67,101 @@ export function stopOnSignal(rt: LocalRuntime): Promise<void> {
   });
 }
 
-/** `mlops up` and `mlops start`. */
+interface PipelineOptions extends RuntimeOptions {
+  name?: string;
+  input?: string;
+  featureService?: string;
+  entityRows?: string;
+  label?: string;
+  modelName?: string;
+  algorithm?: string;
+  strategy?: string;
+  trials?: string;
+  trigger?: string;
+}
+
+/** Runs the pipeline on a started runtime, prints progress and a summary; returns the exit code. */
+async function runAndReport(
+  rt: LocalRuntime,
+  name: string,
+  input: Record<string, unknown>,
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  out.write(`\nrunning the training pipeline (${name}) from the synthesized state machine\n`);
+  const started = performance.now();
+  const r = await runPipeline(rt, { name, input, progress: (l) => out.write(`${l}\n`) });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  if (r.reused) out.write(`execution '${name}' ran before (${r.status}); not training again\n`);
+  const state = (r.output ?? {}) as Record<string, any>;
+  if (r.status !== 'SUCCEEDED') {
+    const failure = state.failure as { error?: string; message?: string } | undefined;
+    out.write(`\npipeline FAILED after ${seconds}s at step '${failedStep(r) ?? 'unknown'}'\n`);
+    out.write(`  ${failure?.message ?? r.error?.Cause ?? ''}\n`);
+    if (state.run?.runId)
+      out.write(
+        `  run ${state.run.runId} is marked FAILED; notification in ${rt.dataDir}/events/notifications.jsonl\n`,
+      );
+    return 1;
+  }
+  const metrics = (state.candidate?.testMetrics ?? {}) as Record<string, number>;
+  out.write(`\npipeline succeeded in ${seconds}s\n`);
+  out.write(
+    `  training set   ${state.trainingSet?.rows} rows, digest ${String(state.trainingSet?.digest).slice(0, 16)}…\n`,
+  );
+  out.write(
+    `  search         ${state.trialResults?.length} trials, best #${state.candidate?.bestTrial} by ${state.plan?.metric}\n`,
+  );
+  const shown = ['auc', 'log_loss', 'accuracy', 'f1', 'brier', 'rmse', 'r2'].filter((k) => k in metrics);
+  out.write(`  test metrics   ${shown.map((k) => `${k}=${metrics[k]?.toFixed(4)}`).join('  ')}\n`);
+  out.write(`  tracked run    ${state.run?.runId} (experiment ${state.run?.experimentId})\n`);
+  if (state.registration) {
+    out.write(
+      `  registered     ${state.registration.modelName} version ${state.registration.version} → ${state.registration.stage}\n`,
+    );
+  } else {
+    out.write(`  not promoted   ${(state.evaluation?.reasons ?? []).join('; ')}\n`);
+  }
+  out.write(`\nwhere to look (start the platform with: npx mlops up)\n`);
+  out.write(`  the run        npx mlops runs show ${state.run?.runId}\n`);
+  out.write(
+    `  compare trials npx mlops runs compare ${(state.trialResults ?? [])
+      .map((t: { runId: string }) => t.runId)
+      .slice(0, 4)
+      .join(' ')}\n`,
+  );
+  out.write(`  the registry   npx mlops models show ${state.input?.modelName}\n`);
+  out.write(`  artifacts      ${rt.dataDir}/s3/artifacts/\n`);
+  return 0;
+}
+
+function pipelineInput(o: PipelineOptions, defaults: Record<string, unknown>): Record<string, unknown> {
+  if (o.input) {
+    try {
+      return JSON.parse(readFileSync(o.input, 'utf8'));
+    } catch (err) {
+      throw new InvalidParameterError(`--input ${o.input}: ${(err as Error).message}`);
+    }
+  }
+  const training = { ...(defaults.training as object) } as Record<string, unknown>;
+  if (o.algorithm) training.algorithm = o.algorithm;
+  if (o.strategy) training.strategy = o.strategy;
+  if (o.trials) training.maxTrials = Number(o.trials);
+  return {
+    ...defaults,
+    ...(o.featureService ? { featureService: o.featureService } : {}),
+    ...(o.entityRows ? { entityRows: o.entityRows } : {}),
+    ...(o.label ? { label: o.label } : {}),
+    ...(o.modelName ? { modelName: o.modelName } : {}),
+    ...(o.trigger ? { trigger: o.trigger } : {}),
+    training,
+  };
+}
+
+/** `mlops up`, `mlops start` (the main job) and `mlops pipeline run`. */
 export function registerLocalCommands(program: Command): void {
-  const withRuntimeOptions = (cmd: Command) =>
+  const withRuntimeOptions = (cmd: Command, port = '4566') =>
     cmd
-      .option('--port <n>', 'gateway port on 127.0.0.1', '4566')
+      .option('--port <n>', 'gateway port on 127.0.0.1 (0: any free port)', port)
       .option('--data-dir <dir>', 'where local data persists', '.mlops')
       .option('--stage <name>', 'stage name of the local platform', 'local')
       .option('--verbose', 'log every request');
@@ -68,16 +169,67 @@ export function registerLocalCommands(program: Command): void {
   withRuntimeOptions(
     program
       .command('up')
-      .description('start the platform locally: DynamoDB, S3, and the API from the CDK app'),
-  ).action(async (opts: UpOptions) => {
+      .description('start the platform locally (DynamoDB, S3, the API and schedules from the CDK app)'),
+  ).action(async (opts: RuntimeOptions) => {
     const rt = await up(opts);
-    await stopOnSignal(rt);
+    const stopSchedules = startSchedules(rt.plan, rt.stepFunctions, (l) =>
+      process.stdout.write(`[schedule] ${l}\n`),
+    );
+    await stopOnSignal(rt, stopSchedules);
   });
 
   withRuntimeOptions(
-    program.command('start').description('the main job: start the local platform (npm start)'),
-  ).action(async (opts: UpOptions) => {
-    const rt = await up(opts);
-    await stopOnSignal(rt);
+    program
+      .command('start')
+      .description(
+        'the main job: local platform, generated data, feature repo, and the training pipeline end to end',
+      )
+      .option('--users <n>', 'users in the generated dataset', '2000'),
+    '0',
+  ).action(async (opts: RuntimeOptions & { users: string }) => {
+    const out = process.stdout;
+    out.write('starting the local platform\n');
+    const rt = await startRuntime(opts, out);
+    try {
+      out.write(`  API at ${rt.url}\n\npreparing data\n`);
+      const seed = await seedDemo(rt, { users: Number(opts.users), progress: (m) => out.write(`  ${m}\n`) });
+      const name = `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      const code = await runAndReport(rt, name, demoInput(seed), out);
+      if (code !== 0) throw new MlopsError('INVALID_STATE', 'the training pipeline failed (see above)');
+    } finally {
+      await rt.stop();
+    }
   });
+
+  const pipeline = program.command('pipeline').description('the training pipeline (Step Functions)');
+  withRuntimeOptions(
+    pipeline.command('run').description('run the synthesized pipeline locally, with progress per state'),
+    '0',
+  )
+    .option('--name <name>', 'execution name; a name that ran before is not run again')
+    .option('--input <file>', 'JSON input (otherwise built from the options and the configuration)')
+    .option('--feature-service <name>')
+    .option('--entity-rows <key>', 'entity rows key under labels/ in the features bucket')
+    .option('--label <column>')
+    .option('--model-name <name>')
+    .option('--algorithm <gbdt|logistic>')
+    .option('--strategy <grid|random>')
+    .option('--trials <n>')
+    .option('--trigger <manual|schedule|drift>', 'why it runs', 'manual')
+    .action(async (opts: PipelineOptions) => {
+      const rt = await startRuntime(opts, process.stdout);
+      try {
+        const defaults = demoInput({ landing: [], entityRows: '', counts: {} as never });
+        const input = pipelineInput(opts, {
+          ...defaults,
+          landing: [],
+          entityRows: opts.entityRows ?? defaults.entityRows,
+        });
+        const name = opts.name ?? `manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        const code = await runAndReport(rt, name, input, process.stdout);
+        if (code !== 0) throw new MlopsError('INVALID_STATE', 'the training pipeline failed (see above)');
+      } finally {
+        await rt.stop();
+      }
+    });
 }

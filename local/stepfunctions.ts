@@ -203,9 +203,15 @@ export class LocalStepFunctions {
       } as never,
     });
     const entered = new Map<string, number>();
+    // On failure the engine returns no output: keep the last state's, which on the failure
+    // path carries what Mark Failed recorded.
+    let lastOutput: Json | undefined;
     const logEvents = (async () => {
       for await (const ev of execution.eventLogs as AsyncIterable<ExecutionEvent>) {
         if (ev.type === 'StateEntered' && ev.state) entered.set(ev.state.name, ev.timestamp);
+        if (ev.type === 'StateExited' && ev.state && 'output' in ev.state) {
+          lastOutput = (ev.state as { output?: Json }).output;
+        }
         if ((ev.type === 'StateExited' || ev.type === 'StateFailed') && ev.state) {
           const t0 = entered.get(ev.state.name);
           if (t0 !== undefined)
@@ -224,6 +230,7 @@ export class LocalStepFunctions {
       record.error = { Error: e.name, Cause: e.cause ?? e.message };
     }
     await logEvents.catch(() => undefined);
+    if (record.status === 'FAILED' && lastOutput !== undefined) record.output = lastOutput;
     record.stopDate = new Date().toISOString();
     save();
     return { ...record, reused: false };

@@ -207,11 +207,12 @@ export class TrainingPipeline extends Construct {
     const catchAll = (t: sfn.TaskStateBase | sfn.Map | sfn.DistributedMap) =>
       t.addCatch(markFailed, { errors: ['States.ALL'], resultPath: '$.error' });
 
-    const startRun = task('startRun', '$');
+    // ResultPath + OutputPath instead of ResultPath '$' (which some local engines mishandle).
+    const startRun = task('startRun', '$.start', { outputPath: '$.start' });
     const validate = task('validateData', '$.data');
     const buildSet = task('buildTrainingSet', '$.trainingSet');
     const plan = task('planTrials', '$.plan');
-    const trial = task('runTrial', undefined, { resultPath: '$' });
+    const trial = task('runTrial', '$.result', { outputPath: '$.result' });
     const itemSelector = {
       'trial.$': '$$.Map.Item.Value',
       'input.$': '$.input',

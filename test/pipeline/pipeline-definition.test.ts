@@ -1,0 +1,132 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app';
+import { resolvePlatformConfig } from '../../lib/config';
+
+// biome-ignore lint/suspicious/noExplicitAny: ASL is asserted structurally
+type Asl = { StartAt: string; States: Record<string, any> };
+
+/** The training pipeline's definition with CloudFormation tokens flattened to text. */
+function definitionOf(template: Template): Asl {
+  const machines = template.findResources('AWS::StepFunctions::StateMachine');
+  const [pipeline] = Object.entries(machines).filter(([id]) => id.includes('TrainingPipeline'));
+  expect(pipeline).toBeDefined();
+  const parts = pipeline![1].Properties.DefinitionString['Fn::Join'][1] as unknown[];
+  const text = parts
+    .map((p) =>
+      typeof p === 'string' ? p : `arn:aws:lambda:::function:${JSON.stringify(p).replace(/\W/g, '')}`,
+    )
+    .join('');
+  return JSON.parse(text) as Asl;
+}
+
+function path(asl: Asl, from: string, stopAt: string): string[] {
+  const order: string[] = [];
+  let cur: string | undefined = from;
+  while (cur && cur !== stopAt && order.length < 50) {
+    order.push(cur);
+    cur = asl.States[cur].Next;
+  }
+  return order;
+}
+
+let template: Template;
+let asl: Asl;
+beforeAll(() => {
+  const { stack } = buildApp(
+    { stage: 'pipe', pipelineSchedule: 'cron(15 4 ? * SUN *)' },
+    { nag: false, skipBundling: true },
+  );
+  template = Template.fromStack(stack);
+  asl = definitionOf(template);
+});
+
+describe('the synthesized training pipeline', () => {
+  it('runs its states in order up to the verdict', () => {
+    expect(path(asl, asl.StartAt, 'Promote?')).toEqual([
+      'Start Run',
+      'Validate Data',
+      'Build Training Set',
+      'Plan Trials',
+      'Search Trials',
+      'Train Candidate',
+      'Evaluate Candidate',
+    ]);
+    expect(asl.States['Evaluate Candidate'].Next).toBe('Promote?');
+  });
+
+  it('branches on the promotion verdict: register in Staging, or record the rejection', () => {
+    const choice = asl.States['Promote?'];
+    expect(choice.Type).toBe('Choice');
+    expect(choice.Choices).toEqual([
+      { Variable: '$.evaluation.promote', BooleanEquals: true, Next: 'Register Candidate' },
+    ]);
+    expect(choice.Default).toBe('Record Rejection');
+    expect(asl.States[asl.States['Register Candidate'].Next].Type).toBe('Succeed');
+    expect(asl.States[asl.States['Record Rejection'].Next].Type).toBe('Succeed');
+  });
+
+  it('retries, times out and catches every task, into a failure path that notifies and fails', () => {
+    const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task' || s.Type === 'Map');
+    expect(tasks.length).toBeGreaterThanOrEqual(10);
+    for (const [name, s] of tasks) {
+      if (name === 'Notify Failure') continue;
+      const retried = (s.Retry ?? []).flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals);
+      if (s.Type === 'Task') {
+        expect(retried, name).toContain('Lambda.TooManyRequestsException');
+        expect(retried, name).toContain('Lambda.ServiceException');
+        expect(s.TimeoutSeconds, name).toBeGreaterThan(0);
+      }
+      expect(s.Catch?.[0]?.Next, name).toBe(name === 'Mark Failed' ? 'Notify Failure' : 'Mark Failed');
+    }
+    expect(asl.States['Mark Failed'].Next).toBe('Notify Failure');
+    expect(asl.States['Notify Failure'].Resource).toMatch(/sns:publish/);
+    expect(asl.States[asl.States['Notify Failure'].Next].Type).toBe('Fail');
+    // The trial inside the Map retries and times out too.
+    const trial = asl.States['Search Trials'].ItemProcessor.States['Run Trial'];
+    expect(trial.Retry.flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals)).toContain(
+      'Lambda.TooManyRequestsException',
+    );
+    expect(trial.TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it('runs trials in parallel with a Map, and a Distributed Map when many trials are configured', () => {
+    expect(asl.States['Search Trials'].Type).toBe('Map');
+    expect(asl.States['Search Trials'].ItemsPath).toBe('$.plan.trials');
+    expect(asl.States['Search Trials'].ItemProcessor.ProcessorConfig?.Mode ?? 'INLINE').toBe('INLINE');
+    const { stack } = buildApp(
+      { stage: 'many', pipeline: { maxTrials: 200, distributedMapFrom: 40 } },
+      { nag: false, skipBundling: true },
+    );
+    const many = definitionOf(Template.fromStack(stack));
+    expect(many.States['Search Trials'].ItemProcessor.ProcessorConfig.Mode).toBe('DISTRIBUTED');
+  });
+
+  it('logs every execution event and traces with X-Ray', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+    });
+  });
+
+  it('starts on the configured schedule and on drift, saying why in its input', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    const schedule = rules.find((r) => r.Properties.ScheduleExpression === 'cron(15 4 ? * SUN *)');
+    expect(schedule).toBeDefined();
+    expect(JSON.parse(schedule!.Properties.Targets[0].Input)).toMatchObject({ trigger: 'schedule' });
+    const drift = rules.find((r) => r.Properties.EventPattern?.source?.[0] === 'mlops.monitoring');
+    expect(drift!.Properties.EventPattern['detail-type']).toEqual(['DriftDetected']);
+    expect(JSON.stringify(drift!.Properties.Targets[0].InputTransformer)).toContain(
+      '\\"trigger\\":\\"drift\\"',
+    );
+  });
+
+  it('rejects an invalid cron at synth time, naming the field', () => {
+    expect(() => resolvePlatformConfig({ pipelineSchedule: 'cron(0 25 * * ? *)' })).toThrow(
+      /pipelineSchedule: .*hours field: 25/,
+    );
+    expect(() => resolvePlatformConfig({ pipelineSchedule: 'cron(0 3 * * * *)' })).toThrow(
+      /exactly one of day-of-month and day-of-week/,
+    );
+  });
+});

@@ -18,7 +18,11 @@ export class FunctionError extends Error {
   }
 }
 
+/** When a handler ran, in epoch milliseconds (sub-millisecond precision), inside its sandbox. */
+export type HandlerTiming = readonly [startedAt: number, endedAt: number];
+
 interface Pending {
+  onTiming?: (t: HandlerTiming) => void;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   deadline: number;
@@ -64,9 +68,11 @@ class Sandbox {
     type: string;
     result?: string;
     error?: { errorType: string; errorMessage: string };
+    timing?: HandlerTiming;
   }) {
     const p = this.pending.get(msg.id);
     if (!p) return;
+    if (msg.timing) p.onTiming?.(msg.timing);
     this.pending.delete(msg.id);
     if (this.pending.size === 0) this.stopSweeper();
     if (msg.type === 'result') p.resolve(msg.result === undefined ? undefined : JSON.parse(msg.result));
@@ -103,7 +109,7 @@ class Sandbox {
     this.sweeper = undefined;
   }
 
-  async invoke(fn: LocalFunction, event: unknown): Promise<unknown> {
+  async invoke(fn: LocalFunction, event: unknown, onTiming?: (t: HandlerTiming) => void): Promise<unknown> {
     await this.ready;
     const id = nextId++;
     const timeoutMs = fn.timeoutSeconds * 1000;
@@ -113,6 +119,7 @@ class Sandbox {
         reject: rejectInvoke,
         deadline: Date.now() + timeoutMs,
         fn,
+        onTiming,
       });
       this.startSweeper();
       // Events cross the thread boundary as JSON text, as they reach Lambda: cheaper
@@ -174,10 +181,13 @@ export class FunctionHost {
     return { sandbox, fn };
   }
 
-  /** Invokes a function by logical id with an event; resolves with its result. */
-  async invoke(functionId: string, event: unknown): Promise<unknown> {
+  /**
+   * Invokes a function by logical id with an event; resolves with its result. `onTiming`
+   * learns when the handler itself ran (to tell task time from orchestration time).
+   */
+  async invoke(functionId: string, event: unknown, onTiming?: (t: HandlerTiming) => void): Promise<unknown> {
     const { sandbox, fn } = this.sandbox(functionId);
-    return sandbox.invoke(fn, event);
+    return sandbox.invoke(fn, event, onTiming);
   }
 
   /**

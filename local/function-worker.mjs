@@ -26,6 +26,7 @@ try {
 
 parentPort.on('message', async ({ id, handler, event, context }) => {
   const deadline = Date.now() + context.timeoutMs;
+  const startedAt = performance.timeOrigin + performance.now();
   try {
     const result = await mod[handler](JSON.parse(event), {
       ...context,
@@ -36,8 +37,14 @@ parentPort.on('message', async ({ id, handler, event, context }) => {
       type: 'result',
       id,
       result: result === undefined ? undefined : JSON.stringify(result),
+      timing: [startedAt, performance.timeOrigin + performance.now()],
     });
   } catch (err) {
-    parentPort.postMessage({ type: 'error', id, error: serializeError(err) });
+    parentPort.postMessage({
+      type: 'error',
+      id,
+      error: serializeError(err),
+      timing: [startedAt, performance.timeOrigin + performance.now()],
+    });
   }
 });

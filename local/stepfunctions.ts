@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ConflictError, NotFoundError } from '../lambdas/platform/errors';
-import { FunctionError, type FunctionHost } from './function-host';
+import { FunctionError, type FunctionHost, type HandlerTiming } from './function-host';
 import { resolveValue } from './resources';
 import type { LocalPlan } from './template';
 
@@ -75,6 +75,9 @@ export interface ExecutionRecord {
   stopDate?: string;
   /** Per-state durations in ms (what the execution history shows on AWS). */
   stateDurations: Record<string, number>;
+  /** Wall time during which at least one task was running, in ms (the rest is orchestration). */
+  taskBusyMs?: number;
+  wallMs?: number;
 }
 
 export interface StartExecutionOptions {
@@ -157,10 +160,14 @@ export class LocalStepFunctions {
     save();
 
     const handlers: Record<string, (input: any) => Promise<any>> = {};
+    // Task time is the union of the intervals in which handlers ran (parallel trials
+    // overlap); the rest of the wall time is orchestration, hops to sandboxes included.
+    const intervals: HandlerTiming[] = [];
+    const onTiming = (t: HandlerTiming) => intervals.push(t);
     for (const [state, fnId] of machine.taskFunctions) {
       handlers[state] = async (input) => {
         try {
-          return await this.host.invoke(fnId, input);
+          return await this.host.invoke(fnId, input, onTiming);
         } catch (err) {
           // Retry and Catch match on the error's name, as Step Functions matches errorType.
           const e = new Error(err instanceof Error ? err.message : String(err));
@@ -202,6 +209,7 @@ export class LocalStepFunctions {
         },
       } as never,
     });
+    const wallStarted = performance.now();
     const entered = new Map<string, number>();
     // On failure the engine returns no output: keep the last state's, which on the failure
     // path carries what Mark Failed recorded.
@@ -232,7 +240,26 @@ export class LocalStepFunctions {
     await logEvents.catch(() => undefined);
     if (record.status === 'FAILED' && lastOutput !== undefined) record.output = lastOutput;
     record.stopDate = new Date().toISOString();
+    record.taskBusyMs = unionLength(intervals);
+    record.wallMs = performance.now() - wallStarted;
     save();
     return { ...record, reused: false };
   }
+}
+
+/** Total length of the union of intervals. */
+function unionLength(intervals: readonly HandlerTiming[]): number {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let curStart = Number.NEGATIVE_INFINITY;
+  let curEnd = Number.NEGATIVE_INFINITY;
+  for (const [s, e] of sorted) {
+    if (s > curEnd) {
+      if (curEnd > curStart) total += curEnd - curStart;
+      curStart = s;
+      curEnd = e;
+    } else curEnd = Math.max(curEnd, e);
+  }
+  if (curEnd > curStart) total += curEnd - curStart;
+  return total;
 }

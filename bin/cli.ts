@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerFeatureCommands } from '../lambdas/features/cli';
 import { MlopsError } from '../lambdas/platform/errors';
+import { registerTrackingCommands } from '../lambdas/tracking/cli';
 import { registerTrainingCommands } from '../lambdas/training/cli';
 import { registerLocalCommands } from '../local/cli';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerLocalCommands(program);
   registerFeatureCommands(program);
   registerTrainingCommands(program);
+  registerTrackingCommands(program);
   return program;
 }
 
@@ -24,7 +26,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // Actions report a user's mistake by setting the exit code instead of throwing.
+    return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : 2;

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { REPO_ROOT } from '../lib/private/platform-function';
+import type { RawHttpRequest } from './proxy-event';
 import type { LocalFunction } from './template';
 
 const WORKER = fileURLToPath(new URL('./function-worker.mjs', import.meta.url));
@@ -66,7 +67,7 @@ class Sandbox {
   private settle(msg: {
     id: number;
     type: string;
-    result?: string;
+    result?: unknown;
     error?: { errorType: string; errorMessage: string };
     timing?: HandlerTiming;
   }) {
@@ -75,8 +76,9 @@ class Sandbox {
     if (msg.timing) p.onTiming?.(msg.timing);
     this.pending.delete(msg.id);
     if (this.pending.size === 0) this.stopSweeper();
-    if (msg.type === 'result') p.resolve(msg.result === undefined ? undefined : JSON.parse(msg.result));
-    else {
+    if (msg.type === 'result') {
+      p.resolve(typeof msg.result === 'string' ? JSON.parse(msg.result) : msg.result);
+    } else {
       p.reject(
         new FunctionError(p.fn.logicalId, msg.error?.errorType ?? 'Error', msg.error?.errorMessage ?? ''),
       );
@@ -109,7 +111,12 @@ class Sandbox {
     this.sweeper = undefined;
   }
 
-  async invoke(fn: LocalFunction, event: unknown, onTiming?: (t: HandlerTiming) => void): Promise<unknown> {
+  async invoke(
+    fn: LocalFunction,
+    event: unknown,
+    onTiming?: (t: HandlerTiming) => void,
+    kind: 'event' | 'http' = 'event',
+  ): Promise<unknown> {
     await this.ready;
     const id = nextId++;
     const timeoutMs = fn.timeoutSeconds * 1000;
@@ -127,7 +134,9 @@ class Sandbox {
       this.worker.postMessage({
         id,
         handler: fn.handler,
-        event: JSON.stringify(event),
+        kind,
+        // A raw HTTP request crosses as is (small, flat); other events as JSON text.
+        event: kind === 'http' ? event : JSON.stringify(event),
         context: {
           awsRequestId: `local-${id}`,
           functionName: fn.logicalId,
@@ -188,6 +197,12 @@ export class FunctionHost {
   async invoke(functionId: string, event: unknown, onTiming?: (t: HandlerTiming) => void): Promise<unknown> {
     const { sandbox, fn } = this.sandbox(functionId);
     return sandbox.invoke(fn, event, onTiming);
+  }
+
+  /** Invokes a function behind an API route with a raw request; its sandbox builds the proxy event. */
+  async invokeHttp(functionId: string, request: RawHttpRequest): Promise<unknown> {
+    const { sandbox, fn } = this.sandbox(functionId);
+    return sandbox.invoke(fn, request, undefined, 'http');
   }
 
   /**

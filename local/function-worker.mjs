@@ -24,11 +24,15 @@ try {
   parentPort.postMessage({ type: 'init-error', error: serializeError(err) });
 }
 
-parentPort.on('message', async ({ id, handler, event, context }) => {
+// Loaded through tsx like the handler: the same event builder the gateway documents.
+const { toProxyEvent } = await import(new URL('./proxy-event.ts', import.meta.url).href);
+
+parentPort.on('message', async ({ id, handler, kind, event, context }) => {
   const deadline = Date.now() + context.timeoutMs;
   const startedAt = performance.timeOrigin + performance.now();
   try {
-    const result = await mod[handler](JSON.parse(event), {
+    const input = kind === 'http' ? toProxyEvent(event) : JSON.parse(event);
+    const result = await mod[handler](input, {
       ...context,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       callbackWaitsForEmptyEventLoop: false,
@@ -36,7 +40,8 @@ parentPort.on('message', async ({ id, handler, event, context }) => {
     parentPort.postMessage({
       type: 'result',
       id,
-      result: result === undefined ? undefined : JSON.stringify(result),
+      // A proxy response is a small flat object: it crosses as is.
+      result: kind === 'http' || result === undefined ? result : JSON.stringify(result),
       timing: [startedAt, performance.timeOrigin + performance.now()],
     });
   } catch (err) {

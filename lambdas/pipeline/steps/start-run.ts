@@ -1,4 +1,5 @@
 import { loadRegistryRepo } from '../../features/registry-store';
+import { runContextTags } from '../../tracking/client/run-context';
 import { selectFeatures } from '../../features/selection';
 import { InvalidParameterError, NotFoundError } from '../../platform/errors';
 import { type PipelineInput, PipelineInputSchema, type RunRef, type TaskEvent } from '../contract';
@@ -43,16 +44,14 @@ export async function startRun(
     throw new NotFoundError(`Entity rows '${input.entityRows}' not found in the features bucket`);
   }
   const tags: Record<string, string> = {
+    // An empty commit skips the git lookup: the handler knows the deployed commit.
+    ...runContextTags({ gitCommit: deps.gitCommit ?? '', sourceType: 'JOB', sourceName: 'mlops-training-pipeline' }),
     [EXECUTION_TAG]: event.execution.id,
     'mlops.execution_name': event.execution.name,
     'mlops.trigger': input.trigger,
     'mlops.feature_service': input.featureService,
-    'mlflow.source.type': 'JOB',
-    'mlflow.source.name': 'mlops-training-pipeline',
-    'mlops.runtime.node': process.version,
   };
   if (input.reason) tags['mlops.trigger_reason'] = input.reason;
-  if (deps.gitCommit) tags['mlflow.source.git.commit'] = deps.gitCommit;
   const run = await deps.tracking.startOrResumeRun({
     experimentName: input.experimentName ?? input.modelName,
     runName: `pipeline-${event.execution.name}`,

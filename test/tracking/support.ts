@@ -1,5 +1,6 @@
 import { inject } from 'vitest';
-import { DataType, encodeModel, type NodeDef, tensorType } from '../../lambdas/training/onnx/model-proto';
+
+export { classifierOnnx } from '../support/onnx-fixtures';
 
 export const apiUrl = inject('apiUrl');
 
@@ -22,52 +23,6 @@ export async function call(
 /** A unique name per test so suites sharing the runtime do not collide. */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-/** A small classifier as ONNX; with `zipmap` its probability output is a sequence of maps, not a tensor. */
-export function classifierOnnx(zipmap: boolean): Uint8Array {
-  const nodes: NodeDef[] = [
-    {
-      opType: 'LinearClassifier',
-      domain: 'ai.onnx.ml',
-      inputs: ['float_input'],
-      outputs: ['label', 'probability_tensor'],
-      attributes: {
-        classlabels_ints: { kind: 'ints', value: [0, 1] },
-        coefficients: { kind: 'floats', value: [-0.5, -1, 0.5, 1] },
-        intercepts: { kind: 'floats', value: [0.1, -0.1] },
-        post_transform: { kind: 'string', value: 'SOFTMAX' },
-      },
-    },
-  ];
-  if (zipmap) {
-    nodes.push({
-      opType: 'ZipMap',
-      domain: 'ai.onnx.ml',
-      inputs: ['probability_tensor'],
-      outputs: ['probabilities'],
-      attributes: { classlabels_int64s: { kind: 'ints', value: [0, 1] } },
-    });
-  }
-  return encodeModel({
-    opsets: { '': 15, 'ai.onnx.ml': 3 },
-    graph: {
-      name: 'classifier',
-      inputs: [{ name: 'float_input', type: tensorType(DataType.FLOAT, [null, 2]) }],
-      outputs: [
-        { name: 'label', type: tensorType(DataType.INT64, [null]) },
-        zipmap
-          ? {
-              name: 'probabilities',
-              type: {
-                sequenceOf: { map: { keyType: DataType.INT64, valueType: tensorType(DataType.FLOAT, []) } },
-              },
-            }
-          : { name: 'probability_tensor', type: tensorType(DataType.FLOAT, [null, 2]) },
-      ],
-      nodes,
-    },
-  });
 }
 
 /** Uploads bytes through the artifact proxy under a run's artifact root. */

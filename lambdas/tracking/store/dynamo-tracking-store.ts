@@ -6,11 +6,12 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { mapLimit } from '../../platform/concurrency';
 import { InvalidParameterError, NotFoundError } from '../../platform/errors';
 import type { DatasetInput, Experiment, LifecycleStage, Metric, RunInfo, RunRecord } from '../domain/model';
 import { metricOrderKey } from '../domain/order-key';
 import { GSI1, keys } from './dynamo-keys';
-import { ExpressionBuilder, isConditionFailed, mapLimit } from './dynamo-util';
+import { ExpressionBuilder, isConditionFailed } from './dynamo-util';
 import type { TrackingStore } from './tracking-store';
 
 type StoredMetric = { v: number | string; t: number; s: number; o: string };

@@ -18,6 +18,8 @@ export interface BuildAppOptions {
   /** Skip esbuild bundling (tests and the local runtime need only the template). @default false */
   readonly skipBundling?: boolean;
   readonly outdir?: string;
+  /** Account and region to deploy to. @default CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION (env-agnostic when unset) */
+  readonly env?: { account?: string; region?: string };
 }
 
 /**
@@ -45,7 +47,7 @@ export function buildApp(
   const stack = new MlopsPlatformStack(app, stackName(config.stage), {
     config,
     description: `serverless-mlops platform (${config.stage})`,
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    env: options.env ?? { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
   return { app, stack, config };
 }

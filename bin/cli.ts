@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerFeatureCommands } from '../lambdas/features/cli';
+import { registerOnlineFeatureCommands } from '../lambdas/features/online/cli';
 import { MlopsError } from '../lambdas/platform/errors';
 import { registerTrackingCommands } from '../lambdas/tracking/cli';
 import { registerTrainingCommands } from '../lambdas/training/cli';
@@ -12,7 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerLocalCommands(program);
-  registerFeatureCommands(program);
+  registerOnlineFeatureCommands(registerFeatureCommands(program));
   registerTrainingCommands(program);
   registerTrackingCommands(program);
   return program;

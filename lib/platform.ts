@@ -56,12 +56,15 @@ export class MlopsPlatform extends Construct {
     });
     this.api.addRoutes(health.fn, platformRoutes);
 
+    this.nativeLayer = new NativeModulesLayer(this, 'NativeModules');
     this.features = new FeatureStore(this, 'Features', {
       stage: config.stage,
       accessLogs: this.accessLogs.bucket,
       retain: config.retainData,
+      api: this.api,
+      functionDefaults: (name: string) => this.functionDefaults(name),
+      nativeLayer: this.nativeLayer.layer,
     });
-    this.nativeLayer = new NativeModulesLayer(this, 'NativeModules');
     this.tracking = new Tracking(this, 'Tracking', { platform: this, nativeLayer: this.nativeLayer.layer });
     this.pipeline = new TrainingPipeline(this, 'TrainingPipeline', {
       api: this.api,

@@ -25,14 +25,20 @@ const SHIFT = '18014398509481984';
  *   older-still row.
  * - `athena`: the portable form, ROW_NUMBER over the entity row id ordered by event then
  *   created timestamp, with the TTL in the join condition.
- * Window aggregations use the same portable SQL in both dialects.
+ * Window aggregations use the same portable SQL in both dialects. `relations` are named
+ * subqueries rendered first (e.g. a view's committed rows on Athena), which the plan's
+ * tables may refer to.
  *
  * @example
  * const sql = renderPitQuery(plan, 'duckdb');
  */
-export function renderPitQuery(plan: PitPlan, dialect: Dialect): string {
+export function renderPitQuery(
+  plan: PitPlan,
+  dialect: Dialect,
+  relations: readonly { readonly name: string; readonly sql: string }[] = [],
+): string {
   const e = plan.entity;
-  const ctes: string[] = [];
+  const ctes: string[] = relations.map((r) => `${q(r.name)} AS (${r.sql})`);
   const joins: string[] = [];
   const exprs = new Map<string, string>();
   for (const v of plan.views) {

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { InvalidParameterError } from '../platform/errors';
 import type { ObjectStore } from '../platform/object-store';
 import { digestRelation } from './digest';
 import { type DuckDbEngine, literal } from './duckdb-engine';
-import { ENTITY_TABLE, type EntityRowsRequirements, fileFormat, loadEntityRows, ROW_ID } from './entity-rows';
+import { ENTITY_TABLE, fileFormat, ROW_ID } from './entity-rows';
 import { committedFiles } from './offline-store';
 import { applyOnDemand } from './on-demand';
 import { buildPitPlan } from './pit-plan';
 import { type Dialect, q, renderPitQuery } from './render-sql';
 import type { FeatureRepo, ResolvedView } from './repo';
-import { selectFeatures } from './selection';
 import { sqlType } from './sql-types';
+import { prepareTrainingSet } from './training-prep';
 
 /** A training-set request: entity rows and features in, one file out. */
 export interface TrainingSetRequest {
@@ -65,35 +64,13 @@ export async function buildTrainingSet(
 ): Promise<TrainingSetResult> {
   const { repo, engine } = deps;
   const progress = deps.progress ?? (() => undefined);
-  const timestampColumn = req.timestampColumn ?? 'event_timestamp';
-  const selection = selectFeatures(repo, {
-    ...(req.features ? { features: req.features } : {}),
-    ...(req.featureService !== undefined ? { featureService: req.featureService } : {}),
-    fullFeatureNames: req.fullFeatureNames ?? false,
-  });
   const format = fileFormat(req.output, 'output');
-
-  const joinKeys = new Map<string, { type: 'string' | 'int64'; neededBy: string }>();
-  for (const v of selection.views) {
-    for (const k of v.joinKeys)
-      if (!joinKeys.has(k.name))
-        joinKeys.set(k.name, { type: k.type, neededBy: `feature view '${v.def.name}'` });
-  }
-  const requestColumns = new Map<string, { neededBy: string }>();
-  for (const o of selection.onDemandViews) {
-    for (const r of repo.onDemand.get(o)?.def.request ?? [])
-      requestColumns.set(r.name, { neededBy: `on-demand feature view '${o}'` });
-  }
-  const req2: EntityRowsRequirements = { timestampColumn, joinKeys, requestColumns };
-  progress(`loading entity rows from ${req.entityRows}`);
-  const loaded = await loadEntityRows(engine, req.entityRows, req2);
-  for (const f of selection.features) {
-    if (loaded.columns.includes(f.output)) {
-      throw new InvalidParameterError(
-        `duplicate column '${f.output}': the entity rows have it and a requested feature produces it; rename the entity-row column or use full feature names`,
-      );
-    }
-  }
+  const { selection, timestampColumn, loaded, columns } = await prepareTrainingSet(
+    repo,
+    engine,
+    req,
+    progress,
+  );
 
   for (const v of selection.views) await registerView(deps, v);
   const plan = buildPitPlan(
@@ -104,7 +81,6 @@ export async function buildTrainingSet(
   const sql = renderPitQuery(plan, req.dialect ?? 'duckdb');
   progress(`joining ${loaded.rows} entity rows with ${selection.views.length} feature view(s)`);
   const visible = selection.features.filter((f) => !f.hidden);
-  const columns = [...loaded.columns, ...visible.map((f) => f.output)];
   if (selection.onDemandViews.length === 0) {
     // The plan's columns are already the output's: materialize once.
     await engine.run(`CREATE OR REPLACE TEMP TABLE "__training_set" AS ${sql}`);
@@ -128,11 +104,7 @@ export async function buildTrainingSet(
   } finally {
     await rm(tmp, { force: true });
   }
-  const tsColumns = new Set([timestampColumn]);
-  const types = await engine.query('DESCRIBE "__training_set"');
-  for (const t of types)
-    if (String(t['column_type']).startsWith('TIMESTAMP')) tsColumns.add(String(t['column_name']));
-  const digest = await digestRelation(engine, '__training_set', ROW_ID, columns, tsColumns);
+  const digest = await digestRelation(engine, '__training_set', ROW_ID, columns);
   for (const t of ['__training_set', '__ts_raw', '__od', ENTITY_TABLE])
     await engine.run(`DROP TABLE IF EXISTS ${q(t)}`);
   return { output: req.output, rows: loaded.rows, columns, digest, sql };

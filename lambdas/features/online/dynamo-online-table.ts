@@ -13,8 +13,8 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { mapLimit } from '../../platform/concurrency';
 import { MlopsError } from '../../platform/errors';
-import { mapLimit } from './concurrency';
 import type { ItemVersion, OnlineItem } from './online-item';
 import type { MaterializationState, OnlineTable } from './online-table';
 
@@ -177,14 +177,14 @@ export class DynamoOnlineTable implements OnlineTable {
     }
   }
 
-  async chunkDone(view: string, runId: string, chunkIndex: number): Promise<void> {
+  async chunkDone(view: string, runId: string, chunkIndex: number, leaseUntil: number): Promise<void> {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: stateKey(view), sk: STATE_SK },
-        UpdateExpression: 'SET done = list_append(done, :c)',
+        UpdateExpression: 'SET done = list_append(done, :c), lease_until = :u',
         ConditionExpression: 'run_id = :id',
-        ExpressionAttributeValues: { ':c': [chunkIndex], ':id': runId },
+        ExpressionAttributeValues: { ':c': [chunkIndex], ':id': runId, ':u': leaseUntil },
       }),
     );
   }

@@ -1,9 +1,14 @@
 import { createHash } from 'node:crypto';
-import { ConflictError, InvalidParameterError, NotFoundError } from '../../platform/errors';
+import { mapLimit } from '../../platform/concurrency';
+import {
+  ConflictError,
+  InvalidParameterError,
+  InvalidStateError,
+  NotFoundError,
+} from '../../platform/errors';
 import type { ObjectStore } from '../../platform/object-store';
 import type { DuckDbEngine } from '../duckdb-engine';
 import type { FeatureRepo, ResolvedView } from '../repo';
-import { mapLimit } from './concurrency';
 import { registerOfflineRows } from './offline-relation';
 import { isNewer, type OnlineItem, widestWindow } from './online-item';
 import type { OnlineTable } from './online-table';
@@ -22,7 +27,7 @@ export interface MaterializeDeps {
   readonly chunkKeys?: number;
   /** How long a run holds its view's lease. @default 15 minutes */
   readonly leaseMs?: number;
-  /** Conditional writes in flight (views fed by a push source). @default 32 */
+  /** Units of work in flight: conditional puts (push-fed views, default 32) or 100-key read-and-write units (16). */
   readonly concurrency?: number;
 }
 
@@ -49,8 +54,9 @@ export interface ChunkResult {
 /**
  * Starts (or resumes) a view's run for [start, end]: counts the entity keys in the window,
  * splits them into chunks by key hash, and takes the view's lease so two runs never write the
- * same view at once. The run id derives from (view, start): a rerun after a crash is the same
- * run and keeps the chunks already done.
+ * same view at once. The run id derives from (view, start, end): a rerun of the same window
+ * after a crash is the same run and keeps the chunks already done; another window waits for
+ * the lease (renewed by every finished chunk) to end or expire.
  *
  * @example
  * const run = await planViewRun(deps, 'purchases', start, end);
@@ -65,10 +71,14 @@ export async function planViewRun(
   if (!(end >= start)) {
     throw new InvalidParameterError(`materialize '${viewName}': --end must not be before --start`);
   }
+  const chunkKeys = deps.chunkKeys ?? 50_000;
+  if (!(Number.isSafeInteger(chunkKeys) && chunkKeys > 0)) {
+    throw new InvalidParameterError(`chunkKeys is ${chunkKeys}; pass a positive integer (keys per chunk)`);
+  }
   await registerOfflineRows(deps.engine, deps.store, deps.bucket, view, start, end);
   const keys = await countKeys(deps.engine, view, relationOf(view), { start, end });
-  const chunks = Math.max(1, Math.ceil(keys / (deps.chunkKeys ?? 50_000)));
-  const runId = createHash('sha256').update(`${viewName}\0${start}`).digest('hex').slice(0, 16);
+  const chunks = Math.max(1, Math.ceil(keys / chunkKeys));
+  const runId = createHash('sha256').update(`${viewName}\0${start}\0${end}`).digest('hex').slice(0, 16);
   const nowMs = (deps.now?.() ?? new Date()).getTime();
   const lease = await deps.table.beginRun(
     viewName,
@@ -116,7 +126,8 @@ export async function materializeChunk(
     chunk: { index: chunk, count: run.chunks },
   });
   const written = await writeNewer(deps, view, items);
-  await deps.table.chunkDone(run.view, run.runId, chunk);
+  const leaseUntil = (deps.now?.() ?? new Date()).getTime() + (deps.leaseMs ?? 15 * 60_000);
+  await deps.table.chunkDone(run.view, run.runId, chunk, leaseUntil);
   return { view: run.view, chunk, written, skipped: items.length - written };
 }
 
@@ -130,19 +141,37 @@ export async function writeNewer(
     const ok = await mapLimit(items, deps.concurrency ?? 32, (i) => deps.table.putIfNewer(i));
     return ok.filter(Boolean).length;
   }
+  // Units of 100 keys (one BatchGetItem, then up to 4 BatchWriteItem) run in parallel, so
+  // reads and writes stay in flight together instead of alternating in large slices.
+  const units = Array.from({ length: Math.ceil(items.length / 100) }, (_, u) =>
+    items.slice(u * 100, u * 100 + 100),
+  );
   let written = 0;
-  for (let i = 0; i < items.length; i += 2_000) {
-    const slice = items.slice(i, i + 2_000);
-    const stored = await deps.table.getVersions(slice.map((x) => x.pk));
-    const newer = slice.filter((x) => isNewer(x, stored.get(x.pk)));
+  await mapLimit(units, deps.concurrency ?? 16, async (unit) => {
+    const stored = await deps.table.getVersions(unit.map((x) => x.pk));
+    const newer = unit.filter((x) => isNewer(x, stored.get(x.pk)));
     await deps.table.putItems(newer);
     written += newer.length;
-  }
+  });
   return written;
 }
 
-/** Ends a run: the watermark moves to its end (never backwards) and the lease is released. */
+/**
+ * Ends a run: the watermark moves to its end (never backwards) and the lease is released.
+ * Refused while a chunk is not done, so a partial run never moves the watermark.
+ */
 export async function finishViewRun(deps: MaterializeDeps, run: ViewRun): Promise<void> {
+  const state = await deps.table.getState(run.view);
+  if (state.run?.runId === run.runId) {
+    const missing = Array.from({ length: state.run.chunks }, (_, i) => i).filter(
+      (i) => !state.run?.done.includes(i),
+    );
+    if (missing.length > 0) {
+      throw new InvalidStateError(
+        `materialization of '${run.view}' cannot finish: chunk(s) ${missing.join(', ')} not done; rerun the same window to complete them`,
+      );
+    }
+  }
   await deps.table.finishRun(run.view, run.runId, run.end);
 }
 

@@ -46,8 +46,8 @@ export interface OnlineTable {
     leaseUntil: number,
     nowMs: number,
   ): Promise<{ ok: true; state: MaterializationState } | { ok: false; holder: string; until: number }>;
-  /** Records a finished chunk of the run. */
-  chunkDone(view: string, runId: string, chunk: number): Promise<void>;
+  /** Records a finished chunk of the run and renews its lease until `leaseUntil` (epoch ms). */
+  chunkDone(view: string, runId: string, chunk: number, leaseUntil: number): Promise<void>;
   /** Ends the run: advances the watermark to `end` (never backwards) and releases the lease. */
   finishRun(view: string, runId: string, end: number): Promise<void>;
 }

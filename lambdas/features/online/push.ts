@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mapLimit } from '../../platform/concurrency';
 import { BadRequestError, ConflictError, InvalidParameterError, NotFoundError } from '../../platform/errors';
 import type { ObjectStore } from '../../platform/object-store';
 import { checkBatch } from '../batch-checks';
@@ -8,7 +9,6 @@ import { type DuckDbEngine, literal } from '../duckdb-engine';
 import { ingestRows, rowsToCsv } from '../ingest';
 import { q } from '../render-sql';
 import type { FeatureRepo, ResolvedView } from '../repo';
-import { mapLimit } from './concurrency';
 import { isNewer, type OnlineItem, widestWindow, windowColumns } from './online-item';
 import type { OnlineTable } from './online-table';
 import { snapshotItems } from './snapshot';

@@ -104,22 +104,41 @@ export async function getOnlineFeatures(
   >();
   for (const f of selection.features)
     columns.set(f.output, { values: [], statuses: [], event_timestamps: [] });
+  // Per cell only lookups by position: items aligned with rows, one ISO text per event time.
+  const itemsOf = new Map<ResolvedView, (Record<string, unknown> | undefined)[]>();
+  for (const [view, items] of byView)
+    itemsOf.set(
+      view,
+      (keysOf.get(view) ?? []).map((k) => items.get(k)),
+    );
+  const served = selection.features.flatMap((f) =>
+    f.kind === 'onDemand' ? [] : [{ f, col: columns.get(f.output), items: itemsOf.get(f.view) ?? [] }],
+  );
+  const isoCache = new Map<number, string>();
+  const iso = (micros: number): string => {
+    let text = isoCache.get(micros);
+    if (text === undefined) {
+      text = new Date(micros / 1000).toISOString();
+      isoCache.set(micros, text);
+    }
+    return text;
+  };
+  const onDemand = selection.onDemandViews.length > 0;
   for (let j = 0; j < rows; j++) {
     const row: Record<string, unknown> = {};
-    for (const f of selection.features) {
-      if (f.kind === 'onDemand') continue;
-      const item = byView.get(f.view)?.get(keysOf.get(f.view)?.[j] ?? '');
-      const cell = serveCell(f, item, now);
-      const col = columns.get(f.output);
+    for (const { f, col, items } of served) {
+      const cell = serveCell(f, items[j], now, iso);
       col?.values.push(cell.value);
       col?.statuses.push(cell.status);
       col?.event_timestamps.push(cell.eventTimestamp);
-      row[f.output] =
-        f.kind === 'feature' && f.type === 'timestamp' && typeof cell.value === 'string'
-          ? new Date(cell.value)
-          : cell.value;
+      if (onDemand) {
+        row[f.output] =
+          f.kind === 'feature' && f.type === 'timestamp' && typeof cell.value === 'string'
+            ? new Date(cell.value)
+            : cell.value;
+      }
     }
-    if (selection.onDemandViews.length > 0) {
+    if (onDemand) {
       const od = computeOnDemandRow(
         deps.repo,
         selection,
@@ -151,19 +170,16 @@ function serveCell(
   f: Exclude<SelectedFeature, { kind: 'onDemand' }>,
   item: Record<string, unknown> | undefined,
   now: number,
+  iso: (micros: number) => string,
 ): { value: unknown; status: FeatureStatus; eventTimestamp: string | null } {
   if (f.kind === 'aggregation') {
     const value = aggregateAt(item, f.agg, now);
     const status: FeatureStatus = !item ? 'NOT_FOUND' : value === null ? 'NULL_VALUE' : 'PRESENT';
-    return {
-      value,
-      status,
-      eventTimestamp: item ? new Date(Number(item['asof']) / 1000).toISOString() : null,
-    };
+    return { value, status, eventTimestamp: item ? iso(Number(item['asof'])) : null };
   }
   if (!item) return { value: null, status: 'NOT_FOUND', eventTimestamp: null };
   const ets = Number(item['ets']);
-  const eventTimestamp = new Date(ets / 1000).toISOString();
+  const eventTimestamp = iso(ets);
   // The training set's rule: valid while event time >= t - ttl (inclusive).
   if (f.view.ttlSeconds > 0 && ets < now - f.view.ttlSeconds * 1e6) {
     return { value: null, status: 'OUTSIDE_MAX_AGE', eventTimestamp };

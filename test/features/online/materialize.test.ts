@@ -104,6 +104,8 @@ describe.each(['file', 'push'])('materializing a view fed by a %s source', (kind
     expect(run.chunks).toBe(4);
     await materializeChunk(d, run, 0);
     await materializeChunk(d, run, 2);
+    // Finishing now would move the watermark past chunks 1 and 3: refused.
+    await expect(finishViewRun(d, run)).rejects.toThrow(/chunk\(s\) 1, 3 not done/);
     // ...the process dies here: no finish. The watermark stays where the last full run left it.
     expect((await w.table.getState(view)).watermark).toBe(us('2024-05-04T00:00:00Z'));
     // Another run of a different window is refused while the lease holds.

@@ -1,0 +1,169 @@
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DuckDbEngine } from '../../lambdas/features/duckdb-engine';
+import { ingestBatch } from '../../lambdas/features/ingest';
+import { mapLimit } from '../../lambdas/platform/concurrency';
+import { DynamoOnlineTable } from '../../lambdas/features/online/dynamo-online-table';
+import { materialize } from '../../lambdas/features/online/materialize';
+import { registerOfflineRows } from '../../lambdas/features/online/offline-relation';
+import { snapshotItems } from '../../lambdas/features/online/snapshot';
+import { buildRepo } from '../../lambdas/features/repo';
+import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
+import { startDynamoDb } from '../../local/engines/dynamodb';
+import type { Benchmark } from '../harness';
+
+const BUCKET = 'features';
+const CONCURRENCY = 16;
+const FEATURES = 5;
+
+/**
+ * Materialization throughput (entity keys written per second into a fresh table) of ours —
+ * the whole path: offline Parquet through DuckDB to the latest row per key, a BatchGetItem of
+ * the stored versions, BatchWriteItem of the newer ones — against a bare BatchWriteItem loop
+ * writing the same items (already computed) with the same concurrency and batch size, both
+ * into dynalite in this process. Rounds alternate; medians are reported.
+ */
+export default (async (ctx) => {
+  const keys = ctx.quick ? 5_000 : 40_000;
+  const rowsPerKey = 3;
+  const rounds = ctx.quick ? 1 : 3;
+  const cols = Array.from({ length: FEATURES }, (_, i) => `f${i}`);
+  const repo = buildRepo({
+    file: {
+      entities: [{ name: 'user', joinKeys: [{ name: 'user_id', type: 'int64' }] }],
+      sources: [
+        {
+          name: 'stats',
+          kind: 'file',
+          format: 'csv',
+          path: 'unused.csv',
+          columns: [
+            { name: 'user_id', type: 'int64' },
+            { name: 'ts', type: 'timestamp' },
+            ...cols.map((name) => ({ name, type: 'float64' })),
+          ],
+        },
+      ],
+      featureViews: [
+        {
+          name: 'stats',
+          entities: ['user'],
+          source: 'stats',
+          timestampField: 'ts',
+          features: cols.map((name) => ({ name, type: 'float64' })),
+        },
+      ],
+    },
+  });
+  const view = repo.views.get('stats');
+  if (!view) throw new Error('bench repo has no view');
+  const store = new FsObjectStore(join(ctx.workDir, 's3'));
+  const engine = await DuckDbEngine.create({ threads: 2 });
+  const ddb = await startDynamoDb();
+  const client = new DynamoDBClient({
+    endpoint: ddb.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  try {
+    ctx.progress(`ingesting ${keys * rowsPerKey} rows (${keys} keys x ${FEATURES} features)`);
+    const file = join(ctx.workDir, 'stats.csv');
+    await engine.run(
+      `COPY (SELECT (i % ${keys})::BIGINT AS user_id, TIMESTAMPTZ '2024-05-01 00:00:00+00' + to_seconds((i // ${keys}) * 3600 + 60) AS ts, ` +
+        `${cols.map((c, j) => `round(random() * ${j + 1} * 100, 2) AS ${c}`).join(', ')} FROM range(${keys * rowsPerKey}) r(i)) TO '${file}' (FORMAT csv, HEADER)`,
+    );
+    const ingest = await ingestBatch({ repo, engine, store, bucket: BUCKET }, { source: 'stats', file });
+    if (ingest.status !== 'ingested') throw new Error(`bench batch was ${ingest.status}`);
+    const start = Date.parse('2024-05-01T00:00:00Z') * 1000;
+    const end = Date.parse('2024-05-02T00:00:00Z') * 1000;
+    // The baseline's items: exactly what ours writes, computed once outside its timing.
+    const rel = await registerOfflineRows(engine, store, BUCKET, view, start, end);
+    const items = (await snapshotItems(engine, view, rel, { start, end })).map((i) => ({
+      ...i.attrs,
+      pk: i.pk,
+      sk: 'v',
+      ets: i.ets,
+      cts: i.cts,
+      asof: i.asof,
+    }));
+    if (items.length !== keys) throw new Error(`expected ${keys} items, got ${items.length}`);
+
+    let tables = 0;
+    const freshTable = async () => {
+      const name = `bench-${tables++}`;
+      await client.send(
+        new CreateTableCommand({
+          TableName: name,
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+      return name;
+    };
+    const baselineRun = async () => {
+      const name = await freshTable();
+      const batches = Array.from({ length: Math.ceil(items.length / 25) }, (_, b) =>
+        items.slice(b * 25, b * 25 + 25),
+      );
+      const t0 = performance.now();
+      await mapLimit(batches, CONCURRENCY, async (batch) => {
+        let requests: Record<string, unknown>[] = batch.map((Item) => ({ PutRequest: { Item } }));
+        while (requests.length > 0) {
+          const res = await doc.send(new BatchWriteCommand({ RequestItems: { [name]: requests } }));
+          requests = (res.UnprocessedItems?.[name] as Record<string, unknown>[] | undefined) ?? [];
+        }
+      });
+      return items.length / ((performance.now() - t0) / 1000);
+    };
+    const oursRun = async () => {
+      const table = new DynamoOnlineTable(doc, await freshTable(), { concurrency: CONCURRENCY });
+      const t0 = performance.now();
+      const r = await materialize({ repo, engine, store, bucket: BUCKET, table }, { start, end });
+      const s = (performance.now() - t0) / 1000;
+      if (r.views[0]?.written !== keys) throw new Error(`ours wrote ${r.views[0]?.written} of ${keys}`);
+      return keys / s;
+    };
+    ctx.progress('warming up');
+    await baselineRun();
+    await oursRun();
+    const ours: number[] = [];
+    const baseline: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      ctx.progress(`round ${i + 1}/${rounds}`);
+      baseline.push(await baselineRun());
+      ours.push(await oursRun());
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    return [
+      {
+        id: 'features.materialize.keys-per-s',
+        ours: Math.round(median(ours)),
+        baseline: Math.round(median(baseline)),
+        unit: 'keys/s',
+        goal: { ratioAtLeast: 0.8 },
+        extra: {
+          keys,
+          offlineRows: keys * rowsPerKey,
+          features: FEATURES,
+          concurrency: CONCURRENCY,
+          rounds,
+          oursRuns: ours.map((x) => Math.round(x)).join(' '),
+          baselineRuns: baseline.map((x) => Math.round(x)).join(' '),
+        },
+      },
+    ];
+  } finally {
+    engine.close();
+    client.destroy();
+    await ddb.close();
+  }
+}) satisfies Benchmark;

@@ -1,5 +1,63 @@
 import { z } from 'zod';
 import { parseSchedule } from '../lambdas/pipeline/schedule';
+import { type ModelSignature, ModelSignatureSchema } from '../lambdas/training/signature';
+
+/** An ECR image URI: `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@sha256:digest]`. */
+export const ECR_IMAGE_URI =
+  /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([a-z0-9]+(?:[._\-/][a-z0-9]+)*)(?::[\w.-]{1,128}|@sha256:[a-f0-9]{64})?$/;
+
+/**
+ * Who trains the candidate: the built-in trainers in a Lambda step, or a SageMaker training
+ * job running the team's own container, which must write `model.onnx` (see docs/training.md).
+ */
+const trainerSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('builtin') }),
+    z.strictObject({
+      kind: z.literal('sagemaker'),
+      /** The training container, an ECR image URI (the job pulls only from this repository). */
+      image: z
+        .string({ error: 'image is required: the ECR image URI of the training container' })
+        .regex(
+          ECR_IMAGE_URI,
+          'image must be an ECR image URI, <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@sha256:<digest>]',
+        ),
+      instanceType: z
+        .string()
+        .regex(
+          /^ml\.[a-z0-9-]+\.[a-z0-9]+$/,
+          'instanceType must be a SageMaker instance type like ml.m5.xlarge',
+        )
+        .default('ml.m5.xlarge'),
+      /** One instance: the import step reads one model; distributed training is the container's business. */
+      instanceCount: z.literal(1, 'instanceCount must be 1').default(1),
+      /** The job's stopping condition (SageMaker's limit is 28 days). */
+      maxRuntimeSeconds: z.number().int().min(60).max(2_419_200).default(3600),
+      /** The training volume (data, checkpoints, the model before upload). */
+      volumeSizeGb: z.number().int().min(1).max(16_384).default(30),
+      /** Run the built-in trials (Map) and send the best one's settings as hyperparameters. */
+      tuneWithBuiltin: z.boolean().default(false),
+      /** The model's declared inputs and outputs; the import step checks the ONNX model against it. */
+      signature: z.unknown().transform((value, ctx): ModelSignature => {
+        if (value === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            message: "signature is required: the model's inputs and outputs (see docs/training.md)",
+          });
+          return z.NEVER;
+        }
+        const parsed = ModelSignatureSchema.safeParse(value);
+        if (parsed.success) return parsed.data;
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+        return z.NEVER;
+      }),
+    }),
+  ],
+  { error: "trainer.kind must be 'builtin' or 'sagemaker'" },
+);
+export type TrainerConfig = z.infer<typeof trainerSchema>;
 
 /**
  * The platform's typed configuration. `bin/app.ts` reads it from the CDK context key
@@ -42,6 +100,8 @@ export const platformConfigSchema = z
         distributedMapFrom: z.number().int().min(2).default(40),
         /** Trials running at once. */
         maxConcurrency: z.number().int().min(1).max(1000).default(10),
+        /** Who trains the candidate. @default the built-in trainers */
+        trainer: trainerSchema.default({ kind: 'builtin' }),
       })
       .prefault({}),
     /** Where models are served. */

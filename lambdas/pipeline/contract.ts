@@ -92,6 +92,32 @@ export interface CandidateRef {
   readonly params: Record<string, string | number | boolean>;
 }
 
+/** Plan Trials' mode: a search, or one trial with the input's options (an external trainer without tuning). */
+export type Planning = 'search' | 'configured';
+
+/** What Prepare Training Job hands the SageMaker task: where to read and write, and with what settings. */
+export interface TrainingJobRequest {
+  /** Unique per execution and stable across retries (SageMaker refuses a name twice). */
+  readonly jobName: string;
+  /** The `train` channel: an S3 prefix holding only the training rows (never the test rows). */
+  readonly trainUri: string;
+  /** The job's output path; SageMaker writes `<outputUri><jobName>/output/model.tar.gz`. */
+  readonly outputUri: string;
+  /** SageMaker takes strings only. */
+  readonly hyperparameters: Record<string, string>;
+  readonly bestTrial: number;
+  readonly params: Record<string, string | number | boolean>;
+  readonly trainRows: number;
+}
+
+/** What the SageMaker task keeps of DescribeTrainingJob (the task's ResultSelector). */
+export interface TrainedJob {
+  readonly jobName: string;
+  /** `s3://<bucket>/models/<execution>/<job>/output/model.tar.gz` */
+  readonly modelArtifacts: string;
+  readonly image?: string;
+}
+
 export interface Verdict {
   readonly promote: boolean;
   readonly reasons: readonly string[];
@@ -110,6 +136,8 @@ export interface PipelineState {
   readonly trainingSet?: TrainingSetRef;
   readonly plan?: { readonly trials: readonly TrialSpec[]; readonly metric: string };
   readonly trialResults?: readonly TrialOutcome[];
+  readonly trainingJob?: TrainingJobRequest;
+  readonly trainedJob?: TrainedJob;
   readonly candidate?: CandidateRef;
   readonly evaluation?: Verdict;
   readonly error?: { readonly Error: string; readonly Cause: unknown };

@@ -11,7 +11,9 @@ import type { PipelineDeps } from './deps';
 import { MlflowPipelineTracking } from './mlflow-tracking';
 import * as candidate from './steps/candidate';
 import * as data from './steps/data';
+import * as importing from './steps/import-candidate';
 import * as outcome from './steps/outcome';
+import * as sagemakerJob from './steps/sagemaker-job';
 import * as search from './steps/search';
 import * as start from './steps/start-run';
 
@@ -54,7 +56,8 @@ function pipelineDeps(): PipelineDeps {
   return deps;
 }
 
-const StepEventSchema = z.object({
+// Loose: a step may get settings fixed at synth time beside the state (Plan Trials' planning, the model signature).
+const StepEventSchema = z.looseObject({
   state: z.unknown(),
   execution: z.object({ id: z.string().min(1), name: z.string().min(1) }),
 });
@@ -101,6 +104,8 @@ export const buildTrainingSet = step('buildTrainingSet', data.buildPipelineTrain
 export const planTrials = step('planTrials', search.planTrials);
 export const runTrial = step('runTrial', search.runTrial);
 export const trainCandidate = step('trainCandidate', candidate.trainCandidate);
+export const prepareTrainingJob = step('prepareTrainingJob', sagemakerJob.prepareTrainingJob);
+export const importCandidate = step('importCandidate', importing.importCandidate);
 export const evaluateCandidate = step('evaluateCandidate', candidate.evaluateCandidate);
 export const registerCandidate = step('registerCandidate', outcome.registerCandidate);
 export const recordRejection = step('recordRejection', outcome.recordRejection);

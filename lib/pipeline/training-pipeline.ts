@@ -13,6 +13,7 @@ import type { IPlatformApi } from '../api/platform-api';
 import type { PlatformConfig } from '../config';
 import { NATIVE_MODULES } from '../private/native-layer';
 import { PlatformFunction, type PlatformFunctionProps } from '../private/platform-function';
+import { JOB_OVERHEAD, SageMakerTraining } from './sagemaker-training';
 
 export interface TrainingPipelineProps {
   readonly api: IPlatformApi;
@@ -38,8 +39,19 @@ const STEPS = {
   registerCandidate: { memory: 1024, timeout: 5 },
   recordRejection: { memory: 512, timeout: 2 },
   markFailed: { memory: 512, timeout: 2 },
+  // With a SageMaker trainer: shape the job (and write its training rows), then import its model.
+  prepareTrainingJob: { memory: 4096, timeout: 10 },
+  importCandidate: { memory: 4096, timeout: 15 },
 } as const;
 export type PipelineStep = keyof typeof STEPS;
+
+/** The steps a pipeline has for its trainer (a SageMaker job replaces the built-in training step). */
+export function pipelineSteps(trainer: PlatformConfig['pipeline']['trainer']): PipelineStep[] {
+  const all = Object.keys(STEPS) as PipelineStep[];
+  if (trainer.kind === 'builtin')
+    return all.filter((s) => s !== 'prepareTrainingJob' && s !== 'importCandidate');
+  return all.filter((s) => s !== 'trainCandidate' && (s !== 'runTrial' || trainer.tuneWithBuiltin));
+}
 
 /** The default drift trigger: what the monitoring area publishes. */
 export const DRIFT_EVENT = { source: 'mlops.monitoring', detailType: 'DriftDetected' } as const;
@@ -56,7 +68,10 @@ export const DRIFT_EVENT = { source: 'mlops.monitoring', detailType: 'DriftDetec
 export class TrainingPipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly failureTopic: sns.Topic;
-  readonly functions: Record<PipelineStep, lambda.Function>;
+  /** The Lambda function of each step the configured trainer uses. */
+  readonly functions: Partial<Record<PipelineStep, lambda.Function>>;
+  /** The SageMaker job's role, key and task, when the trainer is a SageMaker job. */
+  readonly sageMaker?: SageMakerTraining;
   readonly scheduleRule: events.Rule;
   readonly driftRule: events.Rule;
 
@@ -64,6 +79,8 @@ export class TrainingPipeline extends Construct {
     super(scope, id);
     const { config } = props;
     const pipelineConfig = config.pipeline;
+    const trainer = pipelineConfig.trainer;
+    const steps = pipelineSteps(trainer);
 
     this.failureTopic = new sns.Topic(this, 'Failures', {
       displayName: `mlops ${config.stage} pipeline failures`,
@@ -76,8 +93,14 @@ export class TrainingPipeline extends Construct {
         'Failure notices carry run ids and error text, no data; SNS-managed encryption would need a KMS key policy for EventBridge/Step Functions.',
     });
 
-    const fns = {} as Record<PipelineStep, lambda.Function>;
-    for (const [step, room] of Object.entries(STEPS) as [PipelineStep, (typeof STEPS)[PipelineStep]][]) {
+    const fns: Partial<Record<PipelineStep, lambda.Function>> = {};
+    const fnOf = (step: PipelineStep): lambda.Function => {
+      const fn = fns[step];
+      if (!fn) throw new Error(`The ${trainer.kind} pipeline has no ${step} step`);
+      return fn;
+    };
+    for (const step of steps) {
+      const room = STEPS[step];
       const fn = new PlatformFunction(this, capitalize(step), {
         ...props.functionDefaults,
         entry: 'lambdas/pipeline/handlers.ts',
@@ -103,20 +126,21 @@ export class TrainingPipeline extends Construct {
       runTrial: ['training-sets/*'],
       trainCandidate: ['training-sets/*'],
       evaluateCandidate: ['training-sets/*'],
+      importCandidate: ['training-sets/*', 'models/*'],
     };
     const writes: Partial<Record<PipelineStep, string[]>> = {
       validateData: ['offline/*', 'quarantine/*'],
       buildTrainingSet: ['training-sets/*'],
+      // The job's channel: the training rows only.
+      prepareTrainingJob: ['training-sets/*'],
     };
-    for (const [step, prefixes] of Object.entries(reads)) {
-      for (const p of prefixes) props.featuresBucket.grantRead(fns[step as PipelineStep], p);
-    }
-    for (const [step, prefixes] of Object.entries(writes)) {
-      for (const p of prefixes) props.featuresBucket.grantReadWrite(fns[step as PipelineStep], p);
+    for (const step of steps) {
+      for (const p of reads[step] ?? []) props.featuresBucket.grantRead(fnOf(step), p);
+      for (const p of writes[step] ?? []) props.featuresBucket.grantReadWrite(fnOf(step), p);
     }
     const stack = Stack.of(this);
     const bucketArn = `<${stack.getLogicalId(props.featuresBucket.node.defaultChild as CfnElement)}.Arn>`;
-    for (const step of Object.keys(STEPS) as PipelineStep[]) {
+    for (const step of steps) {
       const acks: [string, string][] = [
         [
           props.api.invokeFinding,
@@ -142,7 +166,7 @@ export class TrainingPipeline extends Construct {
           ]);
         }
       }
-      const role = fns[step].role as iam.Role;
+      const role = fnOf(step).role as iam.Role;
       for (const [finding, reason] of acks)
         Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
     }
@@ -152,6 +176,7 @@ export class TrainingPipeline extends Construct {
       step: PipelineStep,
       resultPath: string | undefined,
       extra: Partial<tasks.LambdaInvokeProps> = {},
+      settings: Record<string, string> = {},
     ) => {
       const t = new tasks.LambdaInvoke(
         this,
@@ -159,16 +184,18 @@ export class TrainingPipeline extends Construct {
           .replace(/([A-Z])/g, ' $1')
           .trim(),
         {
-          lambdaFunction: fns[step],
+          lambdaFunction: fnOf(step),
           payloadResponseOnly: true,
           resultPath: resultPath === undefined ? sfn.JsonPath.DISCARD : resultPath,
           // Every step gets the state so far and the execution it belongs to.
+          // Settings fixed at synth time ride beside them.
           payload: sfn.TaskInput.fromObject({
             state: sfn.JsonPath.entirePayload,
             execution: {
               id: sfn.JsonPath.stringAt('$$.Execution.Id'),
               name: sfn.JsonPath.stringAt('$$.Execution.Name'),
             },
+            ...settings,
           }),
           taskTimeout: sfn.Timeout.duration(Duration.minutes(STEPS[step].timeout)),
           ...extra,
@@ -211,36 +238,62 @@ export class TrainingPipeline extends Construct {
     const startRun = task('startRun', '$.start', { outputPath: '$.start' });
     const validate = task('validateData', '$.data');
     const buildSet = task('buildTrainingSet', '$.trainingSet');
-    const plan = task('planTrials', '$.plan');
-    const trial = task('runTrial', '$.result', { outputPath: '$.result' });
-    const itemSelector = {
-      'trial.$': '$$.Map.Item.Value',
-      'input.$': '$.input',
-      'run.$': '$.run',
-      'trainingSet.$': '$.trainingSet',
+    // A SageMaker trainer without built-in tuning trains the one configured trial: no search.
+    const search = steps.includes('runTrial');
+    const plan = task('planTrials', '$.plan', {}, search ? {} : { planning: 'configured' });
+    const searchTrials = (trial: sfn.TaskStateBase): sfn.Map | sfn.DistributedMap => {
+      const itemSelector = {
+        'trial.$': '$$.Map.Item.Value',
+        'input.$': '$.input',
+        'run.$': '$.run',
+        'trainingSet.$': '$.trainingSet',
+      };
+      const distributed = pipelineConfig.maxTrials >= pipelineConfig.distributedMapFrom;
+      const map = distributed
+        ? new sfn.DistributedMap(this, 'Search Trials', {
+            itemsPath: '$.plan.trials',
+            itemSelector,
+            maxConcurrency: pipelineConfig.maxConcurrency,
+            resultPath: '$.trialResults',
+            mapExecutionType: sfn.StateMachineType.STANDARD,
+          })
+        : new sfn.Map(this, 'Search Trials', {
+            itemsPath: '$.plan.trials',
+            itemSelector,
+            maxConcurrency: Math.min(40, pipelineConfig.maxConcurrency),
+            resultPath: '$.trialResults',
+          });
+      return map.itemProcessor(trial);
     };
-    const distributed = pipelineConfig.maxTrials >= pipelineConfig.distributedMapFrom;
-    const trials = distributed
-      ? new sfn.DistributedMap(this, 'Search Trials', {
-          itemsPath: '$.plan.trials',
-          itemSelector,
-          maxConcurrency: pipelineConfig.maxConcurrency,
-          resultPath: '$.trialResults',
-          mapExecutionType: sfn.StateMachineType.STANDARD,
-        })
-      : new sfn.Map(this, 'Search Trials', {
-          itemsPath: '$.plan.trials',
-          itemSelector,
-          maxConcurrency: Math.min(40, pipelineConfig.maxConcurrency),
-          resultPath: '$.trialResults',
-        });
-    trials.itemProcessor(trial);
-    const train = task('trainCandidate', '$.candidate');
+    const trials = search
+      ? searchTrials(task('runTrial', '$.result', { outputPath: '$.result' }))
+      : undefined;
     const evaluate = task('evaluateCandidate', '$.evaluation');
     const register = task('registerCandidate', '$.registration');
     const reject = task('recordRejection', '$.rejection');
-    for (const t of [startRun, validate, buildSet, plan, trials, train, evaluate, register, reject])
+    // Train Candidate: the built-in step, or prepare → SageMaker job (.sync) → import its model.
+    let training: [sfn.TaskStateBase, ...sfn.TaskStateBase[]];
+    if (trainer.kind === 'sagemaker') {
+      this.sageMaker = new SageMakerTraining(this, 'SageMaker', {
+        trainer,
+        featuresBucket: props.featuresBucket,
+        retain: config.retainData,
+      });
+      const importCandidate = task(
+        'importCandidate',
+        '$.candidate',
+        {},
+        // A string, so no value in the signature is read as a JSONPath.
+        { signature: JSON.stringify(trainer.signature) },
+      );
+      this.sageMaker.key.grantDecrypt(fnOf('importCandidate'));
+      training = [task('prepareTrainingJob', '$.trainingJob'), this.sageMaker.task, importCandidate];
+    } else {
+      training = [task('trainCandidate', '$.candidate')];
+    }
+    for (const t of [startRun, validate, buildSet, plan, ...(trials ? [trials] : []), ...training])
       catchAll(t);
+    for (const t of [evaluate, register, reject]) catchAll(t);
 
     const verdict = new sfn.Choice(this, 'Promote?')
       .when(
@@ -249,14 +302,10 @@ export class TrainingPipeline extends Construct {
       )
       .otherwise(reject.next(new sfn.Succeed(this, 'Candidate Not Promoted')));
 
-    const definition = startRun
-      .next(validate)
-      .next(buildSet)
-      .next(plan)
-      .next(trials)
-      .next(train)
-      .next(evaluate)
-      .next(verdict);
+    let chain = startRun.next(validate).next(buildSet).next(plan);
+    if (trials) chain = chain.next(trials);
+    for (const t of training) chain = chain.next(t);
+    const definition = chain.next(evaluate).next(verdict);
 
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: props.functionDefaults.logRetentionDays,
@@ -266,7 +315,11 @@ export class TrainingPipeline extends Construct {
       stateMachineName: `mlops-${config.stage}-training`,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      timeout: Duration.hours(6),
+      // Room for the longest SageMaker job the configuration allows, on top of the other steps.
+      timeout:
+        trainer.kind === 'sagemaker'
+          ? Duration.hours(5).plus(Duration.seconds(trainer.maxRuntimeSeconds)).plus(JOB_OVERHEAD)
+          : Duration.hours(6),
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
@@ -274,8 +327,18 @@ export class TrainingPipeline extends Construct {
     Validations.of(smRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'X-Ray tracing and CloudWatch Logs delivery for Step Functions support no resource-level permissions.',
+        'X-Ray tracing and CloudWatch Logs delivery for Step Functions support no resource-level permissions' +
+        (this.sageMaker
+          ? '; nor does sagemaker:ListTags, which the .sync SageMaker integration calls.'
+          : '.'),
     });
+    if (this.sageMaker) {
+      Validations.of(smRole).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/*]',
+        reason:
+          'Each execution names its own training job (mlops-<execution>-<hash>), so the job ARN is only known at run time.',
+      });
+    }
     for (const fn of Object.values(fns)) {
       const id = stack.getLogicalId(fn.node.defaultChild as CfnElement);
       Validations.of(smRole).acknowledge({

@@ -59,10 +59,9 @@ export async function evaluateCandidate(
   const { input, run, trainingSet, candidate } = event.state;
   if (!trainingSet || !candidate) throw new Error('evaluateCandidate needs the training set and candidate');
   const { dataset } = await readTrainingSet(deps, trainingSet);
-  const prep = prepareFromInput(dataset, input, trainingSet, {
-    ...input.training.options,
-    ...candidate.params,
-  });
+  // The test rows, task and rule do not depend on the algorithm's options; a SageMaker
+  // candidate's hyperparameters are its container's, which the built-in parser would refuse.
+  const prep = prepareFromInput(dataset, input, trainingSet, {});
   const current = await deps.tracking.latestVersion(input.modelName, 'Production');
   const production = current
     ? {

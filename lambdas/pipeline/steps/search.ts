@@ -2,7 +2,7 @@ import { LOWER_IS_BETTER } from '../../training/evaluation/promotion-rule';
 import { scoreTrial } from '../../training/pipeline/execute';
 import { gridTrials, randomTrials } from '../../training/search/samplers';
 import { DEFAULT_SPACES } from '../../training/search/search-space';
-import type { PipelineState, TaskEvent, TrialItem, TrialOutcome, TrialSpec } from '../contract';
+import type { PipelineState, Planning, TaskEvent, TrialItem, TrialOutcome, TrialSpec } from '../contract';
 import type { PipelineDeps } from '../deps';
 import { prepareFromInput, readTrainingSet } from './training-request';
 
@@ -13,14 +13,24 @@ export const TRIAL_TAG = 'mlops.trial';
  * Plans the search: every trial's parameters up front (grid or seeded random), so trials
  * are independent and the Map runs them in parallel. Validates the training request
  * first (label present and not constant, features usable), failing before any trial runs.
+ * With `planning: 'configured'` (an external trainer without tuning) the plan is one
+ * trial carrying the input's options as they are: they are the container's
+ * hyperparameters, not the built-in algorithm's, so they are not checked against it.
  */
 export async function planTrials(
   deps: PipelineDeps,
-  event: TaskEvent<PipelineState>,
+  event: TaskEvent<PipelineState> & { readonly planning?: Planning },
 ): Promise<{ trials: TrialSpec[]; metric: string }> {
   const { input, trainingSet } = event.state;
   if (!trainingSet) throw new Error('planTrials needs $.trainingSet');
   const { dataset } = await readTrainingSet(deps, trainingSet);
+  if (event.planning === 'configured') {
+    const prep = prepareFromInput(dataset, input, trainingSet, {});
+    return {
+      trials: [{ index: 0, params: { ...input.training.options } }],
+      metric: input.training.metric ?? prep.rule.metric,
+    };
+  }
   const prep = prepareFromInput(dataset, input, trainingSet);
   const space = DEFAULT_SPACES[input.training.algorithm];
   const t = input.training;

@@ -1,7 +1,7 @@
 import { loadRegistryRepo } from '../../features/registry-store';
-import { runContextTags } from '../../tracking/client/run-context';
 import { selectFeatures } from '../../features/selection';
 import { InvalidParameterError, NotFoundError } from '../../platform/errors';
+import { runContextTags } from '../../tracking/client/run-context';
 import { type PipelineInput, PipelineInputSchema, type RunRef, type TaskEvent } from '../contract';
 import type { PipelineDeps } from '../deps';
 
@@ -45,7 +45,11 @@ export async function startRun(
   }
   const tags: Record<string, string> = {
     // An empty commit skips the git lookup: the handler knows the deployed commit.
-    ...runContextTags({ gitCommit: deps.gitCommit ?? '', sourceType: 'JOB', sourceName: 'mlops-training-pipeline' }),
+    ...runContextTags({
+      gitCommit: deps.gitCommit ?? '',
+      sourceType: 'JOB',
+      sourceName: 'mlops-training-pipeline',
+    }),
     [EXECUTION_TAG]: event.execution.id,
     'mlops.execution_name': event.execution.name,
     'mlops.trigger': input.trigger,

@@ -69,6 +69,7 @@ export class MlopsPlatform extends Construct {
     this.pipeline = new TrainingPipeline(this, 'TrainingPipeline', {
       api: this.api,
       featuresBucket: this.features.bucket,
+      offlineStore: this.features.offline,
       config,
       functionDefaults: this.functionDefaults('pipeline'),
       nativeLayer: this.nativeLayer.layer,

@@ -127,13 +127,20 @@ export function viewDateRange(
     else if (f.kind === 'aggregation') reach = Math.max(reach, f.agg.windowSeconds);
   }
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  const from = reach === Infinity ? committed.from : maxDate(committed.from, day(entityTimes.min - reach * 1000));
-  const to = committed.to < day(entityTimes.max) ? committed.to : day(entityTimes.max);
+  const from =
+    reach === Infinity ? committed.from : maxDate(committed.from, day(entityTimes.min - reach * 1000));
+  const to = minDate(committed.to, day(entityTimes.max));
   return from <= to ? { from, to } : undefined;
 }
 
+/** The later of two `YYYY-MM-DD` dates (they compare as strings). */
 function maxDate(a: string, b: string): string {
   return a > b ? a : b;
+}
+
+/** The earlier of two `YYYY-MM-DD` dates. */
+function minDate(a: string, b: string): string {
+  return a > b ? b : a;
 }
 
 /** The Glue type of a selected feature's output column. */

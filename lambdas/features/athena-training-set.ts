@@ -14,8 +14,8 @@ import { q } from './render-sql';
 import type { FeatureRepo } from './repo';
 import type { SqlEngine } from './sql-engine';
 import type { TableCatalog } from './table-catalog';
-import type { TrainingSetRequest, TrainingSetResult } from './training-set';
 import { prepareTrainingSet } from './training-prep';
+import type { TrainingSetRequest, TrainingSetResult } from './training-set';
 
 /** What a training set on Athena needs: the local engine only checks and reformats entity rows. */
 export interface AthenaTrainingSetDeps {
@@ -65,7 +65,8 @@ const GLUE_OF_DUCKDB: Record<string, string> = {
 
 /** The Glue type an entity-row column is registered with; unsupported types name the column. */
 export function entityColumnGlueType(name: string, duckType: string): string {
-  const t = GLUE_OF_DUCKDB[duckType] ?? (/^DECIMAL\(\d+,\d+\)$/.test(duckType) ? duckType.toLowerCase() : undefined);
+  const t =
+    GLUE_OF_DUCKDB[duckType] ?? (/^DECIMAL\(\d+,\d+\)$/.test(duckType) ? duckType.toLowerCase() : undefined);
   if (!t)
     throw new InvalidParameterError(
       `entity rows: column '${name}' has type ${duckType}, which Athena cannot read back; cast it to a number, string, boolean, date or timestamp`,
@@ -74,7 +75,11 @@ export function entityColumnGlueType(name: string, duckType: string): string {
 }
 
 /** The `date=` partitions a view's committed manifests list. */
-export async function committedDateRange(store: ObjectStore, bucket: string, view: string): Promise<DateRange> {
+export async function committedDateRange(
+  store: ObjectStore,
+  bucket: string,
+  view: string,
+): Promise<DateRange> {
   const dates = (await committedBatches(store, bucket, view))
     .flatMap((m) => m.files)
     .flatMap((k) => /\/date=(\d{4}-\d{2}-\d{2})\//.exec(k)?.[1] ?? [])
@@ -192,7 +197,9 @@ async function runStep(
     case 'upload-entity-rows': {
       const file = join(scratch, 'entity-rows.parquet');
       await engine.write(`SELECT * FROM ${q(ENTITY_TABLE)} ORDER BY ${q(ROW_ID)}`, file, 'parquet');
-      await store.put(bucket, step.key, await readFile(file), { contentType: 'application/vnd.apache.parquet' });
+      await store.put(bucket, step.key, await readFile(file), {
+        contentType: 'application/vnd.apache.parquet',
+      });
       return undefined;
     }
     case 'create-table':

@@ -52,12 +52,12 @@ export function glueType(t: ValueType): string {
 
 /** Glue table over a view's partition folders (every file, committed or not). */
 export function viewTableName(view: string): string {
-  return `fv_${view}`;
+  return `offline_${view}`;
 }
 
 /** Glue table over a view's batch manifests, one row per manifest line. */
 export function manifestTableName(view: string): string {
-  return `fvm_${view}`;
+  return `manifests_${view}`;
 }
 
 /** Earliest event date the partition projection covers. */

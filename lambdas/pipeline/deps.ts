@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AthenaSettings } from '../features/athena-backend';
 import { NotFoundError } from '../platform/errors';
 import type { ObjectStore } from '../platform/object-store';
 import type { PipelineTracking } from './tracking-port';
@@ -14,6 +15,8 @@ export interface PipelineDeps {
   /** Git commit of the code that runs (recorded as `mlflow.source.git.commit`). */
   readonly gitCommit?: string;
   readonly progress?: (message: string) => void;
+  /** Set on AWS: training sets are built by Athena in this workgroup and Glue database. */
+  readonly athena?: AthenaSettings;
 }
 
 /**

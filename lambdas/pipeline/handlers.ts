@@ -1,6 +1,7 @@
 import { execSync } from 'node:child_process';
 import middy from '@middy/core';
 import { z } from 'zod';
+import { athenaSettings } from '../features/athena-backend';
 import { awsClients } from '../platform/aws-clients';
 import { baseConfigSchema, loadConfig } from '../platform/config';
 import { logger } from '../platform/observability';
@@ -51,6 +52,8 @@ function pipelineDeps(): PipelineDeps {
       ),
     ),
     gitCommit: gitCommit(),
+    // Locally DuckDB builds training sets; on AWS, Athena (when the function has a workgroup).
+    athena: config.MLOPS_LOCAL_S3_ROOT ? undefined : athenaSettings(undefined),
     progress: (m) => logger.info(m),
   };
   return deps;

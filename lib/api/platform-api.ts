@@ -1,10 +1,11 @@
-import { type CfnElement, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { type CfnElement, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteSpec } from '../../lambdas/platform/http/route';
+import { arnInFinding } from '../private/nag-findings';
 
 export interface PlatformApiProps {
   readonly stage: string;
@@ -111,10 +112,7 @@ export class PlatformApi extends Construct implements IPlatformApi {
     const stack = Stack.of(this);
     const api = stack.getLogicalId(this.api.node.defaultChild as CfnElement);
     const stage = stack.getLogicalId(this.api.deploymentStage.node.defaultChild as CfnElement);
-    // cdk-nag prints unresolved pseudo parameters as <AWS::...>, resolved ones literally.
-    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
-    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-    return `Resource::arn:<AWS::Partition>:execute-api:${region}:${account}:<${api}>/<${stage}>/*/*`;
+    return `Resource::${arnInFinding(this, 'execute-api', `<${api}>/<${stage}>/*/*`)}`;
   }
 
   addRoutes(fn: lambda.IFunction, specs: readonly RouteSpec[]): void {

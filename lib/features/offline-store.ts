@@ -27,6 +27,7 @@ export interface IFeatureOfflineStore {
   readonly resultsBucket: s3.IBucket;
   grantQuery(grantee: iam.IGrantable): iam.Grant;
   grantRead(grantee: iam.IGrantable): iam.Grant;
+  grantApply(grantee: iam.IGrantable): iam.Grant;
 }
 
 const DEFAULT_CUTOFF = 10 * 1024 ** 3;
@@ -106,7 +107,11 @@ export class FeatureOfflineStore extends Construct implements IFeatureOfflineSto
     });
   }
 
-  /** Lets the grantee run queries in the workgroup, read the offline data and Glue metadata, and write results. */
+  /**
+   * Lets the grantee build training sets: run queries in the workgroup, read the offline data
+   * and Glue metadata, write `training-sets/` and results, and create and drop the
+   * temporary `ts_*` tables a training set registers while it is built.
+   */
   grantQuery(grantee: iam.IGrantable): iam.Grant {
     const stack = Stack.of(this);
     const workGroupArn = stack.formatArn({
@@ -132,8 +137,16 @@ export class FeatureOfflineStore extends Construct implements IFeatureOfflineSto
       'glue:GetPartition',
       'glue:GetPartitions',
     ]);
+    this.grantGlue(grantee, ['glue:CreateTable', 'glue:UpdateTable', 'glue:DeleteTable'], ['ts_*']);
     this.bucket.grantRead(grantee, 'offline/*');
     this.bucket.grantReadWrite(grantee, 'training-sets/*');
+    // Clearing a rerun's data folder lists it; without ListBucket S3 answers 403, not an empty list.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': ['training-sets/*', 'offline/*'] } },
+    });
     this.resultsBucket.grantReadWrite(grantee);
     this.encryptionKey?.grantEncryptDecrypt(grantee);
     return grant;
@@ -145,7 +158,22 @@ export class FeatureOfflineStore extends Construct implements IFeatureOfflineSto
     return this.bucket.grantRead(grantee, 'offline/*');
   }
 
-  private grantGlue(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+  /**
+   * Lets the grantee run `features apply` against AWS: write the registry and create, update
+   * and drop the feature views' Glue tables (`offline_*`, `manifests_*`) in the features database.
+   */
+  grantApply(grantee: iam.IGrantable): iam.Grant {
+    this.bucket.grantReadWrite(grantee, 'registry/*');
+    this.grantGlue(grantee, ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables']);
+    return this.grantGlue(
+      grantee,
+      ['glue:CreateTable', 'glue:UpdateTable', 'glue:DeleteTable'],
+      ['offline_*', 'manifests_*'],
+    );
+  }
+
+  /** Glue actions on the catalog, the features database and its tables (all, or those matching `tables`). */
+  private grantGlue(grantee: iam.IGrantable, actions: string[], tables: string[] = ['*']): iam.Grant {
     const stack = Stack.of(this);
     return iam.Grant.addToPrincipal({
       grantee,
@@ -153,7 +181,9 @@ export class FeatureOfflineStore extends Construct implements IFeatureOfflineSto
       resourceArns: [
         stack.formatArn({ service: 'glue', resource: 'catalog' }),
         stack.formatArn({ service: 'glue', resource: 'database', resourceName: this.databaseName }),
-        stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${this.databaseName}/*` }),
+        ...tables.map((t) =>
+          stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${this.databaseName}/${t}` }),
+        ),
       ],
     });
   }

@@ -11,6 +11,8 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { IPlatformApi } from '../api/platform-api';
 import type { PlatformConfig } from '../config';
+import type { IFeatureOfflineStore } from '../features/offline-store';
+import { arnAttrInFinding, arnInFinding } from '../private/nag-findings';
 import { NATIVE_MODULES } from '../private/native-layer';
 import { PlatformFunction, type PlatformFunctionProps } from '../private/platform-function';
 import { JOB_OVERHEAD, SageMakerTraining } from './sagemaker-training';
@@ -21,6 +23,8 @@ export interface TrainingPipelineProps {
   readonly featuresBucket: s3.IBucket;
   readonly config: PlatformConfig;
   readonly functionDefaults: Pick<PlatformFunctionProps, 'serviceName' | 'stage' | 'logRetentionDays'>;
+  /** The offline store's Athena workgroup and Glue database: training sets are built there on AWS. @default - DuckDB in the function */
+  readonly offlineStore?: IFeatureOfflineStore;
   /** DuckDB and ONNX Runtime for the functions that read data and score models. */
   readonly nativeLayer: lambda.ILayerVersion;
   /** Event source and detail type that start a retraining when drift is detected. */
@@ -112,9 +116,38 @@ export class TrainingPipeline extends Construct {
         environment: {
           FEATURES_BUCKET: props.featuresBucket.bucketName,
           MLOPS_API_URL: props.api.url,
+          // Training sets are built by Athena on AWS (DuckDB locally ignores these).
+          ...(step === 'buildTrainingSet' && props.offlineStore
+            ? {
+                MLOPS_ATHENA_WORKGROUP: props.offlineStore.workGroupName,
+                MLOPS_FEATURES_DATABASE: props.offlineStore.databaseName,
+                MLOPS_FEATURES_BUCKET: props.featuresBucket.bucketName,
+              }
+            : {}),
         },
       }).fn;
       props.api.grantInvoke(fn);
+      if (step === 'buildTrainingSet' && props.offlineStore) {
+        const offline = props.offlineStore;
+        offline.grantQuery(fn);
+        const db = offline.databaseName;
+        for (const [finding, reason] of [
+          [
+            `Resource::${arnAttrInFinding(offline.resultsBucket)}/*`,
+            "Athena writes query results into the workgroup's own results bucket.",
+          ],
+          [
+            `Resource::${arnInFinding(this, 'glue', `table/${db}/*`)}`,
+            "Athena reads the feature views' tables of the features database.",
+          ],
+          [
+            `Resource::${arnInFinding(this, 'glue', `table/${db}/ts_*`)}`,
+            'Each training set registers and drops its own ts_* temporary tables.',
+          ],
+        ] as const) {
+          Validations.of(fn.role as iam.Role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+        }
+      }
       fns[step] = fn;
     }
     // Least privilege: each step reads and writes only the prefixes it uses.

@@ -99,3 +99,36 @@ describe('FeatureOfflineStore', () => {
     ).toThrow(/at least 10 MB/);
   });
 });
+
+describe('FeatureOfflineStore Glue write grants', () => {
+  const statementsOf = (grant: 'apply' | 'query') => {
+    const stack = new Stack(new App(), 'G', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const store = new FeatureOfflineStore(stack, 'Offline', {
+      bucket: new s3.Bucket(stack, 'B'),
+      stage: 'prod',
+    });
+    const role = new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    if (grant === 'apply') store.grantApply(role);
+    else store.grantQuery(role);
+    return Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+  };
+  const writer = (sts: { Action: string | string[]; Resource: unknown }[]) =>
+    sts.find((st) => [st.Action].flat().includes('glue:CreateTable'));
+
+  it('lets apply create, update and drop only the feature views tables of the features database', () => {
+    const st = writer(statementsOf('apply'));
+    expect([st?.Action].flat()).toEqual(['glue:CreateTable', 'glue:UpdateTable', 'glue:DeleteTable']);
+    const res = JSON.stringify(st?.Resource);
+    expect(res).toContain(':table/features_prod/offline_*');
+    expect(res).toContain(':table/features_prod/manifests_*');
+    expect(res).not.toContain('features_prod/*');
+  });
+
+  it('lets training-set builders write only the temporary ts_ tables', () => {
+    const res = JSON.stringify(writer(statementsOf('query'))?.Resource);
+    expect(res).toContain(':table/features_prod/ts_*');
+    expect(res).not.toContain('offline_*');
+  });
+});

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { athenaBackend } from '../../features/athena-backend';
+import { buildTrainingSetOnAthena } from '../../features/athena-training-set';
 import { DuckDbEngine, literal } from '../../features/duckdb-engine';
 import { fileFormat } from '../../features/entity-rows';
 import { ingestBatch } from '../../features/ingest';
@@ -106,15 +108,36 @@ export async function buildPipelineTrainingSet(
       (await engine.query(`DESCRIBE SELECT * FROM ${reader}`)).map((r) => String(r['column_name'])),
     );
     const output = join(scratch, 'training-set.parquet');
-    const result = await buildTrainingSet(
-      { repo, engine, store: deps.store, bucket: deps.bucket, progress: deps.progress },
-      {
-        entityRows: windowed,
-        timestampColumn: input.timestampColumn,
-        featureService: input.featureService,
-        output,
-      },
-    );
+    const request = {
+      entityRows: windowed,
+      timestampColumn: input.timestampColumn,
+      featureService: input.featureService,
+      output,
+    };
+    // On AWS Athena joins over the offline store in S3; locally DuckDB reads the same
+    // layout from the filesystem. Both run the one query plan, in their own dialect.
+    const athena = deps.athena;
+    const result = athena
+      ? await (() => {
+          const backend = athenaBackend(athena);
+          return buildTrainingSetOnAthena(
+            {
+              repo,
+              engine,
+              store: deps.store,
+              bucket: deps.bucket,
+              database: athena.database,
+              catalog: backend.catalog,
+              athena: backend.athena,
+              progress: deps.progress,
+            },
+            { ...request, id: event.execution.name },
+          );
+        })()
+      : await buildTrainingSet(
+          { repo, engine, store: deps.store, bucket: deps.bucket, progress: deps.progress },
+          request,
+        );
     const key = `training-sets/${event.execution.name}/training-set.parquet`;
     await deps.store.put(deps.bucket, key, await readFile(output), {
       contentType: 'application/vnd.apache.parquet',

@@ -1,0 +1,69 @@
+import { GlueClient } from '@aws-sdk/client-glue';
+import { awsClients } from '../platform/aws-clients';
+import { InvalidParameterError } from '../platform/errors';
+import type { ObjectStore } from '../platform/object-store';
+import { AthenaEngine } from './athena-engine';
+import { GlueTableCatalog } from './glue-catalog';
+import type { SqlEngine } from './sql-engine';
+import type { TableCatalog } from './table-catalog';
+
+/** Where the feature store lives on AWS. */
+export interface AthenaSettings {
+  readonly workGroup: string;
+  readonly database: string;
+  readonly bucket: string;
+}
+
+/**
+ * The AWS settings when Athena is asked for (`--athena`, or `MLOPS_ATHENA_WORKGROUP` set):
+ * workgroup `MLOPS_ATHENA_WORKGROUP`, Glue database `MLOPS_FEATURES_DATABASE`, features
+ * bucket `MLOPS_FEATURES_BUCKET`. Undefined when neither asks for Athena; a missing variable
+ * is an error naming it.
+ *
+ * @example
+ * const s = athenaSettings(true, { MLOPS_ATHENA_WORKGROUP: 'features-prod', MLOPS_FEATURES_DATABASE: 'features_prod', MLOPS_FEATURES_BUCKET: 'b' });
+ */
+export function athenaSettings(
+  flag: boolean | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): AthenaSettings | undefined {
+  if (!flag && !env.MLOPS_ATHENA_WORKGROUP) return undefined;
+  const missing = ['MLOPS_ATHENA_WORKGROUP', 'MLOPS_FEATURES_DATABASE', 'MLOPS_FEATURES_BUCKET'].filter(
+    (k) => !env[k],
+  );
+  if (missing.length > 0)
+    throw new InvalidParameterError(
+      `Athena mode needs ${missing.join(', ')} (the workgroup features-<stage>, the Glue database features_<stage> and the features bucket)`,
+    );
+  return {
+    workGroup: String(env.MLOPS_ATHENA_WORKGROUP),
+    database: String(env.MLOPS_FEATURES_DATABASE),
+    bucket: String(env.MLOPS_FEATURES_BUCKET),
+  };
+}
+
+/** The AWS adapters behind the feature store's ports: S3 store, Glue catalog, Athena engine. */
+export interface AthenaBackend {
+  readonly settings: AthenaSettings;
+  readonly store: ObjectStore;
+  readonly catalog: TableCatalog;
+  readonly athena: SqlEngine;
+}
+
+/** Builds the adapters from settings (region and endpoints from the usual AWS variables). */
+export function athenaBackend(settings: AthenaSettings, env: NodeJS.ProcessEnv = process.env): AthenaBackend {
+  const clients = awsClients(env);
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
+  return {
+    settings,
+    store: clients.objectStore,
+    catalog: new GlueTableCatalog(
+      new GlueClient({ region, endpoint: env.AWS_ENDPOINT_URL_GLUE || undefined }),
+    ),
+    athena: new AthenaEngine({
+      client: clients.athena,
+      workGroup: settings.workGroup,
+      database: settings.database,
+    }),
+  };
+}

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidParameterError, MlopsError } from '../lambdas/platform/errors';
+import { routeEvents } from './event-rules';
 import { failedStep, runPipeline } from './pipeline';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
 import { startSchedules } from './scheduler';
@@ -175,7 +176,13 @@ export function registerLocalCommands(program: Command): void {
     const stopSchedules = startSchedules(rt.plan, rt.stepFunctions, (l) =>
       process.stdout.write(`[schedule] ${l}\n`),
     );
-    await stopOnSignal(rt, stopSchedules);
+    const stopEvents = routeEvents(rt.plan, rt.dataDir, rt.stepFunctions, (l) =>
+      process.stdout.write(`[events] ${l}\n`),
+    );
+    await stopOnSignal(rt, () => {
+      stopSchedules();
+      stopEvents();
+    });
   });
 
   withRuntimeOptions(

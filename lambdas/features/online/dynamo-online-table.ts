@@ -16,7 +16,7 @@ import {
 import { mapLimit } from '../../platform/concurrency';
 import { MlopsError } from '../../platform/errors';
 import type { ItemVersion, OnlineItem } from './online-item';
-import type { MaterializationState, OnlineTable } from './online-table';
+import { type MaterializationState, NO_REACH, type OnlineTable, UNKNOWN_REACH } from './online-table';
 
 /** How the adapter batches and retries. */
 export interface DynamoOnlineTableOptions {
@@ -128,23 +128,55 @@ export class DynamoOnlineTable implements OnlineTable {
     return stateOf(res.Item);
   }
 
+  async raiseReach(view: string, to: number): Promise<number> {
+    const Key = { pk: stateKey(view), sk: STATE_SK };
+    let old: Record<string, unknown> | undefined;
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: 'SET reach = :r',
+          ConditionExpression: 'attribute_not_exists(reach) OR reach < :r',
+          ExpressionAttributeValues: { ':r': to },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      old = res.Attributes;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // Already at or above `to`: its value now is at least the one the condition saw.
+      return (await this.getState(view)).reach ?? UNKNOWN_REACH;
+    }
+    if (old?.['reach'] !== undefined) return Number(old['reach']);
+    if (old?.['watermark'] === undefined) return NO_REACH;
+    // Materialized by code that kept no reach: its items reach at least up to the watermark.
+    const watermark = Number(old['watermark']);
+    if (watermark > to) await this.raiseReach(view, watermark);
+    return UNKNOWN_REACH;
+  }
+
   async beginRun(
     view: string,
     runId: string,
     chunks: number,
     leaseUntil: number,
     nowMs: number,
+    reach: number,
   ): Promise<{ ok: true; state: MaterializationState } | { ok: false; holder: string; until: number }> {
-    const Key = { pk: stateKey(view), sk: STATE_SK };
+    const lease = await this.takeLease(view, runId, chunks, leaseUntil, nowMs);
+    if (!lease.ok) return lease;
+    // Reach first, then the floor it returned: a crash in between leaves no floor, and the
+    // rerun then records the reach it finds (its own, at least), which only reads more.
+    const before = await this.raiseReach(view, reach);
     try {
       const res = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key,
-          // The same run keeps its finished chunks; a new run starts from none.
-          UpdateExpression: 'SET lease_until = :u',
-          ConditionExpression: 'run_id = :id AND chunks = :n',
-          ExpressionAttributeValues: { ':id': runId, ':u': leaseUntil, ':n': chunks },
+          Key: { pk: stateKey(view), sk: STATE_SK },
+          UpdateExpression: 'SET run_floor = :f',
+          ConditionExpression: 'run_id = :id AND attribute_not_exists(run_floor)',
+          ExpressionAttributeValues: { ':f': before, ':id': runId },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -152,12 +184,41 @@ export class DynamoOnlineTable implements OnlineTable {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
+    // The same run resumed (its floor is kept), or another run took the lease in between.
+    const state = await this.getState(view);
+    if (state.run?.runId === runId) return { ok: true, state };
+    return { ok: false, holder: state.run?.runId ?? '(unknown)', until: state.run?.leaseUntil ?? 0 };
+  }
+
+  private async takeLease(
+    view: string,
+    runId: string,
+    chunks: number,
+    leaseUntil: number,
+    nowMs: number,
+  ): Promise<{ ok: true } | { ok: false; holder: string; until: number }> {
+    const Key = { pk: stateKey(view), sk: STATE_SK };
     try {
-      const res = await this.doc.send(
+      await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key,
-          UpdateExpression: 'SET run_id = :id, lease_until = :u, chunks = :n, done = :none',
+          // The same run keeps its finished chunks and floor; a new run starts from none.
+          UpdateExpression: 'SET lease_until = :u',
+          ConditionExpression: 'run_id = :id AND chunks = :n',
+          ExpressionAttributeValues: { ':id': runId, ':u': leaseUntil, ':n': chunks },
+        }),
+      );
+      return { ok: true };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: 'SET run_id = :id, lease_until = :u, chunks = :n, done = :none REMOVE run_floor',
           ConditionExpression: 'attribute_not_exists(run_id) OR lease_until < :now OR run_id = :id',
           ExpressionAttributeValues: {
             ':id': runId,
@@ -166,10 +227,9 @@ export class DynamoOnlineTable implements OnlineTable {
             ':none': [],
             ':now': nowMs,
           },
-          ReturnValues: 'ALL_NEW',
         }),
       );
-      return { ok: true, state: stateOf(res.Attributes) };
+      return { ok: true };
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       const s = await this.getState(view);
@@ -197,7 +257,7 @@ export class DynamoOnlineTable implements OnlineTable {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: stateKey(view), sk: STATE_SK },
-          UpdateExpression: 'SET watermark = :w REMOVE run_id, lease_until, chunks, done',
+          UpdateExpression: 'SET watermark = :w REMOVE run_id, lease_until, chunks, done, run_floor',
           ConditionExpression: 'run_id = :id',
           ExpressionAttributeValues: { ':w': watermark, ':id': runId },
         }),
@@ -302,10 +362,12 @@ function stateOf(item: Record<string, unknown> | undefined): MaterializationStat
           leaseUntil: Number(item['lease_until']),
           chunks: Number(item['chunks']),
           done: ((item['done'] as unknown[] | undefined) ?? []).map(Number),
+          ...(item['run_floor'] !== undefined ? { floor: Number(item['run_floor']) } : {}),
         }
       : undefined;
   return {
     ...(item['watermark'] !== undefined ? { watermark: Number(item['watermark']) } : {}),
+    ...(item['reach'] !== undefined ? { reach: Number(item['reach']) } : {}),
     ...(run ? { run } : {}),
   };
 }

@@ -11,8 +11,8 @@ import type { DuckDbEngine } from '../duckdb-engine';
 import type { FeatureRepo, ResolvedView } from '../repo';
 import { registerOfflineRows } from './offline-relation';
 import { isNewer, type OnlineItem, widestWindow } from './online-item';
-import type { OnlineTable } from './online-table';
-import { countKeys, snapshotItems } from './snapshot';
+import { NO_REACH, type OnlineTable } from './online-table';
+import { snapshotItems, windowStats } from './snapshot';
 
 /** What materialization needs: the repo, the offline store (via DuckDB) and the online table. */
 export interface MaterializeDeps {
@@ -40,6 +40,13 @@ export interface ViewRun {
   readonly keys: number;
   readonly chunks: number;
   readonly done: readonly number[];
+  /** The greatest event time (epoch micros) in the window: the view's reach was raised to it. */
+  readonly reach: number;
+  /**
+   * The view's reach before this run: an item with a later event time is newer than anything
+   * stored, so it is written without reading the stored version. Absent: read every version.
+   */
+  readonly floor?: number;
 }
 
 /** What a chunk wrote. */
@@ -49,14 +56,18 @@ export interface ChunkResult {
   readonly written: number;
   /** Keys whose online value was already as new or newer (reruns, older data). */
   readonly skipped: number;
+  /** Keys written without reading their stored version (later than the run's floor). */
+  readonly blind: number;
 }
 
 /**
  * Starts (or resumes) a view's run for [start, end]: counts the entity keys in the window,
  * splits them into chunks by key hash, and takes the view's lease so two runs never write the
- * same view at once. The run id derives from (view, start, end): a rerun of the same window
- * after a crash is the same run and keeps the chunks already done; another window waits for
- * the lease (renewed by every finished chunk) to end or expire.
+ * same view at once. Before any chunk writes, the view's reach is raised to the window's
+ * latest event time, and the reach from before is kept as the run's floor. The run id derives
+ * from (view, start, end): a rerun of the same window after a crash is the same run and keeps
+ * the chunks already done (and its floor); another window waits for the lease (renewed by
+ * every finished chunk) to end or expire.
  *
  * @example
  * const run = await planViewRun(deps, 'purchases', start, end);
@@ -76,7 +87,8 @@ export async function planViewRun(
     throw new InvalidParameterError(`chunkKeys is ${chunkKeys}; pass a positive integer (keys per chunk)`);
   }
   await registerOfflineRows(deps.engine, deps.store, deps.bucket, view, start, end);
-  const keys = await countKeys(deps.engine, view, relationOf(view), { start, end });
+  const { keys, maxEts } = await windowStats(deps.engine, view, relationOf(view), { start, end });
+  const reach = maxEts ?? NO_REACH;
   const chunks = Math.max(1, Math.ceil(keys / chunkKeys));
   const runId = createHash('sha256').update(`${viewName}\0${start}\0${end}`).digest('hex').slice(0, 16);
   const nowMs = (deps.now?.() ?? new Date()).getTime();
@@ -86,22 +98,36 @@ export async function planViewRun(
     chunks,
     nowMs + (deps.leaseMs ?? 15 * 60_000),
     nowMs,
+    reach,
   );
   if (!lease.ok) {
     throw new ConflictError(
       `feature view '${viewName}' is being materialized by run ${lease.holder} until ${new Date(lease.until).toISOString()}; wait for it to finish, or rerun after its lease expires`,
     );
   }
-  return { runId, view: viewName, start, end, keys, chunks, done: lease.state.run?.done ?? [] };
+  const floor = lease.state.run?.floor;
+  const done = lease.state.run?.done ?? [];
+  return {
+    runId,
+    view: viewName,
+    start,
+    end,
+    keys,
+    chunks,
+    done,
+    reach,
+    ...(floor !== undefined ? { floor } : {}),
+  };
 }
 
 /**
  * Materializes one chunk of a run: the chunk's latest rows (and window events) from the offline
  * store, written so an older value never replaces a newer one. Views fed only by batch files
- * have no other writer while the run holds the lease, so a BatchGetItem of the stored versions
- * picks the keys that are older or missing and BatchWriteItem writes just those. Views fed by a
- * push source can be written by `/features/push` at any time: their items go through a
- * conditional PutItem each. Idempotent: a rerun finds every version equal and writes nothing.
+ * have no other writer while the run holds the lease: items later than the run's floor are
+ * newer than anything stored and go straight to BatchWriteItem; for the others a BatchGetItem
+ * of the stored versions picks the keys that are older or missing. Views fed by a push source
+ * can be written by `/features/push` at any time: their items go through a conditional PutItem
+ * each. Idempotent: a rerun of a finished window finds every version equal and writes nothing.
  *
  * @example
  * await materializeChunk(deps, run, 0);
@@ -125,35 +151,50 @@ export async function materializeChunk(
     end: run.end,
     chunk: { index: chunk, count: run.chunks },
   });
-  const written = await writeNewer(deps, view, items);
+  const latest = items.reduce((m, i) => Math.max(m, i.ets), NO_REACH);
+  // Rows ingested since the plan may lie past the run's reach: raise it before writing them.
+  // (Negated so a payload without `reach`, from before reaches were kept, raises too.)
+  if (!(latest <= run.reach)) await deps.table.raiseReach(run.view, latest);
+  const { written, blind } = await writeNewer(deps, view, items, run.floor);
   const leaseUntil = (deps.now?.() ?? new Date()).getTime() + (deps.leaseMs ?? 15 * 60_000);
   await deps.table.chunkDone(run.view, run.runId, chunk, leaseUntil);
-  return { view: run.view, chunk, written, skipped: items.length - written };
+  return { view: run.view, chunk, written, skipped: items.length - written, blind };
 }
 
-/** Writes the items that are newer than what the table holds; returns how many were written. */
+/**
+ * Writes the items that are newer than what the table holds; returns how many were written and
+ * how many of those without reading the stored version. `floor` is the view's reach before the
+ * run (no stored item has a later event time, and no other writer runs during the run), so
+ * an item with a strictly later event time is newer than whatever is stored: the version read
+ * would only confirm it. File-fed views only: push-fed views have a concurrent writer.
+ */
 export async function writeNewer(
   deps: Pick<MaterializeDeps, 'table' | 'concurrency'>,
   view: ResolvedView,
   items: readonly OnlineItem[],
-): Promise<number> {
+  floor?: number,
+): Promise<{ written: number; blind: number }> {
   if (view.source.kind === 'push') {
     const ok = await mapLimit(items, deps.concurrency ?? 32, (i) => deps.table.putIfNewer(i));
-    return ok.filter(Boolean).length;
+    return { written: ok.filter(Boolean).length, blind: 0 };
   }
+  const blind: OnlineItem[] = [];
+  const check: OnlineItem[] = [];
+  for (const i of items) (floor !== undefined && i.ets > floor ? blind : check).push(i);
+  await deps.table.putItems(blind);
   // Units of 100 keys (one BatchGetItem, then up to 4 BatchWriteItem) run in parallel, so
   // reads and writes stay in flight together instead of alternating in large slices.
-  const units = Array.from({ length: Math.ceil(items.length / 100) }, (_, u) =>
-    items.slice(u * 100, u * 100 + 100),
+  const units = Array.from({ length: Math.ceil(check.length / 100) }, (_, u) =>
+    check.slice(u * 100, u * 100 + 100),
   );
-  let written = 0;
+  let written = blind.length;
   await mapLimit(units, deps.concurrency ?? 16, async (unit) => {
     const stored = await deps.table.getVersions(unit.map((x) => x.pk));
     const newer = unit.filter((x) => isNewer(x, stored.get(x.pk)));
     await deps.table.putItems(newer);
     written += newer.length;
   });
-  return written;
+  return { written, blind: blind.length };
 }
 
 /**
@@ -184,6 +225,8 @@ export interface MaterializeSummary {
     keys: number;
     written: number;
     skipped: number;
+    /** Keys written without reading their stored version. */
+    blind: number;
     chunks: number;
   }[];
 }
@@ -245,11 +288,15 @@ async function runView(deps: MaterializeDeps, name: string, start: number, end: 
   );
   let written = 0;
   let skipped = 0;
+  let blind = 0;
   for (const i of todo) {
     const r = await materializeChunk(deps, run, i);
     written += r.written;
     skipped += r.skipped;
-    progress(`${name}: chunk ${i + 1}/${run.chunks} done (${r.written} written, ${r.skipped} unchanged)`);
+    blind += r.blind;
+    progress(
+      `${name}: chunk ${i + 1}/${run.chunks} done (${r.written} written, ${r.blind} of them without a version read, ${r.skipped} unchanged)`,
+    );
   }
   await finishViewRun(deps, run);
   return {
@@ -259,6 +306,7 @@ async function runView(deps: MaterializeDeps, name: string, start: number, end: 
     keys: run.keys,
     written,
     skipped,
+    blind,
     chunks: run.chunks,
   };
 }

@@ -1,17 +1,29 @@
 import type { ItemVersion, OnlineItem } from './online-item';
 
-/** What is known of a view's materialization: its watermark and the run in progress, if any. */
+/** What is known of a view's materialization: its watermark, reach and the run in progress, if any. */
 export interface MaterializationState {
   /** End (epoch micros) of the last completed run; incremental runs start here. */
   readonly watermark?: number;
+  /**
+   * The greatest event time (epoch micros) any run or push may have written online for the
+   * view: every writer raises it before writing, so no stored item of the view is newer.
+   */
+  readonly reach?: number;
   readonly run?: {
     readonly runId: string;
     /** Epoch millis after which another run may take over. */
     readonly leaseUntil: number;
     readonly chunks: number;
     readonly done: readonly number[];
+    /** The reach just before this run raised it: stored items have event times at or below it. */
+    readonly floor?: number;
   };
 }
+
+/** Reach of a view nothing was ever written to: below every event time. */
+export const NO_REACH = Number.MIN_SAFE_INTEGER;
+/** Reach of a view written by code that kept none (before the reach existed): assume anything. */
+export const UNKNOWN_REACH = Number.MAX_SAFE_INTEGER;
 
 /**
  * The online-store port: what materialization, retrieval and push need of DynamoDB. The
@@ -26,7 +38,7 @@ export interface OnlineTable {
   ): Promise<Map<string, Record<string, unknown>>>;
   /** Versions (and rev) of items by pk. */
   getVersions(pks: readonly string[]): Promise<Map<string, ItemVersion & { rev?: string }>>;
-  /** Unconditional writes in batches of 25 (callers make sure no writer races them). */
+  /** Unconditional writes in batches of 25 (callers make sure no older item replaces a newer one). */
   putItems(items: readonly OnlineItem[]): Promise<void>;
   /** Writes only when newer than the stored version; false when the stored one is as new or newer. */
   putIfNewer(item: OnlineItem): Promise<boolean>;
@@ -35,9 +47,17 @@ export interface OnlineTable {
   /** Reads a view's materialization state. */
   getState(view: string): Promise<MaterializationState>;
   /**
+   * Raises the view's reach to `to` (epoch micros) unless it is already there or above, before
+   * the caller writes items with event times up to `to`. Returns the reach just before (or, when
+   * it already was at or above `to`, a value at least as high): `NO_REACH` when nothing was
+   * ever written, `UNKNOWN_REACH` when the view was written before reaches were kept.
+   */
+  raiseReach(view: string, to: number): Promise<number>;
+  /**
    * Takes the view's run lease for `runId` until `leaseUntil` (epoch ms): succeeds when no run
    * holds it, the holder's lease expired, or the holder is the same run (a rerun after a crash).
-   * Returns the state after taking it, or the holder when refused.
+   * Then raises the view's reach to `reach` (the run's greatest event time) and, the first time,
+   * records the reach from before as the run's `floor`. Returns the state after, or the holder.
    */
   beginRun(
     view: string,
@@ -45,6 +65,7 @@ export interface OnlineTable {
     chunks: number,
     leaseUntil: number,
     nowMs: number,
+    reach: number,
   ): Promise<{ ok: true; state: MaterializationState } | { ok: false; holder: string; until: number }>;
   /** Records a finished chunk of the run and renews its lease until `leaseUntil` (epoch ms). */
   chunkDone(view: string, runId: string, chunk: number, leaseUntil: number): Promise<void>;

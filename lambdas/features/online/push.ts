@@ -127,6 +127,8 @@ async function pushOnline(deps: PushDeps, view: ResolvedView): Promise<number> {
     start: Number.MIN_SAFE_INTEGER,
     end: maxTs,
   });
+  // Before writing: a run that later trusts the reach must see these event times in it.
+  await deps.table.raiseReach(view.def.name, maxTs);
   if (view.aggregations.length === 0) {
     const ok = await mapLimit(items, 16, (i) => deps.table.putIfNewer(i));
     return ok.filter(Boolean).length;

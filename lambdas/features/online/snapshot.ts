@@ -73,18 +73,23 @@ export async function snapshotItems(
   });
 }
 
-/** The number of entity keys with a row in [start, end], to size chunks. */
-export async function countKeys(
+/**
+ * The number of entity keys with a row in [start, end], to size chunks, and the greatest event
+ * time among those rows (undefined without rows): the latest event time the window can write.
+ */
+export async function windowStats(
   engine: DuckDbEngine,
   view: ResolvedView,
   relation: string,
   window: SnapshotWindow,
-): Promise<number> {
+): Promise<{ keys: number; maxEts: number | undefined }> {
   const keys = view.joinKeys.map((k) => q(k.name)).join(', ');
+  const ts = `epoch_us(${q(view.def.timestampField)})`;
   const rows = await engine.query(
-    `SELECT count(*) AS n FROM (SELECT DISTINCT ${keys} FROM ${q(relation)} WHERE ${inWindow(view, window)})`,
+    `SELECT count(*) AS n, max("__m") AS m FROM (SELECT ${keys}, max(${ts}) AS "__m" FROM ${q(relation)} WHERE ${inWindow(view, window)} GROUP BY ${keys})`,
   );
-  return Number(rows[0]?.['n'] ?? 0);
+  const m = rows[0]?.['m'];
+  return { keys: Number(rows[0]?.['n'] ?? 0), maxEts: m === null || m === undefined ? undefined : Number(m) };
 }
 
 function inWindow(view: ResolvedView, w: SnapshotWindow): string {

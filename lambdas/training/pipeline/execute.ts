@@ -87,7 +87,10 @@ export function scoreTrial(
   seed: number,
 ): Record<string, number> {
   let bySeed = holdOuts.get(prep);
-  if (!bySeed) holdOuts.set(prep, (bySeed = new Map()));
+  if (!bySeed) {
+    bySeed = new Map();
+    holdOuts.set(prep, bySeed);
+  }
   let split = bySeed.get(seed);
   if (!split) {
     const all = Uint32Array.from({ length: prep.train.X.rows }, (_, i) => i);

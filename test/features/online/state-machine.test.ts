@@ -106,7 +106,8 @@ describe('the materialization state machine, run locally', () => {
     expect(exec.output).toEqual({ finished: ['scores'] });
     expect(chunkCalls.length).toBe(2);
     expect(await scores(USERS)).toEqual(USERS.map((u) => u * 10));
-    expect(await table.getState('scores')).toEqual({ watermark: end });
+    // The watermark moved, the lease is gone, and the reach holds the latest event time written.
+    expect(await table.getState('scores')).toEqual({ watermark: end, reach: us('2024-05-01T10:00:00Z') });
   });
 
   it('materializes incrementally from the watermark when the schedule starts it', async () => {

@@ -119,6 +119,11 @@ export class LocalStepFunctions {
     return matches[0] as LocalStateMachine;
   }
 
+  /** Starts the sandboxes of a state machine's task functions now (their cold starts). */
+  async warm(machineName: string): Promise<void> {
+    await this.host.warm(new Set(this.find(machineName).taskFunctions.values()));
+  }
+
   private recordPath(machine: string, name: string): string {
     return join(this.dataDir, 'executions', machine, `${encodeURIComponent(name)}.json`);
   }

@@ -37,6 +37,7 @@ class Sandbox {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private sweeper: NodeJS.Timeout | undefined;
+  private outbox: unknown[] = [];
   readonly ready: Promise<void>;
 
   constructor(entry: string, handlers: string[], env: Record<string, string>) {
@@ -47,7 +48,9 @@ class Sandbox {
     this.worker.unref();
     this.ready = new Promise((resolveReady, rejectReady) => {
       this.worker.on('message', (msg) => {
-        if (msg.type === 'ready') resolveReady();
+        if (msg.type === 'batch') {
+          for (const m of msg.items) this.settle(m);
+        } else if (msg.type === 'ready') resolveReady();
         else if (msg.type === 'init-error') {
           rejectReady(
             new FunctionError(entry, msg.error.errorType, `init failed: ${msg.error.errorMessage}`),
@@ -131,7 +134,7 @@ class Sandbox {
       this.startSweeper();
       // Events cross the thread boundary as JSON text, as they reach Lambda: cheaper
       // than a structured clone of the object graph.
-      this.worker.postMessage({
+      this.send({
         id,
         handler: fn.handler,
         kind,
@@ -147,6 +150,22 @@ class Sandbox {
         },
       });
     });
+  }
+
+  /**
+   * Queues a message for the sandbox; everything queued in one turn of the event loop
+   * crosses in one postMessage (under load, many requests arrive per turn, and each
+   * message costs a wake-up of the other thread).
+   */
+  private send(message: unknown): void {
+    this.outbox.push(message);
+    if (this.outbox.length === 1) {
+      setImmediate(() => {
+        const items = this.outbox;
+        this.outbox = [];
+        this.worker.postMessage(items.length === 1 ? items[0] : { type: 'batch', items });
+      });
+    }
   }
 
   async stop(): Promise<void> {

@@ -27,7 +27,20 @@ try {
 // Loaded through tsx like the handler: the same event builder the gateway documents.
 const { toProxyEvent } = await import(new URL('./proxy-event.ts', import.meta.url).href);
 
-parentPort.on('message', async ({ id, handler, kind, event, context }) => {
+// Replies produced in one turn of the event loop cross in one message, as requests do.
+let outbox = [];
+const reply = (message) => {
+  outbox.push(message);
+  if (outbox.length === 1) {
+    setImmediate(() => {
+      const items = outbox;
+      outbox = [];
+      parentPort.postMessage(items.length === 1 ? items[0] : { type: 'batch', items });
+    });
+  }
+};
+
+async function invoke({ id, handler, kind, event, context }) {
   const deadline = Date.now() + context.timeoutMs;
   const startedAt = performance.timeOrigin + performance.now();
   try {
@@ -37,7 +50,7 @@ parentPort.on('message', async ({ id, handler, kind, event, context }) => {
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       callbackWaitsForEmptyEventLoop: false,
     });
-    parentPort.postMessage({
+    reply({
       type: 'result',
       id,
       // A proxy response is a small flat object: it crosses as is.
@@ -45,11 +58,16 @@ parentPort.on('message', async ({ id, handler, kind, event, context }) => {
       timing: [startedAt, performance.timeOrigin + performance.now()],
     });
   } catch (err) {
-    parentPort.postMessage({
+    reply({
       type: 'error',
       id,
       error: serializeError(err),
       timing: [startedAt, performance.timeOrigin + performance.now()],
     });
   }
+}
+
+parentPort.on('message', (msg) => {
+  if (msg.type === 'batch') for (const item of msg.items) void invoke(item);
+  else void invoke(msg);
 });

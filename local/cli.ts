@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidParameterError, MlopsError } from '../lambdas/platform/errors';
+import { createMlflowClient } from '../lambdas/tracking/client/mlflow-client';
+import { loadComparison } from '../lambdas/tracking/report/compare-data';
+import { renderComparePage } from '../lambdas/tracking/report/compare-page';
 import { routeEvents } from './event-rules';
 import { failedStep, runPipeline } from './pipeline';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
@@ -122,14 +127,19 @@ async function runAndReport(
   } else {
     out.write(`  not promoted   ${(state.evaluation?.reasons ?? []).join('; ')}\n`);
   }
-  out.write(`\nwhere to look (start the platform with: npx mlops up)\n`);
+  // The comparison page of the trained candidate and the search's trials, written while
+  // the platform is up: training curves per step, metrics and parameters side by side.
+  const trialRuns = [
+    state.run?.runId,
+    ...(state.trialResults ?? []).map((t: { runId: string }) => t.runId),
+  ].filter(Boolean) as string[];
+  const page = join(rt.dataDir, 'reports', `trials-${name}.html`);
+  const client = createMlflowClient({ apiUrl: rt.url });
+  await mkdir(dirname(page), { recursive: true });
+  await writeFile(page, renderComparePage(await loadComparison(client.tracking, trialRuns)));
+  out.write(`\nwhere to look (for the commands, first: npx mlops up)\n`);
+  out.write(`  compare page   ${page}\n`);
   out.write(`  the run        npx mlops runs show ${state.run?.runId}\n`);
-  out.write(
-    `  compare trials npx mlops runs compare ${(state.trialResults ?? [])
-      .map((t: { runId: string }) => t.runId)
-      .slice(0, 4)
-      .join(' ')}\n`,
-  );
   out.write(`  the registry   npx mlops models show ${state.input?.modelName}\n`);
   out.write(`  artifacts      ${rt.dataDir}/s3/artifacts/\n`);
   return 0;

@@ -8,9 +8,17 @@ export const MODEL_INPUT = 'features';
 
 /**
  * Exports a logistic model as a plain ONNX graph in double precision:
- * encode → MatMul → Add → Sigmoid, with outputs `probabilities` [N, 2] (double) and
- * `label` [N] (int64, 1 when P(y=1) > 0.5). Double keeps the graph equal to the in-memory
+ * encode → Gemm → Sigmoid → Gemm → ArgMax, with outputs `probabilities` [N, 2] (double,
+ * `[1 − p, p]` as scikit-learn's `predict_proba`) and `label` [N] (int64, 1 exactly when
+ * p > 0.5). The model already holds raw-scale weights (standardization is folded in at
+ * training), so the graph does no Sub/Div. Double keeps the graph equal to the in-memory
  * model to ~1e-15; the ai.onnx.ml LinearClassifier would force float32.
+ *
+ * Shaped for onnxruntime's CPU kernels, which dominate batch cost (measured in
+ * bench/training/onnx-inference.bench.ts): Gemm carries the intercept because MatMul + Add
+ * is not fused in double; Sigmoid runs on one column, not two; and `[1 − p, p]` comes from
+ * a K=1 Gemm, cheaper there than Sub + Concat. Every node runs on every call, whichever
+ * outputs are fetched, so the label node is the one cheap ArgMax.
  */
 export function exportLogisticOnnx(model: LogisticModel, features: readonly ResolvedFeature[]): Uint8Array {
   const enc = buildEncodingGraph(features, MODEL_INPUT);
@@ -27,24 +35,19 @@ export function exportLogisticOnnx(model: LogisticModel, features: readonly Reso
       ],
       initializers: [
         ...enc.initializers,
-        // Two columns [-w, w] and [-b, b]: Sigmoid yields [P(0), P(1)] in one pass, no Sub/Concat.
-        {
-          name: 'W2',
-          dims: [d, 2],
-          dataType: DataType.DOUBLE,
-          values: Float64Array.from(
-            { length: 2 * d },
-            (_, k) => (k % 2 === 0 ? -1 : 1) * model.weights[k >> 1]!,
-          ),
-        },
-        { name: 'B2', dims: [2], dataType: DataType.DOUBLE, values: [-model.intercept, model.intercept] },
+        { name: 'weights', dims: [d, 1], dataType: DataType.DOUBLE, values: model.weights },
+        { name: 'intercept', dims: [1], dataType: DataType.DOUBLE, values: [model.intercept] },
+        // p · [-1, 1] + [1, 0] = [1 − p, p]: one rounding for 1 − p, p copied exactly.
+        { name: 'class_sign', dims: [1, 2], dataType: DataType.DOUBLE, values: [-1, 1] },
+        { name: 'class_offset', dims: [2], dataType: DataType.DOUBLE, values: [1, 0] },
       ],
       nodes: [
         ...enc.nodes,
-        { opType: 'MatMul', inputs: [enc.output, 'W2'], outputs: ['xw'] },
-        { opType: 'Add', inputs: ['xw', 'B2'], outputs: ['logits'] },
-        { opType: 'Sigmoid', inputs: ['logits'], outputs: ['probabilities'] },
-        // ArgMax keeps the first index on a tie, so label is 1 exactly when P(1) > 0.5.
+        { opType: 'Gemm', inputs: [enc.output, 'weights', 'intercept'], outputs: ['logit'] },
+        { opType: 'Sigmoid', inputs: ['logit'], outputs: ['p1'] },
+        { opType: 'Gemm', inputs: ['p1', 'class_sign', 'class_offset'], outputs: ['probabilities'] },
+        // 1 − p is exact for p ≥ 0.5 and rounds to ≥ 0.5 below it, and ArgMax keeps the first
+        // index on a tie, so label is 1 exactly when p > 0.5.
         {
           opType: 'ArgMax',
           inputs: ['probabilities'],

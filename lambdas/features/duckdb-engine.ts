@@ -15,6 +15,7 @@ export class DuckDbEngine implements SqlEngine {
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly connection: DuckDBConnection,
+    private readonly ownsInstance = true,
   ) {}
 
   /** Opens an in-memory database; `threads` defaults to DuckDB's own choice (all cores). */
@@ -27,6 +28,17 @@ export class DuckDbEngine implements SqlEngine {
     // Set after connecting: the ICU extension that owns TimeZone loads on first use.
     await connection.run("SET TimeZone = 'UTC'");
     return new DuckDbEngine(instance, connection);
+  }
+
+  /**
+   * A second connection to the same database, to run a query alongside this one (e.g. hash
+   * a table while another writes it out). It sees regular tables, not this one's TEMP
+   * tables; closing it leaves the database open.
+   */
+  async connect(): Promise<DuckDbEngine> {
+    const connection = await this.instance.connect();
+    await connection.run("SET TimeZone = 'UTC'");
+    return new DuckDbEngine(this.instance, connection, false);
   }
 
   async run(sql: string): Promise<void> {
@@ -43,10 +55,10 @@ export class DuckDbEngine implements SqlEngine {
     await this.connection.run(`COPY (${sql}) TO ${literal(uri)} (${opts})`);
   }
 
-  /** Closes the connection and the database. */
+  /** Closes the connection, and the database unless this is a `connect()` sibling. */
   close(): void {
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (this.ownsInstance) this.instance.closeSync();
   }
 }
 

@@ -97,9 +97,11 @@ function latestDuckdb(plan: PitPlan, v: ViewJoin): { cte: string; join: string; 
     probe = `(epoch_us(e.${q(e.timestampColumn)}) + ${OFFSET})::HUGEINT * ${SHIFT}::HUGEINT + (${SHIFT} - 1) >= ${a}."__k"`;
   }
   // The TTL applies after the match: a match older than the TTL gives null, not an older row.
+  // Compared in epoch microseconds: integer arithmetic, where TIMESTAMPTZ - INTERVAL goes
+  // through the ICU calendar for every row (same instants, so the same result).
   const fresh =
     v.ttlSeconds > 0
-      ? `${a}.${ts} >= ${minus(`e.${q(e.timestampColumn)}`, v.ttlSeconds)}`
+      ? `epoch_us(${a}.${ts}) >= epoch_us(e.${q(e.timestampColumn)}) - ${BigInt(v.ttlSeconds) * 1_000_000n}`
       : `${a}.${ts} IS NOT NULL`;
   return {
     cte: `${q(src)} AS (SELECT ${srcCols.join(', ')} FROM ${q(v.table)})`,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ObjectStore } from '../platform/object-store';
-import { digestRelation } from './digest';
+import { digestTable } from './digest-stream';
 import { type DuckDbEngine, literal } from './duckdb-engine';
 import { ENTITY_TABLE, fileFormat, ROW_ID } from './entity-rows';
 import { committedFiles } from './offline-store';
@@ -81,33 +81,48 @@ export async function buildTrainingSet(
   const sql = renderPitQuery(plan, req.dialect ?? 'duckdb');
   progress(`joining ${loaded.rows} entity rows with ${selection.views.length} feature view(s)`);
   const visible = selection.features.filter((f) => !f.hidden);
-  if (selection.onDemandViews.length === 0) {
-    // The plan's columns are already the output's: materialize once.
-    await engine.run(`CREATE OR REPLACE TEMP TABLE "__training_set" AS ${sql}`);
-  } else {
-    await engine.run(`CREATE OR REPLACE TEMP TABLE "__ts_raw" AS ${sql}`);
-    progress(`computing on-demand features (${selection.onDemandViews.join(', ')})`);
-    await applyOnDemand(engine, repo, selection, '__ts_raw', '__od', ROW_ID);
-    const pick = [q(ROW_ID), ...loaded.columns.map(q), ...visible.map((f) => q(f.output))];
-    await engine.run(
-      `CREATE OR REPLACE TEMP TABLE "__training_set" AS SELECT ${pick.join(', ')} FROM "__ts_raw" r JOIN "__od" o USING (${q(ROW_ID)}) ORDER BY ${q(ROW_ID)}`,
-    );
-  }
-
-  progress(`writing ${req.output}`);
-  await mkdir(dirname(req.output), { recursive: true });
-  const tmp = `${req.output}.tmp-${randomUUID()}`;
+  // A regular table (not TEMP) so a second connection can hash it while this one writes it.
+  const table = `__training_set_${randomUUID().slice(0, 8)}`;
   try {
-    // The table was filled in row-id order and DuckDB preserves insertion order: no second sort.
-    await engine.write(`SELECT * EXCLUDE (${q(ROW_ID)}) FROM "__training_set"`, tmp, format);
-    await rename(tmp, req.output);
+    if (selection.onDemandViews.length === 0) {
+      // The plan's columns are already the output's: materialize once.
+      await engine.run(`CREATE TABLE ${q(table)} AS ${sql}`);
+    } else {
+      await engine.run(`CREATE OR REPLACE TEMP TABLE "__ts_raw" AS ${sql}`);
+      progress(`computing on-demand features (${selection.onDemandViews.join(', ')})`);
+      await applyOnDemand(engine, repo, selection, '__ts_raw', '__od', ROW_ID);
+      const pick = [q(ROW_ID), ...loaded.columns.map(q), ...visible.map((f) => q(f.output))];
+      await engine.run(
+        `CREATE TABLE ${q(table)} AS SELECT ${pick.join(', ')} FROM "__ts_raw" r JOIN "__od" o USING (${q(ROW_ID)}) ORDER BY ${q(ROW_ID)}`,
+      );
+    }
+
+    progress(`writing ${req.output}`);
+    await mkdir(dirname(req.output), { recursive: true });
+    const tmp = `${req.output}.tmp-${randomUUID()}`;
+    const side = await engine.connect();
+    try {
+      // Written and hashed at once (DuckDB writes on its threads while JS hashes); the file
+      // is renamed into place only when both succeeded. The table was filled in row-id order
+      // and DuckDB preserves insertion order: no second sort.
+      const [written, digest] = await Promise.allSettled([
+        engine.write(`SELECT * EXCLUDE (${q(ROW_ID)}) FROM ${q(table)}`, tmp, format),
+        // Same definition as Athena's SQL digest, computed in JS over the columns (digest-stream.ts).
+        digestTable(side, table, ROW_ID, columns),
+      ]);
+      // Both settled before anything is cleaned up: no statement still runs on the table.
+      if (written.status === 'rejected') throw written.reason;
+      if (digest.status === 'rejected') throw digest.reason;
+      await rename(tmp, req.output);
+      return { output: req.output, rows: loaded.rows, columns, digest: digest.value, sql };
+    } finally {
+      side.close();
+      await rm(tmp, { force: true });
+    }
   } finally {
-    await rm(tmp, { force: true });
+    for (const t of [table, '__ts_raw', '__od', ENTITY_TABLE])
+      await engine.run(`DROP TABLE IF EXISTS ${q(t)}`);
   }
-  const digest = await digestRelation(engine, '__training_set', ROW_ID, columns);
-  for (const t of ['__training_set', '__ts_raw', '__od', ENTITY_TABLE])
-    await engine.run(`DROP TABLE IF EXISTS ${q(t)}`);
-  return { output: req.output, rows: loaded.rows, columns, digest, sql };
 }
 
 /** The relation name a view's offline rows are registered under. */

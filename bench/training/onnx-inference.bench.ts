@@ -22,7 +22,12 @@ interface RaceEntry {
  * next model, so none always runs first (cold caches) or right after a particular one.
  */
 async function race(entries: readonly RaceEntry[], rows: number, repeats: number): Promise<number[]> {
-  const sessions = await Promise.all(entries.map((e) => InferenceSession.create(e.bytes)));
+  // One intra-op thread per session: each session owns a thread pool whose threads spin
+  // after a run, and on 2 cores the previous session's spinning would slow whichever
+  // model runs next. Single-threaded runs compare the graphs, not the pools.
+  const sessions = await Promise.all(
+    entries.map((e) => InferenceSession.create(e.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 })),
+  );
   const times: number[][] = entries.map(() => []);
   for (let r = -1; r < repeats; r++) {
     for (let j = 0; j < entries.length; j++) {

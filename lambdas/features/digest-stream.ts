@@ -187,39 +187,56 @@ class BlockBytes {
   /** An integer of magnitude below 2^53 in decimal, as DuckDB's CAST to VARCHAR prints it. */
   decimal(v: number): void {
     this.room(22);
-    const b = this.b;
     if (v < 0) {
-      b[this.n++] = 45; // '-'
+      this.b[this.n++] = 45; // '-'
       v = -v;
     }
     if (v >= 100_000_000) {
-      // Two parts so every division is on small integers.
+      // Two parts below 10^8 so every step is int32 arithmetic (2^53 < 10^16).
       const hi = Math.floor(v / 100_000_000);
-      let lo = v - hi * 100_000_000;
       this.digits(hi);
-      let p = this.n + 7;
-      this.n += 8;
-      for (let k = 0; k < 8; k++) {
-        const qt = (lo / 10) | 0;
-        b[p--] = 48 + lo - qt * 10;
-        lo = qt;
-      }
+      this.eightDigits(v - hi * 100_000_000);
     } else this.digits(v);
   }
 
+  /** 0 <= v < 10^8, without leading zeros. */
   private digits(v: number): void {
     const b = this.b;
-    let d = 1;
-    for (let t = v; t >= 10; t = (t / 10) | 0) d++;
-    let p = this.n + d - 1;
-    this.n += d;
-    do {
-      const qt = (v / 10) | 0;
-      b[p--] = 48 + v - qt * 10;
-      v = qt;
-    } while (v > 0);
+    if (v < 10000) {
+      const d = v < 100 ? (v < 10 ? 1 : 2) : v < 1000 ? 3 : 4;
+      const t = (v << 2) + 4 - d;
+      for (let k = 0; k < d; k++) b[this.n++] = QUADS[t + k] as number;
+      return;
+    }
+    const hi = (v / 10000) | 0;
+    this.digits(hi);
+    this.quad(v - hi * 10000);
+  }
+
+  /** 0 <= v < 10^8, zero-padded to eight digits. */
+  private eightDigits(v: number): void {
+    const hi = (v / 10000) | 0;
+    this.quad(hi);
+    this.quad(v - hi * 10000);
+  }
+
+  /** 0 <= v < 10^4, zero-padded to four digits. */
+  private quad(v: number): void {
+    const b = this.b;
+    const t = v << 2;
+    b[this.n] = QUADS[t] as number;
+    b[this.n + 1] = QUADS[t + 1] as number;
+    b[this.n + 2] = QUADS[t + 2] as number;
+    b[this.n + 3] = QUADS[t + 3] as number;
+    this.n += 4;
   }
 }
+
+/** ASCII of "0000".."9999": four bytes per number, zero-padded (40 KB, stays in cache). */
+const QUADS = Uint8Array.from(
+  { length: 40000 },
+  (_, i) => 48 + (Math.floor((i >> 2) / 10 ** (3 - (i & 3))) % 10),
+);
 
 const encoder = new TextEncoder();
 

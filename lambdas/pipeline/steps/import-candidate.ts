@@ -1,12 +1,10 @@
-import { stringify as toYaml } from 'yaml';
 import { BadRequestError, InvalidParameterError, NotFoundError } from '../../platform/errors';
 import { type Evaluation, evaluatePredictions } from '../../training/evaluation/evaluate';
 import { checkSignature, inspectOnnxModel } from '../../training/onnx/inspect';
 import { scoreOnnx } from '../../training/onnx/score-onnx';
+import { logEvaluationArtifacts, logModelArtifacts } from '../../training/pipeline/candidate-artifacts';
 import { compareWithProduction } from '../../training/pipeline/execute';
 import type { PreparedTraining } from '../../training/pipeline/prepare';
-import { calibrationSvg, confusionMatrixSvg } from '../../training/plots/svg-plots';
-import { buildBaselineProfile } from '../../training/profile/baseline-profile';
 import type { ModelSignature } from '../../training/signature';
 import type { RunRecorder } from '../../training/tracking/run-recorder';
 import type { CandidateRef, PipelineState, TaskEvent, TrainingSetRef } from '../contract';
@@ -165,59 +163,17 @@ async function recordCandidate(recorder: RunRecorder, c: CandidateRecord): Promi
     'sagemaker.job': c.job.name,
   });
   for (const [k, v] of Object.entries(evaluation.metrics)) await recorder.logMetric(`test_${k}`, v);
-  await recorder.logArtifact('model/model.onnx', c.onnx, 'application/octet-stream');
-  await recorder.logArtifact(
-    'model/signature.json',
-    `${JSON.stringify(c.signature, null, 2)}\n`,
-    'application/json',
-  );
-  await recorder.logArtifact(
-    'model/MLmodel',
-    toYaml({
-      artifact_path: 'model',
-      flavors: { onnx: { data: 'model.onnx', providers: ['CPUExecutionProvider'] } },
-      mlops_signature: c.signature,
-    }),
-    'text/yaml',
-  );
-  await recorder.logArtifact(
-    'evaluation/evaluation.json',
-    `${JSON.stringify(
-      {
-        split: prep.split.description,
-        threshold: prep.threshold,
-        candidate: evaluation,
-        production: null,
-        rule: prep.rule,
-        verdict: { promote: c.verdict.promote, reasons: c.verdict.reasons },
-        feature_importance: null,
-        classes: prep.classes ?? null,
-        onnx_max_abs_diff: null,
-        trainer: { kind: 'sagemaker', job: c.job.name, image: c.job.image ?? null },
-      },
-      null,
-      2,
-    )}\n`,
-    'application/json',
-  );
-  if (evaluation.confusion) {
-    await recorder.logArtifact(
-      'evaluation/confusion_matrix.svg',
-      confusionMatrixSvg(evaluation.confusion, prep.threshold),
-      'image/svg+xml',
-    );
-  }
-  if (evaluation.calibration) {
-    await recorder.logArtifact(
-      'evaluation/calibration.svg',
-      calibrationSvg(evaluation.calibration),
-      'image/svg+xml',
-    );
-  }
-  const profile = buildBaselineProfile(prep.test.data, prep.features, c.predictions, prep.task);
-  await recorder.logArtifact(
-    'profile/baseline_profile.json',
-    `${JSON.stringify(profile)}\n`,
-    'application/json',
-  );
+  await logModelArtifacts(recorder, c.onnx, c.signature);
+  await logEvaluationArtifacts(recorder, prep, evaluation, c.predictions, {
+    split: prep.split.description,
+    threshold: prep.threshold,
+    candidate: evaluation,
+    production: null,
+    rule: prep.rule,
+    verdict: { promote: c.verdict.promote, reasons: c.verdict.reasons },
+    feature_importance: null,
+    classes: prep.classes ?? null,
+    onnx_max_abs_diff: null,
+    trainer: { kind: 'sagemaker', job: c.job.name, image: c.job.image ?? null },
+  });
 }

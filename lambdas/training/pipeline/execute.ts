@@ -1,17 +1,16 @@
-import { stringify as toYaml } from 'yaml';
 import { MlopsError } from '../../platform/errors';
 import { type ParsedParams, parseAlgorithmParams } from '../algorithm-params';
 import { type Evaluation, evaluatePredictions } from '../evaluation/evaluate';
 import { decidePromotion, type PromotionVerdict } from '../evaluation/promotion-rule';
 import type { DesignMatrix } from '../features/design-matrix';
 import { scoreOnnx } from '../onnx/score-onnx';
-import { calibrationSvg, confusionMatrixSvg, importanceSvg } from '../plots/svg-plots';
-import { buildBaselineProfile } from '../profile/baseline-profile';
+import { importanceSvg } from '../plots/svg-plots';
 import { runSearch, type TrialResult } from '../search/run-search';
 import type { ModelSignature } from '../signature';
 import { holdOut } from '../split';
 import type { RunRecorder } from '../tracking/run-recorder';
 import { builtInSignature, fitModel, type TrainedModel } from '../trained-model';
+import { logEvaluationArtifacts, logModelArtifacts } from './candidate-artifacts';
 import type { PreparedTraining } from './prepare';
 
 /** What a training run produced; the CLI prints it. */
@@ -229,65 +228,23 @@ export async function executeTraining(
     await recorder.setTags({ 'mlops.promotion': verdict.promote ? 'promote' : 'reject' });
 
     const importances = model.importances();
-    await recorder.logArtifact('model/model.onnx', onnx, 'application/octet-stream');
-    await recorder.logArtifact(
-      'model/signature.json',
-      `${JSON.stringify(signature, null, 2)}\n`,
-      'application/json',
-    );
-    await recorder.logArtifact(
-      'model/MLmodel',
-      toYaml({
-        artifact_path: 'model',
-        flavors: { onnx: { data: 'model.onnx', providers: ['CPUExecutionProvider'] } },
-        mlops_signature: signature,
-      }),
-      'text/yaml',
-    );
-    await recorder.logArtifact(
-      'evaluation/evaluation.json',
-      `${JSON.stringify(
-        {
-          split: prep.split.description,
-          threshold: prep.threshold,
-          candidate: evaluation,
-          production: production ? { version: req.production?.version, ...production } : null,
-          rule: prep.rule,
-          verdict: { promote: verdict.promote, reasons: verdict.reasons },
-          feature_importance: { kind: model.importanceKind, values: importances },
-          classes: prep.classes ?? null,
-          onnx_max_abs_diff: onnxMaxAbsDiff,
-        },
-        null,
-        2,
-      )}\n`,
-      'application/json',
-    );
+    await logModelArtifacts(recorder, onnx, signature);
     await recorder.logArtifact(
       'evaluation/feature_importance.svg',
       importanceSvg(importances, model.importanceKind),
       'image/svg+xml',
     );
-    if (evaluation.confusion) {
-      await recorder.logArtifact(
-        'evaluation/confusion_matrix.svg',
-        confusionMatrixSvg(evaluation.confusion, prep.threshold),
-        'image/svg+xml',
-      );
-    }
-    if (evaluation.calibration) {
-      await recorder.logArtifact(
-        'evaluation/calibration.svg',
-        calibrationSvg(evaluation.calibration),
-        'image/svg+xml',
-      );
-    }
-    const profile = buildBaselineProfile(prep.test.data, prep.features, predictions, prep.task);
-    await recorder.logArtifact(
-      'profile/baseline_profile.json',
-      `${JSON.stringify(profile)}\n`,
-      'application/json',
-    );
+    await logEvaluationArtifacts(recorder, prep, evaluation, predictions, {
+      split: prep.split.description,
+      threshold: prep.threshold,
+      candidate: evaluation,
+      production: production ? { version: req.production?.version, ...production } : null,
+      rule: prep.rule,
+      verdict: { promote: verdict.promote, reasons: verdict.reasons },
+      feature_importance: { kind: model.importanceKind, values: importances },
+      classes: prep.classes ?? null,
+      onnx_max_abs_diff: onnxMaxAbsDiff,
+    });
     await recorder.end('FINISHED');
     return {
       runId: recorder.runId,

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { ModelVersion, RegisteredModel, RegistryChange } from '../domain/model';
 import { GSI1, keys } from './dynamo-keys';
-import { ExpressionBuilder, isConditionFailed } from './dynamo-util';
+import { ExpressionBuilder, isConditionFailed, queryAll } from './dynamo-util';
 import type { PendingTransition, RegistryStore, StageMove, StoredModel } from './registry-store';
 
 const MODEL_FIELDS = [
@@ -70,22 +70,13 @@ export class DynamoRegistryStore implements RegistryStore {
   }
 
   async listModels(): Promise<RegisteredModel[]> {
-    const out: RegisteredModel[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: GSI1,
-          KeyConditionExpression: 'gsi1pk = :p',
-          ExpressionAttributeValues: { ':p': 'MODELS' },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const it of res.Items ?? []) out.push(toModel(it));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      IndexName: GSI1,
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': 'MODELS' },
+    });
+    return items.map(toModel);
   }
 
   async updateModel(
@@ -112,23 +103,13 @@ export class DynamoRegistryStore implements RegistryStore {
     );
   }
 
-  private async partition(name: string): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': keys.model(name).pk },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      out.push(...(res.Items ?? []));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return out;
+  private partition(name: string): Promise<Record<string, unknown>[]> {
+    return queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': keys.model(name).pk },
+      ConsistentRead: true,
+    });
   }
 
   private async batch(requests: Record<string, unknown>[]): Promise<void> {
@@ -212,22 +193,13 @@ export class DynamoRegistryStore implements RegistryStore {
   }
 
   async listVersions(name: string): Promise<ModelVersion[]> {
-    const out: ModelVersion[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p AND begins_with(sk, :mv)',
-          ExpressionAttributeValues: { ':p': keys.model(name).pk, ':mv': 'MV#' },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      for (const it of res.Items ?? []) out.push(toVersion(it));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :mv)',
+      ExpressionAttributeValues: { ':p': keys.model(name).pk, ':mv': 'MV#' },
+      ConsistentRead: true,
+    });
+    return items.map(toVersion);
   }
 
   async updateVersion(

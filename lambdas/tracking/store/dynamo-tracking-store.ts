@@ -11,7 +11,7 @@ import { InvalidParameterError, NotFoundError } from '../../platform/errors';
 import type { DatasetInput, Experiment, LifecycleStage, Metric, RunInfo, RunRecord } from '../domain/model';
 import { metricOrderKey } from '../domain/order-key';
 import { GSI1, keys } from './dynamo-keys';
-import { ExpressionBuilder, isConditionFailed } from './dynamo-util';
+import { ExpressionBuilder, isConditionFailed, queryAll } from './dynamo-util';
 import type { TrackingStore } from './tracking-store';
 
 type StoredMetric = { v: number | string; t: number; s: number; o: string };
@@ -154,22 +154,13 @@ export class DynamoTrackingStore implements TrackingStore {
   }
 
   async listExperiments(): Promise<Experiment[]> {
-    const out: Experiment[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: GSI1,
-          KeyConditionExpression: 'gsi1pk = :p',
-          ExpressionAttributeValues: { ':p': 'EXPS' },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of res.Items ?? []) out.push(toExperiment(item));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      IndexName: GSI1,
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': 'EXPS' },
+    });
+    return items.map(toExperiment);
   }
 
   async createRun(run: RunRecord): Promise<void> {

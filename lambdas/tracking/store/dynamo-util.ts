@@ -1,4 +1,6 @@
-/** Small helpers for building DynamoDB expressions and bounding concurrency. */
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+
+/** Small helpers for building DynamoDB expressions and reading whole partitions. */
 
 /** True for a failed ConditionExpression. */
 export function isConditionFailed(err: unknown): boolean {
@@ -44,4 +46,19 @@ export class ExpressionBuilder {
       ...(Object.keys(this.values).length ? { ExpressionAttributeValues: this.values } : {}),
     };
   }
+}
+
+/** Every item a query matches, following LastEvaluatedKey page by page. */
+export async function queryAll(
+  db: DynamoDBDocumentClient,
+  input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await db.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    out.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return out;
 }

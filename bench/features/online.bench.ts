@@ -1,6 +1,6 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoOnlineTable } from '../../lambdas/features/online/dynamo-online-table';
+import { DynamoOnlineTable, ensureOnlineTable } from '../../lambdas/features/online/dynamo-online-table';
 import { featureAttr, itemKey } from '../../lambdas/features/online/online-item';
 import { getOnlineFeatures } from '../../lambdas/features/online/retrieval';
 import { buildRepo } from '../../lambdas/features/repo';
@@ -56,20 +56,8 @@ export default (async (ctx) => {
   });
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    // The table as the CDK construct defines it, ready before anything is timed.
+    await ensureOnlineTable(client, TABLE);
     const table = new DynamoOnlineTable(doc, TABLE);
     ctx.progress(`writing ${population} entities x ${FEATURES} features`);
     const now = Date.now() * 1000;

@@ -1,6 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidStateError, MlopsError } from '../platform/errors';
+import { cliAction } from '../platform/cli-action';
+import { InvalidStateError } from '../platform/errors';
 import { FsObjectStore } from '../platform/fs-object-store';
 import type { ObjectStore } from '../platform/object-store';
 import { athenaBackend, athenaSettings } from './athena-backend';
@@ -46,7 +47,7 @@ export function registerFeatureCommands(program: Command): Command {
   withData(features.command('plan').description('show what apply would change'))
     .requiredOption('--repo <dir>', 'feature repo folder (*.ts, *.yaml, *.yml, *.json)')
     .action(
-      cli(async (o: Common & { repo: string }) => {
+      cliAction(async (o: Common & { repo: string }) => {
         const repo = await loadRepo(o.repo);
         const { store, bucket } = storeOf(o);
         const stored = await readRegistry(store, bucket);
@@ -58,7 +59,7 @@ export function registerFeatureCommands(program: Command): Command {
   withData(features.command('apply').description('validate the repo and store it as the registry'))
     .requiredOption('--repo <dir>', 'feature repo folder')
     .action(
-      cli(async (o: Common & { repo: string }) => {
+      cliAction(async (o: Common & { repo: string }) => {
         const repo = await loadRepo(o.repo);
         const { store, bucket } = storeOf(o);
         const previous = await loadRegistryRepo(store, bucket);
@@ -92,7 +93,7 @@ export function registerFeatureCommands(program: Command): Command {
     .option('--file <path>', "CSV or Parquet batch (default: a file source's own path)")
     .option('--repo <dir>', "repo folder, to resolve a file source's relative path")
     .action(
-      cli(async (o: Common & { source: string; file?: string; repo?: string }) => {
+      cliAction(async (o: Common & { source: string; file?: string; repo?: string }) => {
         const { store, bucket } = storeOf(o);
         const repo = await registryRepo(store, bucket);
         const src = repo.sources.get(o.source);
@@ -126,7 +127,7 @@ export function registerFeatureCommands(program: Command): Command {
     .option('--full-feature-names', 'name outputs view__feature')
     .option('--id <id>', 'with --athena: folder under training-sets/ (default: time and a random suffix)')
     .action(
-      cli(async (o: Common & TrainingOpts) => {
+      cliAction(async (o: Common & TrainingOpts) => {
         if (!o.features === !o.featureService)
           throw new InvalidStateError('pass exactly one of --features or --feature-service');
         const { store, bucket } = storeOf(o);
@@ -224,17 +225,4 @@ async function repoMatchingRegistry(store: ObjectStore, bucket: string, dir: str
     );
   }
   return repo;
-}
-
-/** Wraps an action: typed errors print their message and set exit code 1; others rethrow. */
-function cli<T>(action: (opts: T) => Promise<void>): (opts: T) => Promise<void> {
-  return async (opts) => {
-    try {
-      await action(opts);
-    } catch (err) {
-      if (!(err instanceof MlopsError)) throw err;
-      console.error(`error: ${err.message}`);
-      process.exitCode = 1;
-    }
-  };
 }

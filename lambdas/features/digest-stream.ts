@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import type { DuckDBDataChunk } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { InvalidParameterError } from '../platform/errors';
-import { DIGEST_BLOCK_ROWS, type DigestKind, digestFromBlocks, digestKindOfDuckDb } from './digest';
+import {
+  columnTypes,
+  DIGEST_BLOCK_ROWS,
+  type DigestKind,
+  digestFromBlocks,
+  digestKindOfDuckDb,
+} from './digest';
 import type { DuckDbEngine } from './duckdb-engine';
 import { q } from './render-sql';
 
@@ -24,12 +30,7 @@ export async function digestTable(
   orderColumn: string,
   columns: readonly string[],
 ): Promise<string> {
-  const types = new Map(
-    (await engine.query(`DESCRIBE ${q(table)}`)).map((r) => [
-      String(r['column_name']),
-      String(r['column_type']),
-    ]),
-  );
+  const types = await columnTypes(engine, table);
   const readers = columns.map((name) => columnReader(name, types.get(name) ?? ''));
   const select = `SELECT CAST(${q(orderColumn)} AS BIGINT), ${readers.map((r) => r.sql).join(', ')} FROM ${q(table)}`;
   const unordered = await hashBlocks(engine, select, readers);

@@ -174,12 +174,7 @@ export async function digestRelation(
   orderColumn: string,
   columns: readonly string[],
 ): Promise<string> {
-  const types = new Map(
-    (await engine.query(`DESCRIBE ${q(table)}`)).map((r) => [
-      String(r['column_name']),
-      String(r['column_type']),
-    ]),
-  );
+  const types = await columnTypes(engine, table);
   const cols = columns.map((name): DigestColumn => {
     const type = types.get(name) ?? '';
     const kind = digestKindOfDuckDb(type);
@@ -194,4 +189,10 @@ export async function digestRelation(
     columns,
     blocks.map((b) => String(b['h'])),
   );
+}
+
+/** Column name → DuckDB type of a table, as both digest implementations read them. */
+export async function columnTypes(engine: DuckDbEngine, table: string): Promise<Map<string, string>> {
+  const rows = await engine.query(`DESCRIBE ${q(table)}`);
+  return new Map(rows.map((r) => [String(r['column_name']), String(r['column_type'])]));
 }

@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { InvalidParameterError, MlopsError } from '../platform/errors';
+import { cliAction } from '../platform/cli-action';
+import { InvalidParameterError } from '../platform/errors';
 import { createMlflowClient, type MlflowClient } from './client/mlflow-client';
 import type { Stage } from './client/types';
 import { modelsText, modelText, runsText, runText } from './report/cli-text';
@@ -45,7 +46,7 @@ export function registerTrackingCommands(program: Command): void {
   listing(runs.command('list').description('list runs, newest first'))
     .option('--experiment <name|id>', 'one experiment (default: all active experiments)')
     .action(
-      cli(async (o: ListOpts & { experiment?: string }) => {
+      cliAction(async (o: ListOpts & { experiment?: string }) => {
         const maxResults = positive(o.maxResults, '--max-results');
         const { tracking } = client(o);
         const experimentIds = o.experiment
@@ -66,7 +67,7 @@ export function registerTrackingCommands(program: Command): void {
   withApi(runs.command('show').description("a run's info, params, metrics and tags").argument('<run_id>'))
     .addOption(format(['text', 'json']))
     .action(
-      cli(async (runId: string, o: Common & { format: string }) => {
+      cliAction(async (runId: string, o: Common & { format: string }) => {
         const run = await client(o).tracking.getRun(runId);
         console.log(o.format === 'json' ? JSON.stringify(run, null, 2) : runText(run));
       }),
@@ -80,7 +81,7 @@ export function registerTrackingCommands(program: Command): void {
   )
     .option('--output <file>', 'HTML file (default: .mlops/reports/compare-<ids>.html)')
     .action(
-      cli(async (runIds: string[], o: Common & { output?: string }) => {
+      cliAction(async (runIds: string[], o: Common & { output?: string }) => {
         const compared = await loadComparison(client(o).tracking, runIds);
         const file = resolve(o.output ?? defaultReportPath(runIds));
         await mkdir(dirname(file), { recursive: true });
@@ -91,7 +92,7 @@ export function registerTrackingCommands(program: Command): void {
 
   const models = program.command('models').description('model registry: list, show, promote, alias');
   listing(models.command('list').description('list registered models')).action(
-    cli(async (o: ListOpts) => {
+    cliAction(async (o: ListOpts) => {
       const found = await client(o).registry.searchModels({
         filter: o.filter,
         orderBy: o.orderBy.length ? o.orderBy : undefined,
@@ -104,7 +105,7 @@ export function registerTrackingCommands(program: Command): void {
   withApi(models.command('show').description('a model, its versions, stages and aliases').argument('<name>'))
     .addOption(format(['text', 'json']))
     .action(
-      cli(async (name: string, o: Common & { format: string }) => {
+      cliAction(async (name: string, o: Common & { format: string }) => {
         const { registry } = client(o);
         const model = await registry.getModel(name);
         const versions = await registry.listVersions(name);
@@ -128,14 +129,16 @@ export function registerTrackingCommands(program: Command): void {
     )
     .option('--archive-existing', 'archive the versions already in that stage')
     .action(
-      cli(async (name: string, version: string, o: Common & { stage: Stage; archiveExisting?: boolean }) => {
-        const { registry } = client(o);
-        const before = await registry.getVersion(name, version);
-        const after = await registry.transitionStage(name, version, o.stage, {
-          archiveExisting: o.archiveExisting ?? false,
-        });
-        console.log(`${name} version ${version}: ${before.current_stage} -> ${after.current_stage}`);
-      }),
+      cliAction(
+        async (name: string, version: string, o: Common & { stage: Stage; archiveExisting?: boolean }) => {
+          const { registry } = client(o);
+          const before = await registry.getVersion(name, version);
+          const after = await registry.transitionStage(name, version, o.stage, {
+            archiveExisting: o.archiveExisting ?? false,
+          });
+          console.log(`${name} version ${version}: ${before.current_stage} -> ${after.current_stage}`);
+        },
+      ),
     );
 
   withApi(
@@ -148,7 +151,7 @@ export function registerTrackingCommands(program: Command): void {
   )
     .option('--delete', 'delete the alias')
     .action(
-      cli(
+      cliAction(
         async (
           name: string,
           alias: string,
@@ -207,18 +210,4 @@ function positive(value: string, flag: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw new InvalidParameterError(`${flag} must be a positive whole number (got '${value}')`);
   return n;
-}
-
-/** Wraps an action: typed errors (the API's included) print their message and set exit code 1. */
-// biome-ignore lint/suspicious/noExplicitAny: commander passes positional arguments then options
-function cli<A extends any[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args) => {
-    try {
-      await action(...args);
-    } catch (err) {
-      if (!(err instanceof MlopsError)) throw err;
-      console.error(`error: ${err.message}`);
-      process.exitCode = 1;
-    }
-  };
 }

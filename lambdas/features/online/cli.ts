@@ -3,7 +3,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { startDynamoDb } from '../../../local/engines/dynamodb';
-import { InvalidParameterError, InvalidStateError, MlopsError } from '../../platform/errors';
+import { cliAction } from '../../platform/cli-action';
+import { InvalidParameterError, InvalidStateError } from '../../platform/errors';
 import { FsObjectStore } from '../../platform/fs-object-store';
 import { DuckDbEngine } from '../duckdb-engine';
 import { loadRegistryRepo } from '../registry-store';
@@ -48,7 +49,7 @@ export function registerOnlineFeatureCommands(features: Command): Command {
     .requiredOption('--start <time>', 'window start, ISO 8601 with a zone (2024-05-01T00:00:00Z)')
     .requiredOption('--end <time>', 'window end, ISO 8601 with a zone')
     .action(
-      cli(async (o: Common & { start: string; end: string }) => {
+      cliAction(async (o: Common & { start: string; end: string }) => {
         const start = micros('--start', o.start);
         const end = micros('--end', o.end);
         if (end < start) throw new InvalidParameterError(`--end ${o.end} is before --start ${o.start}`);
@@ -64,7 +65,7 @@ export function registerOnlineFeatureCommands(features: Command): Command {
   )
     .requiredOption('--end <time>', 'window end, ISO 8601 with a zone')
     .action(
-      cli(async (o: Common & { end: string }) => {
+      cliAction(async (o: Common & { end: string }) => {
         const end = micros('--end', o.end);
         const summary = await withDeps(o.dataDir, (deps) =>
           materializeIncremental(deps, { end, ...viewsOf(o) }),
@@ -143,17 +144,4 @@ function print(summary: MaterializeSummary): void {
 
 function progress(message: string): void {
   console.error(`... ${message}`);
-}
-
-/** Wraps an action: typed errors print their message and set exit code 1; others rethrow. */
-function cli<T>(action: (opts: T) => Promise<void>): (opts: T) => Promise<void> {
-  return async (opts) => {
-    try {
-      await action(opts);
-    } catch (err) {
-      if (!(err instanceof MlopsError)) throw err;
-      console.error(`error: ${err.message}`);
-      process.exitCode = 1;
-    }
-  };
 }

@@ -298,6 +298,21 @@ export interface Searchable {
   attribute(key: string): string | number | undefined;
 }
 
+/** The value a filter clause or order term names: a metric, param, tag or attribute. */
+export function fieldValue(
+  entity: Searchable,
+  type: 'metric' | 'param' | 'tag' | 'attribute',
+  key: string,
+): string | number | undefined {
+  return type === 'metric'
+    ? entity.metric(key)
+    : type === 'param'
+      ? entity.param(key)
+      : type === 'tag'
+        ? entity.tag(key)
+        : entity.attribute(key);
+}
+
 const likeCache = new Map<string, RegExp>();
 
 /** SQL LIKE (`%` any run, `_` one character) as a regular expression. */
@@ -322,14 +337,7 @@ export function likeToRegExp(pattern: string, caseInsensitive: boolean): RegExp 
  */
 export function matches(clauses: readonly Clause[], entity: Searchable): boolean {
   for (const c of clauses) {
-    const actual =
-      c.type === 'metric'
-        ? entity.metric(c.key)
-        : c.type === 'param'
-          ? entity.param(c.key)
-          : c.type === 'tag'
-            ? entity.tag(c.key)
-            : entity.attribute(c.key);
+    const actual = fieldValue(entity, c.type, c.key);
     if (actual === undefined) return false;
     if (!compare(actual, c.op, c.value)) return false;
   }

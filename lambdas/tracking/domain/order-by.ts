@@ -1,5 +1,5 @@
 import { InvalidParameterError } from '../../platform/errors';
-import type { AttributeSchema, EntityType, Searchable } from './filter';
+import { type AttributeSchema, type EntityType, fieldValue, type Searchable } from './filter';
 
 /** One `order_by` term: `metrics.auc DESC`, `params.lr`, `attributes.start_time ASC`. */
 export interface OrderTerm {
@@ -56,14 +56,7 @@ export function parseOrderBy(terms: readonly string[] | undefined, attributes: A
 }
 
 function termValue(e: Searchable, t: OrderTerm): string | number | undefined {
-  const v =
-    t.type === 'metric'
-      ? e.metric(t.key)
-      : t.type === 'param'
-        ? e.param(t.key)
-        : t.type === 'tag'
-          ? e.tag(t.key)
-          : e.attribute(t.key);
+  const v = fieldValue(e, t.type, t.key);
   return typeof v === 'number' && Number.isNaN(v) ? undefined : v;
 }
 

@@ -69,13 +69,7 @@ export class DuckAthena implements SqlEngine, TableCatalog {
   /** (Re)creates a DuckDB view per registered table from the files present now. */
   private async prepare(): Promise<void> {
     if (!this.shimmed) {
-      for (const m of [
-        'is_nan(x) AS isnan(x)',
-        'is_infinite(x) AS isinf(x)',
-        'to_utf8(x) AS x',
-        'array_join(l, s) AS array_to_string(l, s)',
-      ])
-        await this.engine.run(`CREATE OR REPLACE MACRO ${m}`);
+      for (const m of TRINO_MACROS) await this.engine.run(`CREATE OR REPLACE MACRO ${m}`);
       this.shimmed = true;
     }
     for (const [name, req] of this.tables) {
@@ -117,7 +111,22 @@ function duckType(glue: string): string {
   return glue === 'string' ? 'VARCHAR' : glue === 'timestamp' ? 'TIMESTAMPTZ' : glue.toUpperCase();
 }
 
-/** Trino spellings DuckDB lacks and cannot take as a macro: DuckDB's sha256 is already hex. */
+/** Trino's functions the Athena SQL uses, as DuckDB macros over DuckDB's own (BLOBs for varbinary). */
+export const TRINO_MACROS = [
+  'is_nan(x) AS isnan(x)',
+  'to_utf8(x) AS encode(x)',
+  'from_hex(x) AS unhex(x)',
+  "to_big_endian_64(x) AS unhex(lpad(to_hex(CAST(x AS BIGINT)), 16, '0'))",
+  "to_big_endian_32(x) AS unhex(lpad(to_hex(CAST(x AS INTEGER)), 8, '0'))",
+  // A DOUBLE cast to BIT is its IEEE 754 bits.
+  "to_ieee754_64(x) AS unhex(lpad(to_hex(CAST(CAST(CAST(x AS DOUBLE) AS BIT) AS BIGINT)), 16, '0'))",
+  'array_join(l, s) AS array_to_string(l, s)',
+];
+
+/**
+ * Trino spellings DuckDB cannot take as a macro: its sha256 returns hex already, and a
+ * BLOB's length is `octet_length`.
+ */
 export function trinoOnDuckDb(sql: string): string {
-  return sql.replaceAll('to_hex(', '(');
+  return sql.replaceAll('to_hex(sha256(', '(sha256(').replaceAll('length(to_utf8(', 'octet_length(to_utf8(');
 }

@@ -44,6 +44,9 @@ export async function loadEntityRows(
     throw new InvalidParameterError(`entity rows file '${path}' does not exist`);
   }
   const ts = req.timestampColumn;
+  // The relation the checks read, and how the final table numbers rows in input order.
+  let source = '"__entity_raw"';
+  let numbered = (replace: string) => `SELECT rowid AS ${q(ROW_ID)}, * ${replace} FROM "__entity_raw"`;
   let reader: string;
   if (format === 'csv') {
     const header = await readCsvHeader(path);
@@ -59,9 +62,17 @@ export async function loadEntityRows(
     );
     assertUniqueColumns(names.slice(1), `entity rows '${path}'`);
     reader = `read_parquet(${literal(path)})`;
+    if (!names.includes('file_row_number')) {
+      // Read straight into the final table (one pass), numbered by the row's place in the file.
+      source = reader;
+      numbered = (replace) =>
+        `SELECT file_row_number AS ${q(ROW_ID)}, * EXCLUDE (file_row_number) ${replace} FROM read_parquet(${literal(path)}, file_row_number = true)`;
+    }
   }
-  await engine.run(`CREATE OR REPLACE TEMP TABLE "__entity_raw" AS SELECT * FROM ${reader}`);
-  const described = await engine.query('DESCRIBE "__entity_raw"');
+  // Otherwise parsed once into a table, which the checks and the final table read.
+  if (source !== reader)
+    await engine.run(`CREATE OR REPLACE TEMP TABLE "__entity_raw" AS SELECT * FROM ${reader}`);
+  const described = await engine.query(`DESCRIBE SELECT * FROM ${source}`);
   const types = new Map(described.map((r) => [String(r['column_name']), String(r['column_type'])]));
   const columns = [...types.keys()];
   const where = `entity rows '${path}'`;
@@ -78,7 +89,7 @@ export async function loadEntityRows(
   const replace: string[] = [];
   if (tsType === 'VARCHAR') {
     const bad = await engine.query(
-      `SELECT ${q(ts)} AS v FROM "__entity_raw" WHERE ${q(ts)} IS NOT NULL AND NOT regexp_matches(trim(${q(ts)}), '(Z|z|[+-]\\d{2}(:?\\d{2})?)$') LIMIT 1`,
+      `SELECT ${q(ts)} AS v FROM ${source} WHERE ${q(ts)} IS NOT NULL AND NOT regexp_matches(trim(${q(ts)}), '(Z|z|[+-]\\d{2}(:?\\d{2})?)$') LIMIT 1`,
     );
     if (bad.length > 0) {
       throw new InvalidParameterError(
@@ -86,7 +97,7 @@ export async function loadEntityRows(
       );
     }
     const unparsable = await engine.query(
-      `SELECT ${q(ts)} AS v FROM "__entity_raw" WHERE ${q(ts)} IS NOT NULL AND TRY_CAST(trim(${q(ts)}) AS TIMESTAMPTZ) IS NULL LIMIT 1`,
+      `SELECT ${q(ts)} AS v FROM ${source} WHERE ${q(ts)} IS NOT NULL AND TRY_CAST(trim(${q(ts)}) AS TIMESTAMPTZ) IS NULL LIMIT 1`,
     );
     if (unparsable.length > 0) {
       throw new InvalidParameterError(
@@ -101,12 +112,6 @@ export async function loadEntityRows(
   } else if (tsType !== 'TIMESTAMP WITH TIME ZONE') {
     throw new InvalidParameterError(
       `${where}: timestamp column '${ts}' has type ${tsType}; expected zoned timestamps`,
-    );
-  }
-  const nullTs = await engine.query(`SELECT count(*) AS n FROM "__entity_raw" WHERE ${q(ts)} IS NULL`);
-  if (Number(nullTs[0]?.['n'] ?? 0) > 0) {
-    throw new InvalidParameterError(
-      `${where}: timestamp column '${ts}' is empty in ${String(nullTs[0]?.['n'])} row(s); every row needs an event timestamp`,
     );
   }
   for (const [key, need] of req.joinKeys) {
@@ -128,11 +133,20 @@ export async function loadEntityRows(
       throw new InvalidParameterError(`${where}: missing request column '${col}' needed by ${need.neededBy}`);
   }
   await engine.run(
-    `CREATE OR REPLACE TEMP TABLE ${q(ENTITY_TABLE)} AS SELECT rowid AS ${q(ROW_ID)}, * ${replace.length ? `REPLACE (${replace.join(', ')})` : ''} FROM "__entity_raw"`,
+    `CREATE OR REPLACE TEMP TABLE ${q(ENTITY_TABLE)} AS ${numbered(replace.length ? `REPLACE (${replace.join(', ')})` : '')}`,
   );
-  await engine.run('DROP TABLE "__entity_raw"');
-  const n = await engine.query(`SELECT count(*) AS n FROM ${q(ENTITY_TABLE)}`);
-  return { columns, rows: Number(n[0]?.['n'] ?? 0) };
+  await engine.run('DROP TABLE IF EXISTS "__entity_raw"');
+  const [counts] = await engine.query(
+    `SELECT count(*) AS n, count(*) FILTER (WHERE ${q(ts)} IS NULL) AS missing FROM ${q(ENTITY_TABLE)}`,
+  );
+  const missing = Number(counts?.['missing'] ?? 0);
+  if (missing > 0) {
+    await engine.run(`DROP TABLE ${q(ENTITY_TABLE)}`);
+    throw new InvalidParameterError(
+      `${where}: timestamp column '${ts}' is empty in ${missing} row(s); every row needs an event timestamp`,
+    );
+  }
+  return { columns, rows: Number(counts?.['n'] ?? 0) };
 }
 
 const INTEGER_TYPES = new Set([

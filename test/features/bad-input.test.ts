@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { literal } from '../../lambdas/features/duckdb-engine';
 import { buildRepo } from '../../lambdas/features/repo';
 import { buildTrainingSet, type TrainingSetRequest } from '../../lambdas/features/training-set';
 import { InvalidParameterError, NotFoundError } from '../../lambdas/platform/errors';
-import { BUCKET, fixture, ingestAll, makeWorld, type World } from './support';
+import { BUCKET, fixture, ingestAll, makeWorld, readRows, type World } from './support';
 
 let w: World;
 beforeAll(async () => {
@@ -94,6 +96,68 @@ describe('training-set bad input is named and nothing is written', () => {
         { entityRows: fixture('entity-rows.csv'), features: ['risk:score'], output: join(w.dir, 'x.json') },
       ),
     ).rejects.toThrow(/output '.*x.json' must end in .csv or .parquet/));
+});
+
+describe('Parquet entity rows are checked like CSV ones', () => {
+  /** Writes the CSV fixture's rows to Parquet through a select over it, for one test. */
+  async function parquetRows(name: string, select: string): Promise<string> {
+    const path = join(w.dir, 'in', `${name}.parquet`);
+    await mkdir(dirname(path), { recursive: true });
+    await w.engine.run(
+      `COPY (${select.replace('$rows', `read_csv(${literal(fixture('entity-rows.csv'))}, header = true)`)}) TO ${literal(path)} (FORMAT parquet)`,
+    );
+    return path;
+  }
+
+  it('rejects timestamps stored without a time zone', async () =>
+    rejects(
+      {
+        entityRows: await parquetRows(
+          'naive',
+          'SELECT user_id, CAST(event_timestamp AS TIMESTAMP) AS event_timestamp, label FROM $rows',
+        ),
+      },
+      /timestamp column 'event_timestamp' has type TIMESTAMP, which has no time zone/,
+    ));
+
+  it('rejects rows without an event timestamp, counting them', async () =>
+    rejects(
+      {
+        entityRows: await parquetRows(
+          'missing-ts',
+          'SELECT user_id, CASE WHEN label = 1 THEN NULL ELSE CAST(event_timestamp AS TIMESTAMPTZ) END AS event_timestamp, label FROM $rows',
+        ),
+      },
+      /timestamp column 'event_timestamp' is empty in \d+ row\(s\)/,
+    ));
+
+  it('rejects a join key of the wrong type', async () =>
+    rejects(
+      {
+        entityRows: await parquetRows(
+          'string-key',
+          'SELECT CAST(user_id AS VARCHAR) AS user_id, CAST(event_timestamp AS TIMESTAMPTZ) AS event_timestamp FROM $rows',
+        ),
+      },
+      /join key 'user_id' has type VARCHAR but feature view 'risk' expects int64/,
+    ));
+
+  it("keeps input order when the file has its own 'file_row_number' column", async () => {
+    const path = await parquetRows(
+      'own-row-number',
+      'SELECT user_id, CAST(event_timestamp AS TIMESTAMPTZ) AS event_timestamp, 100 - user_id AS file_row_number FROM $rows',
+    );
+    const output = join(w.dir, 'out', 'own-row-number.parquet');
+    await buildTrainingSet(
+      { repo: w.repo, engine: w.engine, store: w.store, bucket: BUCKET },
+      { entityRows: path, features: ['risk:score'], output },
+    );
+    const input = await readRows(w.engine, path);
+    const rows = await readRows(w.engine, output);
+    expect(rows.map((r) => [r['user_id'], r['file_row_number']])).toEqual(
+      input.map((r) => [r['user_id'], r['file_row_number']]),
+    );
+  });
 });
 
 describe('definition errors name the object and field', () => {

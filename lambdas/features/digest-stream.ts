@@ -119,7 +119,8 @@ async function hashSlice(
     const chunk = result.getChunk(k);
     const n = chunk.rowCount;
     if (n === 0) continue;
-    const ids = new Int32Array(vectorBytes(chunk, 0, n * 8).slice().buffer);
+    const idBytes = vectorBytes(chunk, 0, n * 8);
+    const ids = new Int32Array(idBytes.buffer, idBytes.byteOffset, n * 2);
     let from = 0;
     for (let i = 0; i < n; i++) {
       const rid = (ids[2 * i + 1] as number) * 4294967296 + ((ids[2 * i] as number) >>> 0);

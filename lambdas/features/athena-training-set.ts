@@ -7,7 +7,7 @@ import type { ObjectStore } from '../platform/object-store';
 import { type AthenaStep, type DateRange, planAthenaTrainingSet } from './athena-plan';
 import { digestFromBlocks } from './digest';
 import { type DuckDbEngine, literal } from './duckdb-engine';
-import { ENTITY_TABLE, fileFormat, ROW_ID } from './entity-rows';
+import { dropEntityRows, ENTITY_TABLE, fileFormat, ROW_ID } from './entity-rows';
 import type { GlueColumn } from './glue-tables';
 import { committedBatches } from './offline-store';
 import { q } from './render-sql';
@@ -155,7 +155,7 @@ export async function buildTrainingSetOnAthena(
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
-    await engine.run(`DROP TABLE IF EXISTS ${q(ENTITY_TABLE)}`);
+    await dropEntityRows(engine);
   }
   return {
     output: req.output ?? plan.dataUri,

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { ObjectStore } from '../platform/object-store';
 import { digestTable } from './digest-stream';
 import { type DuckDbEngine, literal } from './duckdb-engine';
-import { ENTITY_TABLE, fileFormat, ROW_ID } from './entity-rows';
+import { dropEntityRows, ENTITY_TABLE, fileFormat, ROW_ID } from './entity-rows';
 import { committedFiles } from './offline-store';
 import { applyOnDemand } from './on-demand';
 import { buildPitPlan } from './pit-plan';
@@ -122,8 +122,8 @@ export async function buildTrainingSet(
       await rm(tmp, { force: true });
     }
   } finally {
-    for (const t of [table, '__ts_raw', '__od', ENTITY_TABLE])
-      await engine.run(`DROP TABLE IF EXISTS ${q(t)}`);
+    for (const t of [table, '__ts_raw', '__od']) await engine.run(`DROP TABLE IF EXISTS ${q(t)}`);
+    await dropEntityRows(engine);
   }
 }
 

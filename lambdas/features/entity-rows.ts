@@ -76,8 +76,7 @@ export async function loadEntityRows(
     }
   }
   // Otherwise parsed once into a table, which the checks and the view read.
-  if (source !== reader)
-    await engine.run(`CREATE TEMP TABLE ${q(RAW_TABLE)} AS SELECT * FROM ${reader}`);
+  if (source !== reader) await engine.run(`CREATE TEMP TABLE ${q(RAW_TABLE)} AS SELECT * FROM ${reader}`);
   const described = await engine.query(`DESCRIBE SELECT * FROM ${source}`);
   const types = new Map(described.map((r) => [String(r['column_name']), String(r['column_type'])]));
   const columns = [...types.keys()];

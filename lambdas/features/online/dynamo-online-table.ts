@@ -237,6 +237,24 @@ export class DynamoOnlineTable implements OnlineTable {
     }
   }
 
+  async renewLease(view: string, runId: string, leaseUntil: number, nowMs: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: stateKey(view), sk: STATE_SK },
+          UpdateExpression: 'SET lease_until = :u',
+          ConditionExpression: 'run_id = :id AND lease_until >= :now',
+          ExpressionAttributeValues: { ':id': runId, ':u': leaseUntil, ':now': nowMs },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return false;
+    }
+  }
+
   async chunkDone(view: string, runId: string, chunkIndex: number, leaseUntil: number): Promise<void> {
     await this.doc.send(
       new UpdateCommand({

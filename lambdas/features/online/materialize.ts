@@ -138,6 +138,10 @@ export async function materializeChunk(
   chunk: number,
 ): Promise<ChunkResult> {
   const view = viewOf(deps.repo, run.view);
+  // Held before reading and kept before every write: a chunk that outlives its lease (another
+  // run may then own the view) stops instead of writing beside that run.
+  const lease = new RunLease(deps, run);
+  await lease.keep();
   await registerOfflineRows(
     deps.engine,
     deps.store,
@@ -155,10 +159,46 @@ export async function materializeChunk(
   // Rows ingested since the plan may lie past the run's reach: raise it before writing them.
   // (Negated so a payload without `reach`, from before reaches were kept, raises too.)
   if (!(latest <= run.reach)) await deps.table.raiseReach(run.view, latest);
-  const { written, blind } = await writeNewer(deps, view, items, run.floor);
+  const { written, blind } = await writeNewer(deps, view, items, run.floor, () => lease.keep());
   const leaseUntil = (deps.now?.() ?? new Date()).getTime() + (deps.leaseMs ?? 15 * 60_000);
   await deps.table.chunkDone(run.view, run.runId, chunk, leaseUntil);
   return { view: run.view, chunk, written, skipped: items.length - written, blind };
+}
+
+/**
+ * A run's lease as a chunk keeps it: renewed (conditionally on still holding it) once a
+ * third of its time has passed, so every write falls within a lease this run holds.
+ */
+class RunLease {
+  private renewedAt = Number.NEGATIVE_INFINITY;
+  private renewing: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: MaterializeDeps,
+    private readonly run: ViewRun,
+  ) {}
+
+  /** Renews the lease when due; a ConflictError when the run no longer holds it. */
+  keep(): Promise<void> {
+    const leaseMs = this.deps.leaseMs ?? 15 * 60_000;
+    const now = (this.deps.now?.() ?? new Date()).getTime();
+    if (now - this.renewedAt < leaseMs / 3) return Promise.resolve();
+    // Concurrent write units share one renewal.
+    this.renewing ??= this.renew(now, leaseMs).finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  private async renew(now: number, leaseMs: number): Promise<void> {
+    const { view, runId } = this.run;
+    if (!(await this.deps.table.renewLease(view, runId, now + leaseMs, now))) {
+      throw new ConflictError(
+        `materialize '${view}': run ${runId} no longer holds the view's lease (it expired and another run may have taken it); this chunk stopped before writing more; rerun the same window to resume`,
+      );
+    }
+    this.renewedAt = now;
+  }
 }
 
 /**
@@ -167,13 +207,16 @@ export async function materializeChunk(
  * run (no stored item has a later event time, and no other writer runs during the run), so
  * an item with a strictly later event time is newer than whatever is stored: the version read
  * would only confirm it. File-fed views only: push-fed views have a concurrent writer.
+ * `beforeWrite` runs before each write (materialization keeps its lease there).
  */
 export async function writeNewer(
   deps: Pick<MaterializeDeps, 'table' | 'concurrency'>,
   view: ResolvedView,
   items: readonly OnlineItem[],
   floor?: number,
+  beforeWrite: () => Promise<void> = async () => undefined,
 ): Promise<{ written: number; blind: number }> {
+  await beforeWrite();
   if (view.source.kind === 'push') {
     const ok = await mapLimit(items, deps.concurrency ?? 32, (i) => deps.table.putIfNewer(i));
     return { written: ok.filter(Boolean).length, blind: 0 };
@@ -191,6 +234,7 @@ export async function writeNewer(
   await mapLimit(units, deps.concurrency ?? 16, async (unit) => {
     const stored = await deps.table.getVersions(unit.map((x) => x.pk));
     const newer = unit.filter((x) => isNewer(x, stored.get(x.pk)));
+    await beforeWrite();
     await deps.table.putItems(newer);
     written += newer.length;
   });

@@ -67,6 +67,11 @@ export interface OnlineTable {
     nowMs: number,
     reach: number,
   ): Promise<{ ok: true; state: MaterializationState } | { ok: false; holder: string; until: number }>;
+  /**
+   * Extends the run's lease to `leaseUntil` (epoch ms) if `runId` still holds it at `nowMs`;
+   * false when the lease expired or another run took the view.
+   */
+  renewLease(view: string, runId: string, leaseUntil: number, nowMs: number): Promise<boolean>;
   /** Records a finished chunk of the run and renews its lease until `leaseUntil` (epoch ms). */
   chunkDone(view: string, runId: string, chunk: number, leaseUntil: number): Promise<void>;
   /** Ends the run: advances the watermark to `end` (never backwards) and releases the lease. */

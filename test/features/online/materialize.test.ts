@@ -127,6 +127,21 @@ describe.each(['file', 'push'])('materializing a view fed by a %s source', (kind
     expect((await w.table.getState(view)).watermark).toBe(us('2024-05-08T00:00:00Z'));
     expect(await read(view, [7, 8])).toEqual([77, 10_008]);
   });
+
+  it('stops a chunk whose lease expired and was taken by another run, before it writes', async () => {
+    await w.ingest(view, [{ user_id: 500, ts: '2024-05-09T10:00:00Z', score: 5 }]);
+    let now = Date.parse('2024-06-01T00:00:00Z');
+    const d = deps({ now: () => new Date(now), leaseMs: 60_000 });
+    const slow = await planViewRun(d, view, us('2024-05-09T00:00:00Z'), us('2024-05-10T00:00:00Z'));
+    now += 120_000; // the slow run's lease ran out before its chunk got going...
+    const other = await planViewRun(d, view, us('2024-05-08T00:00:00Z'), us('2024-05-10T00:00:00Z'));
+    // ...and the other run owns the view now: the slow chunk must not write beside it.
+    await expect(materializeChunk(d, slow, 0)).rejects.toThrow(/no longer holds the view's lease/);
+    expect(await read(view, [500])).toEqual([null]);
+    await materializeChunk(d, other, 0);
+    await finishViewRun(d, other);
+    expect(await read(view, [500])).toEqual([5]);
+  });
 });
 
 describe('materialize input', () => {
@@ -135,5 +150,46 @@ describe('materialize input', () => {
     await expect(materialize(deps(), { views: ['nope'], start: 0, end: 1 })).rejects.toThrow(
       /feature view 'nope' not found/,
     );
+  });
+});
+
+describe('a long materialization chunk', () => {
+  it('renews its lease while it works, so every write falls within the lease', async () => {
+    const view = 'scores_file';
+    const keys = Array.from({ length: 400 }, (_, i) => 2000 + i);
+    await w.ingest(
+      view,
+      keys.map((u) => ({ user_id: u, ts: '2024-05-20T10:00:00Z', score: u })),
+    );
+    const window = { start: us('2024-05-20T00:00:00Z'), end: us('2024-05-21T00:00:00Z') };
+    let now = Date.parse('2024-08-01T00:00:00Z');
+    const fast = deps({ now: () => new Date(now) });
+    await materialize(fast, { views: [view], ...window });
+    // The rerun reads every stored version (nothing is later than its floor), 100 keys per
+    // read, one read at a time, and each read takes a minute: the chunk outlives its
+    // 150-second lease. Each write checks the stored lease against the clock.
+    const outside: number[] = [];
+    const table = new Proxy(w.table, {
+      get(target, key) {
+        const value = Reflect.get(target, key) as unknown;
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          if (key === 'getVersions') now += 60_000;
+          if (key === 'putItems') {
+            const s = await target.getState(view);
+            if (!(s.run && s.run.leaseUntil >= now)) outside.push(now);
+          }
+          return value.apply(target, args);
+        };
+      },
+    });
+    const slow = deps({ now: () => new Date(now), leaseMs: 150_000, concurrency: 1, table });
+    const run = await planViewRun(slow, view, window.start, window.end);
+    const started = now;
+    const r = await materializeChunk(slow, run, 0);
+    expect(r).toMatchObject({ written: 0, skipped: 400 });
+    expect(now - started).toBeGreaterThan(150_000);
+    expect(outside).toEqual([]);
+    await finishViewRun(slow, run);
   });
 });

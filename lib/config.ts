@@ -36,6 +36,13 @@ const trainerSchema = z.discriminatedUnion(
       maxRuntimeSeconds: z.number().int().min(60).max(2_419_200).default(3600),
       /** The training volume (data, checkpoints, the model before upload). */
       volumeSizeGb: z.number().int().min(1).max(16_384).default(30),
+      /**
+       * Run the job with network isolation (the default): the container reaches nothing but
+       * its input and output, which SageMaker copies for it. Turn off only for a container that
+       * must fetch at run time (pretrained weights, packages); it then has outbound internet
+       * access, and still only the job role's permissions.
+       */
+      networkIsolation: z.boolean().default(true),
       /** Run the built-in trials (Map) and send the best one's settings as hyperparameters. */
       tuneWithBuiltin: z.boolean().default(false),
       /** The model's declared inputs and outputs; the import step checks the ONNX model against it. */

@@ -149,8 +149,8 @@ export class SageMakerTraining extends Construct {
         trainingImage: tasks.DockerImage.fromRegistry(trainer.image),
         trainingInputMode: tasks.InputMode.FILE,
       },
-      // The container reads its channel and writes /opt/ml/model; it needs no network of its own.
-      enableNetworkIsolation: true,
+      // The container reads its channel and writes /opt/ml/model; by default it gets no network.
+      enableNetworkIsolation: trainer.networkIsolation,
       hyperparameters: sfn.JsonPath.objectAt('$.trainingJob.hyperparameters') as unknown as Record<
         string,
         string

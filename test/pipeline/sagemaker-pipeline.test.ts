@@ -114,6 +114,12 @@ describe('the pipeline with a SageMaker trainer', () => {
     expect(train.ResultSelector['modelArtifacts.$']).toBe('$.ModelArtifacts.S3ModelArtifacts');
   });
 
+  it('turns network isolation off only when the configuration says so', () => {
+    const { stack } = buildApp(sagemaker({ networkIsolation: false }), { nag: false, skipBundling: true });
+    const open = definitionOf(Template.fromStack(stack)).States['Train Candidate'].Parameters;
+    expect(open.EnableNetworkIsolation).toBe(false);
+  });
+
   it('retries throttling, times out after the job runtime plus an hour, and catches into the failure path', () => {
     const train = asl.States['Train Candidate'];
     const retried = train.Retry.flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals);

@@ -8,8 +8,14 @@ import { z } from 'zod';
 export const SignatureInputSchema = z.object({
   name: z.string().min(1),
   type: z.enum(['float', 'double', 'int64', 'string', 'categorical']),
-  /** For `categorical`: the categories in code order; a row's value is fed as its index (-1 when unseen). */
+  /** For `categorical`: the categories in code order; a row's value is fed as its index (-1 when unseen or missing). */
   categories: z.array(z.string()).optional(),
+  /**
+   * For numeric inputs: the model takes a missing value (fed as NaN) and fills it itself, as
+   * built-in models trained on data with gaps do. Otherwise a missing value is refused before
+   * the model runs.
+   */
+  nullable: z.boolean().optional(),
 });
 
 export const SignatureOutputSchema = z.object({

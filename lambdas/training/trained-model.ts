@@ -75,7 +75,7 @@ export function builtInSignature(features: readonly ResolvedFeature[], task: Tas
     inputs: features.map((f) =>
       f.type === 'categorical'
         ? { name: f.name, type: 'categorical' as const, categories: [...f.categories] }
-        : { name: f.name, type: 'double' as const },
+        : { name: f.name, type: 'double' as const, ...(f.fill !== undefined ? { nullable: true } : {}) },
     ),
     outputs:
       task === 'binary'

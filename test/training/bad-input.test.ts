@@ -29,11 +29,44 @@ describe('bad training input is rejected before any work, naming the culprit', (
     rejects({ dataset }, /Label column 'y' is constant/);
   });
 
-  it('NaN in a required feature', () => {
+  it("a missing value in a feature declared missing: 'reject'", () => {
     const x = Float64Array.from({ length: n }, (_, i) => (i === 17 ? Number.NaN : i));
     rejects(
+      {
+        dataset: datasetOf({ x, y: Float64Array.from({ length: n }, (_, i) => i % 2) }),
+        features: [{ name: 'x', type: 'numeric', missing: 'reject' }],
+      },
+      /Feature 'x' has a missing value at row 18 and missing: 'reject'/,
+    );
+  });
+
+  it('an infinite feature value, whatever the missing-value policy', () => {
+    const x = Float64Array.from({ length: n }, (_, i) => (i === 5 ? Number.POSITIVE_INFINITY : i));
+    rejects(
       { dataset: datasetOf({ x, y: Float64Array.from({ length: n }, (_, i) => i % 2) }) },
-      /Feature 'x' .* at row 18/,
+      /Feature 'x' has a non-finite value \(Infinity\) at row 6/,
+    );
+  });
+
+  it('a numeric fill asked of a categorical feature', () =>
+    rejects(
+      { features: [{ name: 'color', type: 'categorical', missing: 'median' }] },
+      /Feature 'color' is categorical: missing: 'median' applies to numeric features/,
+    ));
+
+  it('a feature missing on every training row', () => {
+    // Time-ordered split: the last 20% are the test rows; x is known only there.
+    const x = Float64Array.from({ length: n }, (_, i) => (i < 32 ? Number.NaN : i));
+    rejects(
+      {
+        dataset: datasetOf({
+          x,
+          t: Float64Array.from({ length: n }, (_, i) => i),
+          y: Float64Array.from({ length: n }, (_, i) => i % 2),
+        }),
+        timeColumn: 't',
+      },
+      /Feature 'x' is missing on every training row/,
     );
   });
 

@@ -12,13 +12,19 @@ export interface DesignMatrix {
 
 /**
  * The model's raw input, one column per feature in definition order: numeric values as
- * they are, categories as their index in `categories` (-1 for an unseen category). This is
- * exactly what the exported ONNX model takes, so serving encodes the same way.
+ * they are (a missing one as the feature's fill, which the exported model applies to NaN
+ * itself), categories as their index in `categories` (-1 for an unseen or missing one).
+ * This is exactly what the exported ONNX model takes, so serving encodes the same way.
  */
 export function rawInputs(ds: Dataset, features: readonly ResolvedFeature[]): DesignMatrix {
   const columns = features.map((f) => {
     const col = ds.columns.get(f.name)!;
-    if (f.type === 'numeric') return col as Float64Array;
+    if (f.type === 'numeric') {
+      const fill = f.fill;
+      return fill === undefined
+        ? (col as Float64Array)
+        : (col as Float64Array).map((x) => (Number.isNaN(x) ? fill : x));
+    }
     const index = new Map(f.categories.map((c, i) => [c, i]));
     const out = new Float64Array(ds.rowCount);
     for (let i = 0; i < ds.rowCount; i++) {

@@ -13,6 +13,13 @@ export const FeatureDefSchema = z.object({
   encoding: z.enum(['onehot', 'ordinal']).optional(),
   /** Known categories, in code order; learned from the training rows (most frequent first) when omitted. */
   categories: z.array(z.string()).optional(),
+  /**
+   * Missing values (point-in-time joins leave them where no feature row was known in time).
+   * Numeric: filled with the training rows' `mean` (the default), `median` or `zero`, in
+   * training and inside the exported model alike. Categorical: encoded as no known category,
+   * like an unseen one. `reject`: a missing value is an error.
+   */
+  missing: z.enum(['mean', 'median', 'zero', 'reject']).optional(),
 });
 export type FeatureDef = z.infer<typeof FeatureDefSchema>;
 
@@ -22,6 +29,10 @@ export interface ResolvedFeature {
   readonly type: 'numeric' | 'categorical';
   readonly encoding: 'onehot' | 'ordinal';
   readonly categories: readonly string[];
+  /** How missing values are handled; absent = `mean` for numeric features. */
+  readonly missing?: 'mean' | 'median' | 'zero' | 'reject';
+  /** Numeric: the value a missing one becomes (set by `withFills` when the data has gaps). */
+  readonly fill?: number;
 }
 
 export const FeatureDefsSchema = z.array(FeatureDefSchema).min(1);
@@ -43,8 +54,10 @@ export function inferFeatureDefs(ds: Dataset, exclude: readonly string[]): Featu
 }
 
 /**
- * Checks every definition against the data (column exists, right kind, no missing value)
- * and resolves categories and encodings. Throws InvalidParameterError naming the culprit.
+ * Checks every definition against the data (column exists, right kind, finite numbers, no
+ * missing value where `missing: 'reject'`) and resolves categories and encodings. Throws
+ * InvalidParameterError naming the culprit. Fills come later, from the training rows
+ * (`withFills`).
  */
 export function resolveFeatures(
   ds: Dataset,
@@ -69,22 +82,38 @@ export function resolveFeatures(
           `Feature '${d.name}' is declared numeric but holds text; declare it categorical or fix the column`,
         );
       }
+      const missing = d.missing ?? 'mean';
       for (let i = 0; i < col.length; i++) {
-        if (!Number.isFinite(col[i]!)) {
+        const x = col[i]!;
+        if (Number.isFinite(x)) continue;
+        if (!Number.isNaN(x)) {
           throw new InvalidParameterError(
-            `Feature '${d.name}' has a missing or non-finite value (${col[i]}) at row ${i + 1}; every feature is required: fill or drop those rows`,
+            `Feature '${d.name}' has a non-finite value (${x}) at row ${i + 1}; fix or drop those rows`,
+          );
+        }
+        if (missing === 'reject') {
+          throw new InvalidParameterError(
+            `Feature '${d.name}' has a missing value at row ${i + 1} and missing: 'reject'; fill or drop those rows, or let the model fill them (missing: 'mean', 'median' or 'zero')`,
           );
         }
       }
-      return { name: d.name, type: 'numeric', encoding: 'ordinal', categories: [] };
+      return { name: d.name, type: 'numeric', encoding: 'ordinal', categories: [], missing };
+    }
+    if (d.missing !== undefined && d.missing !== 'reject') {
+      throw new InvalidParameterError(
+        `Feature '${d.name}' is categorical: missing: '${d.missing}' applies to numeric features; a categorical feature's missing values are encoded as no known category, or set missing: 'reject'`,
+      );
     }
     const values: string[] = [];
     for (let i = 0; i < col.length; i++) {
       const v = isNumericColumn(col) ? (Number.isNaN(col[i]!) ? null : String(col[i])) : col[i];
       if (v === null || v === undefined) {
-        throw new InvalidParameterError(
-          `Feature '${d.name}' has a missing value at row ${i + 1}; every feature is required: fill or drop those rows`,
-        );
+        if (d.missing === 'reject') {
+          throw new InvalidParameterError(
+            `Feature '${d.name}' has a missing value at row ${i + 1} and missing: 'reject'; fill or drop those rows`,
+          );
+        }
+        continue;
       }
       values.push(v);
     }
@@ -94,8 +123,50 @@ export function resolveFeatures(
         `Categorical feature '${d.name}' has ${categories.length} categories (at most ${MAX_CATEGORIES}); it looks like an identifier: drop it`,
       );
     }
-    return { name: d.name, type: 'categorical', encoding: d.encoding ?? defaultEncoding, categories };
+    return {
+      name: d.name,
+      type: 'categorical',
+      encoding: d.encoding ?? defaultEncoding,
+      categories,
+      ...(d.missing ? { missing: d.missing } : {}),
+    };
   });
+}
+
+/**
+ * Sets the fill of every numeric feature that has a missing value anywhere in `all`, learned
+ * from the `train` rows only (so the test rows do not leak into it): their mean, median, or
+ * zero. A feature missing on every training row is an error naming it.
+ */
+export function withFills(
+  features: readonly ResolvedFeature[],
+  all: Dataset,
+  train: Dataset,
+): ResolvedFeature[] {
+  return features.map((f) => {
+    if (f.type !== 'numeric' || f.missing === 'reject') return f;
+    const col = all.columns.get(f.name) as Float64Array;
+    if (!col.some(Number.isNaN)) return f;
+    const present = (train.columns.get(f.name) as Float64Array).filter((x) => !Number.isNaN(x));
+    if (present.length === 0) {
+      throw new InvalidParameterError(
+        `Feature '${f.name}' is missing on every training row; drop it or fill it before training`,
+      );
+    }
+    return { ...f, fill: fillValue(present, f.missing ?? 'mean') };
+  });
+}
+
+function fillValue(present: Float64Array, how: 'mean' | 'median' | 'zero'): number {
+  if (how === 'zero') return 0;
+  if (how === 'mean') {
+    let sum = 0;
+    for (const x of present) sum += x;
+    return sum / present.length;
+  }
+  const sorted = Float64Array.from(present).sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function categoriesByFrequency(values: readonly string[]): string[] {

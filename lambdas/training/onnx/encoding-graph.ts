@@ -10,14 +10,29 @@ export interface EncodingGraph {
 }
 
 /**
- * Builds the in-graph version of `expandEncodings`: runs of pass-through features are
- * gathered together, each one-hot feature becomes Gather → Equal(codes) → Cast(double), and
- * everything is concatenated in definition order. With no one-hot feature the input is used
- * as is, so the common all-numeric case costs nothing.
+ * Builds the in-graph version of `rawInputs`' fills and `expandEncodings`: where numeric
+ * features have fills, NaN inputs become them (IsNaN → Where, with NaN kept for features
+ * without one); runs of pass-through features are gathered together, each one-hot feature
+ * becomes Gather → Equal(codes) → Cast(double), and everything is concatenated in definition
+ * order. With no fill and no one-hot feature the input is used as is, so the common
+ * all-numeric case costs nothing.
  */
-export function buildEncodingGraph(features: readonly ResolvedFeature[], input: string): EncodingGraph {
+export function buildEncodingGraph(features: readonly ResolvedFeature[], raw: string): EncodingGraph {
   const nodes: NodeDef[] = [];
   const initializers: TensorDef[] = [];
+  let input = raw;
+  const fills = features.map((f) => (f.type === 'numeric' && f.fill !== undefined ? f.fill : Number.NaN));
+  if (fills.some((x) => !Number.isNaN(x))) {
+    initializers.push({
+      name: 'fill_values',
+      dims: [1, features.length],
+      dataType: DataType.DOUBLE,
+      values: fills,
+    });
+    nodes.push({ opType: 'IsNaN', inputs: [input], outputs: ['fill_missing'] });
+    nodes.push({ opType: 'Where', inputs: ['fill_missing', 'fill_values', input], outputs: ['filled'] });
+    input = 'filled';
+  }
   if (!features.some((f) => f.type === 'categorical' && f.encoding === 'onehot')) {
     return { nodes, initializers, output: input };
   }

@@ -6,7 +6,8 @@ import type { ModelSignature } from '../signature';
 /**
  * Builds onnxruntime feeds for a dataset from a signature: one packed [N, D] tensor when the
  * signature has a `tensorInput`, otherwise one [N, 1] tensor per input. Categorical inputs
- * are fed as their category index (-1 when unseen).
+ * are fed as their category index (-1 when unseen or missing); a missing numeric value is
+ * fed as NaN to a `nullable` input and refused otherwise.
  */
 export function buildFeeds(sig: ModelSignature, ds: Dataset): Record<string, Tensor> {
   const n = ds.rowCount;
@@ -27,6 +28,15 @@ export function buildFeeds(sig: ModelSignature, ds: Dataset): Record<string, Ten
     }
     if (!isNumericColumn(c))
       throw new InvalidParameterError(`Input '${input.name}' must be numeric for this model`);
+    if (!input.nullable) {
+      let missing = 0;
+      for (let i = 0; i < n; i++) if (Number.isNaN(c[i]!)) missing++;
+      if (missing > 0) {
+        throw new InvalidParameterError(
+          `Input '${input.name}' is missing in ${missing} of ${n} row(s), and the model's signature does not declare it nullable; fill those values, or declare nullable: true if the model fills missing values itself`,
+        );
+      }
+    }
     return c;
   };
   if (sig.tensorInput) {

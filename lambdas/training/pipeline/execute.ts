@@ -1,4 +1,4 @@
-import { MlopsError } from '../../platform/errors';
+import { InvalidParameterError, InvalidStateError, MlopsError } from '../../platform/errors';
 import { type ParsedParams, parseAlgorithmParams } from '../algorithm-params';
 import { type Evaluation, evaluatePredictions } from '../evaluation/evaluate';
 import { decidePromotion, type PromotionVerdict } from '../evaluation/promotion-rule';
@@ -133,7 +133,15 @@ export async function compareWithProduction(
 ): Promise<{ production?: Evaluation; verdict: PromotionVerdict }> {
   let evaluated: Evaluation | undefined;
   if (production) {
-    const p = await scoreOnnx(production.onnx, production.signature, prep.test.data);
+    let p: Float64Array;
+    try {
+      p = await scoreOnnx(production.onnx, production.signature, prep.test.data);
+    } catch (err) {
+      if (!(err instanceof InvalidParameterError)) throw err;
+      throw new InvalidStateError(
+        `Production version ${production.version} cannot score the candidate's test rows, so the two cannot be compared: ${err.message}`,
+      );
+    }
     evaluated = evaluatePredictions(prep.task, prep.test.y, p, prep.threshold);
   }
   return { production: evaluated, verdict: decidePromotion(prep.rule, candidateMetrics, evaluated?.metrics) };

@@ -15,6 +15,7 @@ import {
   inferFeatureDefs,
   type ResolvedFeature,
   resolveFeatures,
+  withFills,
 } from '../features/feature-defs';
 import { encodeLabel, type Task } from '../labels';
 import type { SearchStrategy } from '../search/run-search';
@@ -89,7 +90,7 @@ function firstIssue(error: { issues: readonly { path: readonly PropertyKey[]; me
 
 /**
  * Validates a training request and prepares its data, before any run or artifact is written:
- * unknown algorithm or option, missing or constant label, missing feature values, a bad split
+ * unknown algorithm or option, missing or constant label, rejected missing feature values, a bad split
  * column or search space all throw InvalidParameterError naming the culprit.
  */
 export function prepareTraining(req: TrainRequest): PreparedTraining {
@@ -121,10 +122,11 @@ export function prepareTraining(req: TrainRequest): PreparedTraining {
   } else {
     defs = inferFeatureDefs(req.dataset, excluded);
   }
-  const features = resolveFeatures(req.dataset, defs, parsed.algorithm === 'logistic' ? 'onehot' : 'ordinal');
+  const resolved = resolveFeatures(req.dataset, defs, parsed.algorithm === 'logistic' ? 'onehot' : 'ordinal');
   const split = req.splitColumn
     ? splitByColumn(req.dataset, req.splitColumn)
     : splitByTime(req.dataset, req.timeColumn, req.testFraction ?? 0.2);
+  const features = withFills(resolved, req.dataset, takeRows(req.dataset, split.train));
   const part = (rows: Uint32Array) => {
     const data = takeRows(req.dataset, rows);
     const X = expandEncodings(rawInputs(data, features), features);

@@ -12,13 +12,11 @@ import {
   s3Location,
   viewTableName,
 } from './glue-tables';
+import { type DateRange, viewDateRange } from './partition-dates';
 import { buildPitPlan } from './pit-plan';
 import { q, renderPitQuery } from './render-sql';
 import type { ResolvedView } from './repo';
 import type { FeatureSelection, SelectedFeature } from './selection';
-
-/** Inclusive range of `date=` partitions (`YYYY-MM-DD`); undefined = no committed file. */
-export type DateRange = { readonly from: string; readonly to: string } | undefined;
 
 /** What the Athena plan is computed from (all known before anything is written). */
 export interface AthenaPlanInput {
@@ -109,38 +107,6 @@ export function committedRelationSql(view: ResolvedView, uriPrefix: string, date
     `SELECT ${cols} FROM ${q(viewTableName(name))} ` +
     `WHERE "date" BETWEEN ${literal(dates.from)} AND ${literal(dates.to)} AND "$path" IN (${keys})`
   );
-}
-
-/** The partition dates a view's join can touch: committed dates cut to the entity rows' reach. */
-export function viewDateRange(
-  view: ResolvedView,
-  features: readonly SelectedFeature[],
-  committed: DateRange,
-  entityTimes: { min: number; max: number },
-): DateRange {
-  if (!committed) return undefined;
-  const mine = features.filter((f) => f.kind !== 'onDemand' && f.view === view);
-  // Latest-value features without a TTL may match a row of any age.
-  let reach = 0;
-  for (const f of mine) {
-    if (f.kind === 'feature') reach = view.ttlSeconds > 0 ? Math.max(reach, view.ttlSeconds) : Infinity;
-    else if (f.kind === 'aggregation') reach = Math.max(reach, f.agg.windowSeconds);
-  }
-  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  const from =
-    reach === Infinity ? committed.from : maxDate(committed.from, day(entityTimes.min - reach * 1000));
-  const to = minDate(committed.to, day(entityTimes.max));
-  return from <= to ? { from, to } : undefined;
-}
-
-/** The later of two `YYYY-MM-DD` dates (they compare as strings). */
-function maxDate(a: string, b: string): string {
-  return a > b ? a : b;
-}
-
-/** The earlier of two `YYYY-MM-DD` dates. */
-function minDate(a: string, b: string): string {
-  return a > b ? b : a;
 }
 
 /** The Glue type of a selected feature's output column. */

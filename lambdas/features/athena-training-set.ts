@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InvalidParameterError, InvalidStateError } from '../platform/errors';
 import type { ObjectStore } from '../platform/object-store';
-import { type AthenaStep, type DateRange, planAthenaTrainingSet } from './athena-plan';
+import { type AthenaStep, planAthenaTrainingSet } from './athena-plan';
 import { digestFromBlocks } from './digest';
 import { type DuckDbEngine, literal } from './duckdb-engine';
 import { dropEntityRows, ENTITY_TABLE, fileFormat, ROW_ID } from './entity-rows';
 import type { GlueColumn } from './glue-tables';
 import { committedBatches } from './offline-store';
+import { type DateRange, dateRangeOf } from './partition-dates';
 import { q } from './render-sql';
 import type { FeatureRepo } from './repo';
 import type { SqlEngine } from './sql-engine';
@@ -80,13 +81,7 @@ export async function committedDateRange(
   bucket: string,
   view: string,
 ): Promise<DateRange> {
-  const dates = (await committedBatches(store, bucket, view))
-    .flatMap((m) => m.files)
-    .flatMap((k) => /\/date=(\d{4}-\d{2}-\d{2})\//.exec(k)?.[1] ?? [])
-    .sort();
-  const from = dates[0];
-  const to = dates[dates.length - 1];
-  return from && to ? { from, to } : undefined;
+  return dateRangeOf((await committedBatches(store, bucket, view)).flatMap((m) => m.files));
 }
 
 /**
@@ -113,10 +108,6 @@ export async function buildTrainingSetOnAthena(
     .map((r) => ({ name: String(r['column_name']), type: String(r['column_type']) }))
     .filter((c) => c.name !== ROW_ID)
     .map((c) => ({ Name: c.name, Type: entityColumnGlueType(c.name, c.type) }));
-  const ts = q(prep.timestampColumn);
-  const [range] = await engine.query(
-    `SELECT epoch_ms(min(${ts}))::DOUBLE AS lo, epoch_ms(max(${ts}))::DOUBLE AS hi FROM ${q(ENTITY_TABLE)}`,
-  );
   const committedDates = new Map<string, DateRange>();
   for (const v of prep.selection.views)
     committedDates.set(v.def.name, await committedDateRange(store, bucket, v.def.name));
@@ -128,7 +119,7 @@ export async function buildTrainingSetOnAthena(
     timestampColumn: prep.timestampColumn,
     entityColumns,
     committedDates,
-    entityTimes: { min: Number(range?.['lo'] ?? 0), max: Number(range?.['hi'] ?? 0) },
+    entityTimes: prep.loaded.times ?? { min: 0, max: 0 },
   });
 
   const scratch = await mkdtemp(join(tmpdir(), 'mlops-athena-ts-'));

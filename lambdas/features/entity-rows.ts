@@ -22,6 +22,8 @@ export interface EntityRowsRequirements {
 export interface LoadedEntityRows {
   readonly columns: readonly string[];
   readonly rows: number;
+  /** Earliest and latest event time, epoch milliseconds; undefined when there are no rows. */
+  readonly times: { readonly min: number; readonly max: number } | undefined;
 }
 
 /**
@@ -141,7 +143,8 @@ export async function loadEntityRows(
     `CREATE TEMP VIEW ${q(ENTITY_TABLE)} AS ${numbered(replace.length ? `REPLACE (${replace.join(', ')})` : '')}`,
   );
   const [counts] = await engine.query(
-    `SELECT count(*) AS n, count(*) FILTER (WHERE ${q(ts)} IS NULL) AS missing FROM ${q(ENTITY_TABLE)}`,
+    `SELECT count(*) AS n, count(*) FILTER (WHERE ${q(ts)} IS NULL) AS missing, ` +
+      `epoch_ms(min(${q(ts)}))::DOUBLE AS lo, epoch_ms(max(${q(ts)}))::DOUBLE AS hi FROM ${q(ENTITY_TABLE)}`,
   );
   const missing = Number(counts?.['missing'] ?? 0);
   if (missing > 0) {
@@ -150,7 +153,13 @@ export async function loadEntityRows(
       `${where}: timestamp column '${ts}' is empty in ${missing} row(s); every row needs an event timestamp`,
     );
   }
-  return { columns, rows: Number(counts?.['n'] ?? 0) };
+  const lo = counts?.['lo'];
+  const hi = counts?.['hi'];
+  return {
+    columns,
+    rows: Number(counts?.['n'] ?? 0),
+    times: lo === null || lo === undefined ? undefined : { min: Number(lo), max: Number(hi) },
+  };
 }
 
 /** Drops the entity-rows view and the table a CSV file was parsed into, if present. */

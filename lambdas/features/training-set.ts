@@ -4,12 +4,14 @@ import { dirname } from 'node:path';
 import type { ObjectStore } from '../platform/object-store';
 import { digestTable } from './digest-stream';
 import { type DuckDbEngine, literal } from './duckdb-engine';
-import { dropEntityRows, ENTITY_TABLE, fileFormat, ROW_ID } from './entity-rows';
+import { dropEntityRows, ENTITY_TABLE, fileFormat, type LoadedEntityRows, ROW_ID } from './entity-rows';
 import { committedFiles } from './offline-store';
 import { applyOnDemand } from './on-demand';
+import { dateRangeOf, partitionDate, viewDateRange } from './partition-dates';
 import { buildPitPlan } from './pit-plan';
 import { type Dialect, q, renderPitQuery } from './render-sql';
 import type { FeatureRepo, ResolvedView } from './repo';
+import type { FeatureSelection } from './selection';
 import { sqlType } from './sql-types';
 import { prepareTrainingSet } from './training-prep';
 
@@ -72,7 +74,7 @@ export async function buildTrainingSet(
     progress,
   );
 
-  for (const v of selection.views) await registerView(deps, v);
+  for (const v of selection.views) await registerView(deps, v, selection, loaded.times);
   const plan = buildPitPlan(
     selection,
     { table: ENTITY_TABLE, rowId: ROW_ID, timestampColumn, columns: loaded.columns },
@@ -156,8 +158,31 @@ export function relationName(view: string): string {
   return `fv_${view}`;
 }
 
-async function registerView(deps: TrainingSetDeps, view: ResolvedView): Promise<void> {
-  const files = await committedFiles(deps.store, deps.bucket, view.def.name);
+/**
+ * Registers a view's committed rows, reading only the date partitions the join can touch
+ * (`viewDateRange`, as on Athena): a training set over last month reads last month, not the
+ * view's whole history. Files outside the `date=` layout are always read.
+ */
+async function registerView(
+  deps: TrainingSetDeps,
+  view: ResolvedView,
+  selection: FeatureSelection,
+  times: LoadedEntityRows['times'],
+): Promise<void> {
+  const all = await committedFiles(deps.store, deps.bucket, view.def.name);
+  let files = all;
+  if (times) {
+    const range = viewDateRange(view, selection.features, dateRangeOf(all), times);
+    files = all.filter((f) => {
+      const d = partitionDate(f);
+      return d === undefined || (range !== undefined && d >= range.from && d <= range.to);
+    });
+    if (files.length < all.length) {
+      deps.progress?.(
+        `${view.def.name}: reading ${files.length} of ${all.length} committed file(s)${range ? ` (dates ${range.from} to ${range.to})` : ''}`,
+      );
+    }
+  }
   const cols = [...view.columns].map(([name, type]) => ({ name, type: sqlType(type) }));
   const body =
     files.length > 0

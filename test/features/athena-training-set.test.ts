@@ -1,8 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planAthenaTrainingSet, viewDateRange } from '../../lambdas/features/athena-plan';
+import { planAthenaTrainingSet } from '../../lambdas/features/athena-plan';
 import { buildTrainingSetOnAthena } from '../../lambdas/features/athena-training-set';
+import { viewDateRange } from '../../lambdas/features/partition-dates';
 import { selectFeatures } from '../../lambdas/features/selection';
 import { buildTrainingSet } from '../../lambdas/features/training-set';
 import { InvalidParameterError } from '../../lambdas/platform/errors';

@@ -16,7 +16,7 @@ import { REGISTRY_EVENT_SOURCE, RegistryService } from './domain/registry';
 import { RunSearch } from './domain/run-search';
 import { RunService } from './domain/runs';
 import { DynamoRegistryStore } from './store/dynamo-registry-store';
-import { DynamoTrackingStore } from './store/dynamo-tracking-store';
+import { createDynamoTrackingStore } from './store/dynamo-tracking-store';
 
 /**
  * The tracking function: MLflow's tracking, registry and artifact APIs. This module only
@@ -30,7 +30,7 @@ const config = loadConfig(
   }),
 );
 const clients = awsClients();
-const store = new DynamoTrackingStore(clients.dynamodb, config.TABLE);
+const store = createDynamoTrackingStore(clients.dynamodb, config.TABLE);
 const experiments = new ExperimentService(store);
 const runs = new RunService(store, experiments);
 const artifacts = new ArtifactService(clients.objectStore, config.ARTIFACTS_BUCKET);

@@ -62,3 +62,10 @@ export async function queryAll(
   } while (start);
   return out;
 }
+
+/** A metric's latest value as stored on the run item (NaN as the string 'NaN'). */
+export type StoredMetric = { v: number | string; t: number; s: number; o: string };
+
+/** A metric value as DynamoDB can store it: NaN is not a number there. */
+export const toStoredValue = (v: number): number | string => (Number.isNaN(v) ? 'NaN' : v);
+export const fromStoredValue = (v: number | string): number => (typeof v === 'number' ? v : Number.NaN);

@@ -1,11 +1,14 @@
 import type { DatasetInput, Experiment, LifecycleStage, Metric, RunInfo, RunRecord } from '../domain/model';
 
 /**
- * The tracking store port: what the tracking domain needs of its metadata storage. The
- * DynamoDB adapter implements it with conditional writes only (no transactions), so the
- * same code runs on DynamoDB and on dynalite.
+ * The tracking store port: what the tracking domain needs of its metadata storage, in four
+ * parts. The DynamoDB adapters implement them with conditional writes only (no
+ * transactions), so the same code runs on DynamoDB and on dynalite.
  */
-export interface TrackingStore {
+export type TrackingStore = ExperimentStore & RunStore & MetricHistoryStore & RequestLog;
+
+/** Experiments: ids, names (unique), lifecycle and tags. */
+export interface ExperimentStore {
   /** A new, never-used experiment id ("1", "2", ...). */
   allocateExperimentId(): Promise<string>;
   /** Creates the experiment and claims its name; 'name-taken' when another experiment has it. */
@@ -17,7 +20,10 @@ export interface TrackingStore {
   setExperimentLifecycle(id: string, stage: LifecycleStage, now: number): Promise<void>;
   setExperimentTag(id: string, key: string, value: string, now: number): Promise<void>;
   listExperiments(): Promise<Experiment[]>;
+}
 
+/** Runs: info, params, tags, latest metrics and dataset inputs. */
+export interface RunStore {
   /** Writes a new run; idempotent for the same run id. */
   createRun(run: RunRecord): Promise<void>;
   getRun(runId: string): Promise<RunRecord | undefined>;
@@ -39,14 +45,6 @@ export interface TrackingStore {
       latest?: readonly Metric[];
     },
   ): Promise<void>;
-  /** Appends metric points; a retried point has the same item key, so nothing duplicates. */
-  appendMetricHistory(runId: string, metrics: readonly Metric[]): Promise<void>;
-  /** One metric's points in (step, timestamp, value) order, paged after a position. */
-  metricHistory(
-    runId: string,
-    key: string,
-    page: { after?: string; limit: number },
-  ): Promise<{ metrics: Metric[]; last?: string }>;
   /** Adds dataset inputs (deduplicated by name and digest). */
   addRunInputs(runId: string, inputs: readonly DatasetInput[]): Promise<void>;
   /**
@@ -57,7 +55,22 @@ export interface TrackingStore {
     experimentId: string,
     page: { after?: string; limit: number },
   ): Promise<{ runs: { run: RunRecord; position: string }[]; done: boolean }>;
+}
 
+/** Every logged point of a run's metrics. */
+export interface MetricHistoryStore {
+  /** Appends metric points; a retried point has the same item key, so nothing duplicates. */
+  appendMetricHistory(runId: string, metrics: readonly Metric[]): Promise<void>;
+  /** One metric's points in (step, timestamp, value) order, paged after a position. */
+  metricHistory(
+    runId: string,
+    key: string,
+    page: { after?: string; limit: number },
+  ): Promise<{ metrics: Metric[]; last?: string }>;
+}
+
+/** Answers of non-idempotent creates (see domain/idempotency.ts). */
+export interface RequestLog {
   /**
    * Remembers the answer of a non-idempotent create for a while so a client's retry gets
    * the same answer instead of a duplicate. `claim` returns a stored answer, 'claimed' for

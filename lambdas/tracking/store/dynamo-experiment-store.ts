@@ -29,21 +29,7 @@ export class DynamoExperimentStore implements ExperimentStore {
   }
 
   async createExperiment(exp: Experiment): Promise<'created' | 'name-taken'> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...keys.experimentName(exp.name), experiment_id: exp.experiment_id },
-          // The same id may re-claim its name: a retry after a crash between the two puts.
-          ConditionExpression: 'attribute_not_exists(#e) OR #e = :id',
-          ExpressionAttributeNames: { '#e': 'experiment_id' },
-          ExpressionAttributeValues: { ':id': exp.experiment_id },
-        }),
-      );
-    } catch (err) {
-      if (isConditionFailed(err)) return 'name-taken';
-      throw err;
-    }
+    if (!(await this.claimName(exp.name, exp.experiment_id))) return 'name-taken';
     await this.db
       .send(
         new PutCommand({
@@ -69,20 +55,7 @@ export class DynamoExperimentStore implements ExperimentStore {
   }
 
   async renameExperiment(exp: Experiment, newName: string, now: number): Promise<'ok' | 'name-taken'> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...keys.experimentName(newName), experiment_id: exp.experiment_id },
-          ConditionExpression: 'attribute_not_exists(#e) OR #e = :id',
-          ExpressionAttributeNames: { '#e': 'experiment_id' },
-          ExpressionAttributeValues: { ':id': exp.experiment_id },
-        }),
-      );
-    } catch (err) {
-      if (isConditionFailed(err)) return 'name-taken';
-      throw err;
-    }
+    if (!(await this.claimName(newName, exp.experiment_id))) return 'name-taken';
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
@@ -108,6 +81,28 @@ export class DynamoExperimentStore implements ExperimentStore {
         if (!isConditionFailed(err)) throw err;
       });
     return 'ok';
+  }
+
+  /**
+   * Claims a name for an experiment id; false when another experiment holds it. The same id
+   * may re-claim its name: a retry after a crash between the claim and the experiment's put.
+   */
+  private async claimName(name: string, id: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.experimentName(name), experiment_id: id },
+          ConditionExpression: 'attribute_not_exists(#e) OR #e = :id',
+          ExpressionAttributeNames: { '#e': 'experiment_id' },
+          ExpressionAttributeValues: { ':id': id },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
   }
 
   async setExperimentLifecycle(id: string, stage: LifecycleStage, now: number): Promise<void> {

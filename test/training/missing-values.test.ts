@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { datasetOf } from '../../lambdas/training/data/dataset';
 import { buildFeeds } from '../../lambdas/training/onnx/score-onnx';
-import { executeTraining } from '../../lambdas/training/pipeline/execute';
+import { compareWithProduction, executeTraining } from '../../lambdas/training/pipeline/execute';
 import { prepareTraining } from '../../lambdas/training/pipeline/prepare';
 import { createRng } from '../../lambdas/training/random';
 import { FsRunRecorder } from '../../lambdas/training/tracking/fs-run-recorder';
-import { builtInSignature } from '../../lambdas/training/trained-model';
+import { builtInSignature, fitModel } from '../../lambdas/training/trained-model';
 
 /**
  * A training set with the gaps a point-in-time join leaves: `spend` is missing on a fifth of
@@ -93,5 +93,44 @@ describe('missing feature values', () => {
     expect(() =>
       buildFeeds({ ...signature, inputs: [{ name: 'spend', type: 'float', nullable: true }] }, dataset),
     ).not.toThrow();
+  });
+
+  it('leave a Production version that cannot take them uncompared, and say so', async () => {
+    // Production was trained when spend had no gaps: its input is not nullable.
+    const complete = gappy(1000, 5);
+    const spend = complete.columns.get('spend') as Float64Array;
+    for (let i = 0; i < spend.length; i++) if (Number.isNaN(spend[i]!)) spend[i] = 50;
+    const old = prepareTraining({ dataset: complete, label: 'y', algorithm: 'logistic', timeColumn: 't' });
+    const oldModel = fitModel(
+      old.parsed,
+      old.task,
+      old.features,
+      old.train.X,
+      old.train.y,
+      undefined,
+      () => undefined,
+    );
+    const production = {
+      version: '3',
+      onnx: oldModel.exportOnnx(),
+      signature: builtInSignature(old.features, old.task),
+    };
+    const prep = prepareTraining({
+      dataset: gappy(1000, 6),
+      label: 'y',
+      algorithm: 'logistic',
+      timeColumn: 't',
+    });
+    const compared = await compareWithProduction(prep, { auc: 0.8, log_loss: 0.5 }, production);
+    expect(compared.production).toBeUndefined();
+    expect(compared.notCompared).toMatch(
+      /Production version 3 cannot score the test rows, so it was not compared: Input 'spend' is missing/,
+    );
+    expect(compared.verdict.reasons[0]).toMatch(/^Production version 3 cannot score .*; auc=0.8$/);
+    // With complete rows the same Production version is compared as before.
+    const full = prepareTraining({ dataset: complete, label: 'y', algorithm: 'logistic', timeColumn: 't' });
+    const again = await compareWithProduction(full, { auc: 0.8, log_loss: 0.5 }, production);
+    expect(again.notCompared).toBeUndefined();
+    expect(again.production?.metrics['auc']).toBeGreaterThan(0.5);
   });
 });

@@ -89,6 +89,7 @@ export async function evaluateCandidate(
     'mlops.promotion': verdict.promote ? 'promote' : 'reject',
     'mlops.promotion.reasons': verdict.reasons.join(' | ').slice(0, 5000),
     'mlops.promotion.production_version': verdict.productionVersion ?? 'none',
+    ...(compared.notCompared ? { 'mlops.promotion.not_compared': compared.notCompared.slice(0, 5000) } : {}),
   });
   await recorder.logArtifact(
     'evaluation/verdict.json',

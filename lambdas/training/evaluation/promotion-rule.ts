@@ -47,6 +47,8 @@ export function decidePromotion(
   rule: PromotionRule,
   candidate: Readonly<Record<string, number>>,
   production: Readonly<Record<string, number>> | undefined,
+  /** Why there are no Production scores, for the verdict's reasons. */
+  noProduction = 'no Production version',
 ): PromotionVerdict {
   const metricOf = (scores: Readonly<Record<string, number>>, name: string, who: string): number => {
     const v = scores[name];
@@ -62,9 +64,7 @@ export function decidePromotion(
     const ok = Number.isFinite(cand);
     return {
       promote: ok,
-      reasons: [
-        ok ? `no Production version; ${rule.metric}=${cand}` : `${rule.metric} is not finite (${cand})`,
-      ],
+      reasons: [ok ? `${noProduction}; ${rule.metric}=${cand}` : `${rule.metric} is not finite (${cand})`],
       rule,
     };
   }

@@ -1,4 +1,4 @@
-import { InvalidParameterError, InvalidStateError, MlopsError } from '../../platform/errors';
+import { InvalidParameterError, MlopsError } from '../../platform/errors';
 import { type ParsedParams, parseAlgorithmParams } from '../algorithm-params';
 import { type Evaluation, evaluatePredictions } from '../evaluation/evaluate';
 import { decidePromotion, type PromotionVerdict } from '../evaluation/promotion-rule';
@@ -122,6 +122,9 @@ export interface ProductionModel {
 /**
  * Scores the current Production version on the same test rows as the candidate and applies
  * the promotion rule; with no Production version the rule decides on the candidate alone.
+ * So it does when the Production version cannot score these rows (a column it needs is
+ * gone, or has gaps it does not fill): the data changed under it, so the comparison is
+ * skipped, and the verdict says why (the candidate still goes only to Staging).
  *
  * @example
  * const { verdict } = await compareWithProduction(prep, candidateMetrics, production);
@@ -130,21 +133,18 @@ export async function compareWithProduction(
   prep: PreparedTraining,
   candidateMetrics: Record<string, number>,
   production: ProductionModel | undefined,
-): Promise<{ production?: Evaluation; verdict: PromotionVerdict }> {
-  let evaluated: Evaluation | undefined;
-  if (production) {
-    let p: Float64Array;
-    try {
-      p = await scoreOnnx(production.onnx, production.signature, prep.test.data);
-    } catch (err) {
-      if (!(err instanceof InvalidParameterError)) throw err;
-      throw new InvalidStateError(
-        `Production version ${production.version} cannot score the candidate's test rows, so the two cannot be compared: ${err.message}`,
-      );
-    }
-    evaluated = evaluatePredictions(prep.task, prep.test.y, p, prep.threshold);
+): Promise<{ production?: Evaluation; verdict: PromotionVerdict; notCompared?: string }> {
+  if (!production) return { verdict: decidePromotion(prep.rule, candidateMetrics, undefined) };
+  let p: Float64Array;
+  try {
+    p = await scoreOnnx(production.onnx, production.signature, prep.test.data);
+  } catch (err) {
+    if (!(err instanceof InvalidParameterError)) throw err;
+    const notCompared = `Production version ${production.version} cannot score the test rows, so it was not compared: ${err.message}`;
+    return { verdict: decidePromotion(prep.rule, candidateMetrics, undefined, notCompared), notCompared };
   }
-  return { production: evaluated, verdict: decidePromotion(prep.rule, candidateMetrics, evaluated?.metrics) };
+  const evaluated = evaluatePredictions(prep.task, prep.test.y, p, prep.threshold);
+  return { production: evaluated, verdict: decidePromotion(prep.rule, candidateMetrics, evaluated.metrics) };
 }
 
 /**

@@ -26,11 +26,15 @@ export const NO_REACH = Number.MIN_SAFE_INTEGER;
 export const UNKNOWN_REACH = Number.MAX_SAFE_INTEGER;
 
 /**
- * The online-store port: what materialization, retrieval and push need of DynamoDB. The
- * adapter (`dynamo-online-table.ts`) batches, parallelizes and retries; domain code stays free
- * of the AWS SDK and a test can run it against dynalite.
+ * The online-store port: what materialization, retrieval and push need of DynamoDB, the
+ * feature items and each view's materialization state. The adapter
+ * (`dynamo-online-table.ts`) batches, parallelizes and retries; domain code stays free of the
+ * AWS SDK and a test can run it against dynalite.
  */
-export interface OnlineTable {
+export type OnlineTable = OnlineItems & MaterializationStates;
+
+/** Feature items: latest values per entity key, with their versions. */
+export interface OnlineItems {
   /** Items by pk, reading only `attributes` (plus the version), or all; missing keys are absent. */
   getItems(
     pks: readonly string[],
@@ -44,6 +48,10 @@ export interface OnlineTable {
   putIfNewer(item: OnlineItem): Promise<boolean>;
   /** Writes only when the stored item still has `rev` (undefined: when none exists); false on a race. */
   putIfRev(item: OnlineItem, rev: string | undefined): Promise<boolean>;
+}
+
+/** Each view's materialization state: watermark, reach, and the run in progress with its lease. */
+export interface MaterializationStates {
   /** Reads a view's materialization state. */
   getState(view: string): Promise<MaterializationState>;
   /**

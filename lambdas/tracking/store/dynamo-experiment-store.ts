@@ -1,7 +1,8 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailed } from '../../platform/dynamo-conditions';
 import type { Experiment, LifecycleStage } from '../domain/model';
 import { GSI1, keys } from './dynamo-keys';
-import { isConditionFailed, queryAll } from './dynamo-util';
+import { queryAll } from './dynamo-util';
 import type { ExperimentStore } from './tracking-store';
 
 /**

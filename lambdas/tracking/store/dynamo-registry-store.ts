@@ -7,9 +7,10 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailed } from '../../platform/dynamo-conditions';
 import type { ModelVersion, RegisteredModel, RegistryChange } from '../domain/model';
 import { GSI1, keys } from './dynamo-keys';
-import { ExpressionBuilder, isConditionFailed, queryAll } from './dynamo-util';
+import { ExpressionBuilder, queryAll } from './dynamo-util';
 import type { PendingTransition, RegistryStore, StageMove, StoredModel } from './registry-store';
 
 const MODEL_FIELDS = [

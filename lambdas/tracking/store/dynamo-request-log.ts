@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailed } from '../../platform/dynamo-conditions';
 import { keys } from './dynamo-keys';
-import { isConditionFailed } from './dynamo-util';
 import type { RequestLog } from './tracking-store';
 
 /** Answers of non-idempotent creates, kept for a while so a client's retry gets the same one. */

@@ -6,17 +6,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mapLimit } from '../../platform/concurrency';
+import { isConditionFailed } from '../../platform/dynamo-conditions';
 import { InvalidParameterError, NotFoundError } from '../../platform/errors';
 import type { DatasetInput, Metric, RunInfo, RunRecord } from '../domain/model';
 import { metricOrderKey } from '../domain/order-key';
 import { GSI1, keys } from './dynamo-keys';
-import {
-  ExpressionBuilder,
-  fromStoredValue,
-  isConditionFailed,
-  type StoredMetric,
-  toStoredValue,
-} from './dynamo-util';
+import { ExpressionBuilder, fromStoredValue, type StoredMetric, toStoredValue } from './dynamo-util';
 import type { RunStore } from './tracking-store';
 
 /**

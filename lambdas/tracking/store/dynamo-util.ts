@@ -2,11 +2,6 @@ import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } fro
 
 /** Small helpers for building DynamoDB expressions and reading whole partitions. */
 
-/** True for a failed ConditionExpression. */
-export function isConditionFailed(err: unknown): boolean {
-  return (err as { name?: string }).name === 'ConditionalCheckFailedException';
-}
-
 /**
  * Collects expression attribute names and values under short placeholders, so keys with
  * any characters (`mlflow.runName`, `a b:c`) are safe inside an expression.

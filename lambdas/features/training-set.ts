@@ -136,7 +136,11 @@ export async function buildTrainingSet(
  * join, and the ORDER BY still orders the rows. Row ids are the input positions 0..n-1, so
  * one scan proves every row sits at its id; should one not, the table is sorted again.
  */
-async function createInRowIdOrder(engine: DuckDbEngine, table: string, orderedSql: string): Promise<void> {
+export async function createInRowIdOrder(
+  engine: DuckDbEngine,
+  table: string,
+  orderedSql: string,
+): Promise<void> {
   await engine.run('SET preserve_insertion_order = false');
   try {
     await engine.run(`CREATE TABLE ${q(table)} AS ${orderedSql}`);

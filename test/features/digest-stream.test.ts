@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestRelation } from '../../lambdas/features/digest';
 import { digestTable } from '../../lambdas/features/digest-stream';
 import { DuckDbEngine, literal } from '../../lambdas/features/duckdb-engine';
+import { createInRowIdOrder } from '../../lambdas/features/training-set';
 
 let engine: DuckDbEngine;
 beforeAll(async () => {
@@ -86,5 +87,20 @@ describe('digest computed in JS over the column vectors', () => {
   it('rejects a column type the digest does not define, naming the column', async () => {
     await engine.run(`CREATE OR REPLACE TABLE odd AS SELECT 0 AS rid, [1, 2] AS l`);
     await expect(digestTable(engine, 'odd', 'rid', ['l'])).rejects.toThrow(/column 'l' has type INTEGER\[\]/);
+  });
+});
+
+describe('the training table is stored in row-id order', () => {
+  it('is sorted again when the query did not leave its rows in row-id order', async () => {
+    // Ordered by something else: the check finds rows away from their ids and sorts them.
+    await createInRowIdOrder(
+      engine,
+      'scrambled',
+      'SELECT r AS __row_id, r * 3 AS v FROM range(200000) t(r) ORDER BY hash(r)',
+    );
+    const [row] = await engine.query(
+      'SELECT count(*) FILTER (WHERE rowid <> __row_id) AS misplaced, count(*) AS n FROM scrambled',
+    );
+    expect(row).toEqual({ misplaced: 0n, n: 200000n });
   });
 });

@@ -1,8 +1,9 @@
+import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { type Benchmark, type BenchResult, judge } from './harness';
+import { type BenchMeasurement, type BenchResult, judge } from './harness';
+import type { RunOneMessage } from './run-one';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
@@ -37,8 +38,32 @@ function fmt(n: number): string {
   return Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(4);
 }
 
+/** Runs one benchmark file in a child process of its own (`run-one.ts`) and returns its measurements. */
+function runIsolated(file: string, quick: boolean, workDir: string): Promise<BenchMeasurement[]> {
+  return new Promise((resolve, reject) => {
+    // The child inherits this process's loader flags (tsx) and prints its progress itself.
+    const child = fork(
+      new URL('./run-one.ts', import.meta.url).pathname,
+      [file, quick ? 'quick' : 'full', workDir],
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
+    let message: RunOneMessage | undefined;
+    child.on('message', (m) => {
+      message = m as RunOneMessage;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (message?.ok) resolve(message.measured);
+      else reject(new Error(message ? message.error : `benchmark process exited with code ${code}`));
+    });
+  });
+}
+
 /**
- * `npm run bench [-- --quick] [-- <path filter>]`: runs every benchmark, prints a table,
+ * `npm run bench [-- --quick] [-- <path filter>]`: runs every benchmark, each in a process of
+ * its own (so none is measured in another's heap), prints a table,
  * and writes bench/results/latest.json. Exits 1 when a benchmark fails to run.
  */
 async function main(): Promise<number> {
@@ -55,12 +80,7 @@ async function main(): Promise<number> {
     const started = performance.now();
     process.stdout.write(`\n▶ ${name}${quick ? ' (quick)' : ''}\n`);
     try {
-      const mod = (await import(pathToFileURL(file).href)) as { default: Benchmark };
-      const measured = await mod.default({
-        quick,
-        workDir,
-        progress: (m) => process.stdout.write(`  … ${m}\n`),
-      });
+      const measured = await runIsolated(file, quick, workDir);
       for (const m of measured) results.push(judge(m));
       process.stdout.write(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     } catch (err) {

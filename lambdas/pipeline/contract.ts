@@ -50,6 +50,12 @@ export const PipelineInputSchema = z.strictObject({
       metric: z.string().optional(),
       seed: z.number().int().min(0).default(7),
       promotionRule: z.unknown().optional(),
+      /**
+       * Missing feature values (the point-in-time join leaves them past a TTL): numeric ones
+       * filled with the training split's `mean`, `median` or `zero`, or `reject` (an error).
+       * Categorical ones count as no known category unless `reject`.
+       */
+      missing: z.enum(['mean', 'median', 'zero', 'reject']).default('mean'),
     })
     .prefault({}),
 });

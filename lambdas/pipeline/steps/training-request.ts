@@ -35,7 +35,10 @@ export function prepareFromInput(
     timeColumn: input.timestampColumn,
     features: ref.featureColumns.map((name) => {
       const col = dataset.columns.get(name);
-      return { name, type: col && isNumericColumn(col) ? 'numeric' : 'categorical' };
+      const { missing } = input.training;
+      return col && isNumericColumn(col)
+        ? { name, type: 'numeric', missing }
+        : { name, type: 'categorical', ...(missing === 'reject' ? { missing } : {}) };
     }),
     promotionRule: input.training.promotionRule,
   });

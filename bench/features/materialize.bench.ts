@@ -3,10 +3,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DuckDbEngine } from '../../lambdas/features/duckdb-engine';
 import { ingestBatch } from '../../lambdas/features/ingest';
+import { registerOfflineRows } from '../../lambdas/features/offline-relation';
 import { DynamoOnlineTable, ensureOnlineTable } from '../../lambdas/features/online/dynamo-online-table';
 import { materialize } from '../../lambdas/features/online/materialize';
-import { registerOfflineRows } from '../../lambdas/features/online/offline-relation';
 import { snapshotItems } from '../../lambdas/features/online/snapshot';
+import { datesBetween } from '../../lambdas/features/partition-dates';
 import { buildRepo } from '../../lambdas/features/repo';
 import { mapLimit } from '../../lambdas/platform/concurrency';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
@@ -82,7 +83,13 @@ export default (async (ctx) => {
     const start = Date.parse('2024-05-01T00:00:00Z') * 1000;
     const end = Date.parse('2024-05-02T00:00:00Z') * 1000;
     // The baseline's items: exactly what ours writes, computed once outside its timing.
-    const rel = await registerOfflineRows(engine, store, BUCKET, view, start, end);
+    const { relation: rel } = await registerOfflineRows(
+      engine,
+      store,
+      BUCKET,
+      view,
+      datesBetween(start, end),
+    );
     const items = (await snapshotItems(engine, view, rel, { start, end })).map((i) => ({
       ...i.attrs,
       pk: i.pk,

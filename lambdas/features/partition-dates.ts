@@ -9,6 +9,13 @@ export function partitionDate(key: string): string | undefined {
   return /\/date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
 }
 
+/** The partition dates of event times in [from, to], epoch microseconds (UTC dates). */
+export function datesBetween(fromMicros: number, toMicros: number): DateRange {
+  const day = (micros: number) =>
+    new Date(Math.min(Math.max(micros / 1000, -8.64e15), 8.64e15)).toISOString().slice(0, 10);
+  return { from: day(fromMicros), to: day(toMicros) };
+}
+
 /** The range of partition dates among keys (keys without one are left out). */
 export function dateRangeOf(keys: readonly string[]): DateRange {
   const dates = keys.flatMap((k) => partitionDate(k) ?? []).sort();

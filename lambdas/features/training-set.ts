@@ -3,16 +3,15 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ObjectStore } from '../platform/object-store';
 import { digestTable } from './digest-stream';
-import { type DuckDbEngine, literal } from './duckdb-engine';
+import type { DuckDbEngine } from './duckdb-engine';
 import { dropEntityRows, ENTITY_TABLE, fileFormat, type LoadedEntityRows, ROW_ID } from './entity-rows';
-import { committedFiles } from './offline-store';
+import { registerOfflineRows, relationName } from './offline-relation';
 import { applyOnDemand } from './on-demand';
-import { dateRangeOf, partitionDate, viewDateRange } from './partition-dates';
+import { viewDateRange } from './partition-dates';
 import { buildPitPlan } from './pit-plan';
 import { type Dialect, q, renderPitQuery } from './render-sql';
 import type { FeatureRepo, ResolvedView } from './repo';
 import type { FeatureSelection } from './selection';
-import { sqlType } from './sql-types';
 import { prepareTrainingSet } from './training-prep';
 
 /** A training-set request: entity rows and features in, one file out. */
@@ -157,15 +156,10 @@ export async function createInRowIdOrder(
   await engine.run(`ALTER TABLE ${q(sorted)} RENAME TO ${q(table)}`);
 }
 
-/** The relation name a view's offline rows are registered under. */
-export function relationName(view: string): string {
-  return `fv_${view}`;
-}
-
 /**
  * Registers a view's committed rows, reading only the date partitions the join can touch
  * (`viewDateRange`, as on Athena): a training set over last month reads last month, not the
- * view's whole history. Files outside the `date=` layout are always read.
+ * view's whole history.
  */
 async function registerView(
   deps: TrainingSetDeps,
@@ -173,24 +167,16 @@ async function registerView(
   selection: FeatureSelection,
   times: LoadedEntityRows['times'],
 ): Promise<void> {
-  const all = await committedFiles(deps.store, deps.bucket, view.def.name);
-  let files = all;
-  if (times) {
-    const range = viewDateRange(view, selection.features, dateRangeOf(all), times);
-    files = all.filter((f) => {
-      const d = partitionDate(f);
-      return d === undefined || (range !== undefined && d >= range.from && d <= range.to);
-    });
-    if (files.length < all.length) {
-      deps.progress?.(
-        `${view.def.name}: reading ${files.length} of ${all.length} committed file(s)${range ? ` (dates ${range.from} to ${range.to})` : ''}`,
-      );
-    }
+  const read = await registerOfflineRows(
+    deps.engine,
+    deps.store,
+    deps.bucket,
+    view,
+    times ? (committed) => viewDateRange(view, selection.features, committed, times) : 'all',
+  );
+  if (read.files < read.committed) {
+    const { dates } = read;
+    const range = dates !== 'all' && dates ? ` (dates ${dates.from} to ${dates.to})` : '';
+    deps.progress?.(`${view.def.name}: reading ${read.files} of ${read.committed} committed file(s)${range}`);
   }
-  const cols = [...view.columns].map(([name, type]) => ({ name, type: sqlType(type) }));
-  const body =
-    files.length > 0
-      ? `SELECT ${cols.map((c) => `CAST(${q(c.name)} AS ${c.type}) AS ${q(c.name)}`).join(', ')} FROM read_parquet([${files.map(literal).join(', ')}], hive_partitioning = false, union_by_name = true)`
-      : `SELECT ${cols.map((c) => `CAST(NULL AS ${c.type}) AS ${q(c.name)}`).join(', ')} WHERE false`;
-  await deps.engine.run(`CREATE OR REPLACE TEMP VIEW ${q(relationName(view.def.name))} AS ${body}`);
 }

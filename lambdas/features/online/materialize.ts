@@ -8,8 +8,9 @@ import {
 } from '../../platform/errors';
 import type { ObjectStore } from '../../platform/object-store';
 import type { DuckDbEngine } from '../duckdb-engine';
+import { registerOfflineRows, relationName } from '../offline-relation';
+import { datesBetween } from '../partition-dates';
 import type { FeatureRepo, ResolvedView } from '../repo';
-import { registerOfflineRows } from './offline-relation';
 import { isNewer, type OnlineItem, widestWindow } from './online-item';
 import { NO_REACH, type OnlineTable } from './online-table';
 import { snapshotItems, windowStats } from './snapshot';
@@ -86,7 +87,7 @@ export async function planViewRun(
   if (!(Number.isSafeInteger(chunkKeys) && chunkKeys > 0)) {
     throw new InvalidParameterError(`chunkKeys is ${chunkKeys}; pass a positive integer (keys per chunk)`);
   }
-  await registerOfflineRows(deps.engine, deps.store, deps.bucket, view, start, end);
+  await registerOfflineRows(deps.engine, deps.store, deps.bucket, view, datesBetween(start, end));
   const { keys, maxEts } = await windowStats(deps.engine, view, relationOf(view), { start, end });
   const reach = maxEts ?? NO_REACH;
   const chunks = Math.max(1, Math.ceil(keys / chunkKeys));
@@ -147,8 +148,7 @@ export async function materializeChunk(
     deps.store,
     deps.bucket,
     view,
-    Math.min(run.start, run.end - widestWindow(view) * 1e6),
-    run.end,
+    datesBetween(Math.min(run.start, run.end - widestWindow(view) * 1e6), run.end),
   );
   const items = await snapshotItems(deps.engine, view, relationOf(view), {
     start: run.start,
@@ -371,7 +371,7 @@ function viewOf(repo: FeatureRepo, name: string): ResolvedView {
 }
 
 function relationOf(view: ResolvedView): string {
-  return `fv_${view.def.name}`;
+  return relationName(view.def.name);
 }
 
 function iso(micros: number): string {

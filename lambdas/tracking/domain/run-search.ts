@@ -1,6 +1,6 @@
 import { InvalidParameterError } from '../../platform/errors';
-import type { TrackingStore } from '../store/tracking-store';
-import { matches, parseFilter, RUN_ATTRIBUTES, type Searchable } from './filter';
+import type { PrefilterClause, TrackingStore } from '../store/tracking-store';
+import { type Clause, matches, parseFilter, RUN_ATTRIBUTES, type Searchable } from './filter';
 import type { RunRecord, ViewType } from './model';
 import { comparatorFor, type OrderTerm, parseOrderBy } from './order-by';
 import { decodePageToken, encodePageToken, queryFingerprint } from './page-token';
@@ -23,6 +23,32 @@ export function searchableRun(run: RunRecord): Searchable {
     tag: (k) => run.tags[k],
     attribute: (k) => (run.info as unknown as Record<string, string | number | undefined>)[k],
   };
+}
+
+/**
+ * The part of a filter the store can apply while it reads (`PrefilterClause`), so fewer
+ * runs cross the wire: `>`, `>=`, `<` and `<=` on metrics and numeric attributes, `=` and
+ * `!=` on params, tags and string attributes, and the lifecycle of the run view. Each is
+ * one the store evaluates as `matches` does or more loosely, never more strictly; every
+ * returned run is still checked in full here. Number equality stays here (dynalite does not
+ * match a stored metric with `=`), and so do LIKE, ILIKE and IN.
+ */
+function prefilterOf(clauses: readonly Clause[], view: string): PrefilterClause[] {
+  const out: PrefilterClause[] = [];
+  if (view === 'ACTIVE_ONLY' || view === 'DELETED_ONLY') {
+    const stage = view === 'ACTIVE_ONLY' ? 'active' : 'deleted';
+    out.push({ field: { kind: 'attribute', key: 'lifecycle_stage' }, op: '=', value: stage });
+  }
+  for (const c of clauses) {
+    const ordered = c.op === '>' || c.op === '>=' || c.op === '<' || c.op === '<=';
+    const equality = c.op === '=' || c.op === '!=';
+    const { value } = c;
+    const pushable =
+      (typeof value === 'number' && ordered) || (typeof value === 'string' && equality) ? value : undefined;
+    if (pushable !== undefined)
+      out.push({ field: { kind: c.type, key: c.key }, op: c.op as PrefilterClause['op'], value: pushable });
+  }
+  return out;
 }
 
 /** True when the order is the index's own: start time descending (the default). */
@@ -60,6 +86,7 @@ export class RunSearch {
     const view = req.run_view_type ?? 'ACTIVE_ONLY';
     const fp = queryFingerprint(['runs', experimentIds, req.filter ?? '', req.order_by ?? [], view]);
     const pos = decodePageToken(req.page_token, fp);
+    const prefilter = prefilterOf(clauses, view);
     const keep = (r: RunRecord) =>
       (view === 'ALL' || (view === 'ACTIVE_ONLY') === (r.info.lifecycle_stage === 'active')) &&
       matches(clauses, searchableRun(r));
@@ -78,11 +105,13 @@ export class RunSearch {
             const page = await this.store.scanRuns(experimentIds[i] as string, {
               after: c.after,
               limit: Math.min(1000, Math.max(25, need * 2)),
+              prefilter,
             });
             c.buffer = page.runs;
             c.done = page.done;
-            const last = page.runs[page.runs.length - 1];
-            if (last) c.after = last.position;
+            // Read up to `last` even when the store filtered out the runs there.
+            const last = page.last ?? page.runs[page.runs.length - 1]?.position;
+            if (last) c.after = last;
           }),
         );
         // Take the highest position among the cursors' heads.
@@ -110,11 +139,11 @@ export class RunSearch {
     for (const id of experimentIds) {
       let after: string | undefined;
       for (;;) {
-        const page = await this.store.scanRuns(id, { after, limit: 1000 });
+        const page = await this.store.scanRuns(id, { after, limit: 1000, prefilter });
         for (const r of page.runs) if (keep(r.run)) all.push({ run: r.run, s: searchableRun(r.run) });
-        const last = page.runs[page.runs.length - 1];
+        const last = page.last ?? page.runs[page.runs.length - 1]?.position;
         if (page.done || !last) break;
-        after = last.position;
+        after = last;
       }
     }
     const cmp = comparatorFor<Searchable & { run: RunRecord }>(order, (a, b) => {

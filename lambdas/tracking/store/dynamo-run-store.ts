@@ -12,7 +12,7 @@ import type { DatasetInput, Metric, RunInfo, RunRecord } from '../domain/model';
 import { metricOrderKey } from '../domain/order-key';
 import { GSI1, keys } from './dynamo-keys';
 import { ExpressionBuilder, fromStoredValue, type StoredMetric, toStoredValue } from './dynamo-util';
-import type { RunStore } from './tracking-store';
+import type { PrefilterClause, RunStore } from './tracking-store';
 
 /**
  * Runs on the tracking table. Multi-item invariants rest on conditional writes: params are
@@ -252,26 +252,48 @@ export class DynamoRunStore implements RunStore {
 
   async scanRuns(
     experimentId: string,
-    page: { after?: string; limit: number },
-  ): Promise<{ runs: { run: RunRecord; position: string }[]; done: boolean }> {
+    page: { after?: string; limit: number; prefilter?: readonly PrefilterClause[] },
+  ): Promise<{ runs: { run: RunRecord; position: string }[]; done: boolean; last?: string }> {
+    const ex = new ExpressionBuilder();
+    const p = ex.value(keys.runIndexPartition(experimentId));
+    const a = page.after ? ex.value(page.after) : undefined;
+    const filter = (page.prefilter ?? []).map(
+      (c) => `${fieldPath(ex, c.field)} ${OPS[c.op]} ${ex.value(c.value)}`,
+    );
     const res = await this.db.send(
       new QueryCommand({
         TableName: this.table,
         IndexName: GSI1,
-        KeyConditionExpression: page.after ? 'gsi1pk = :p AND gsi1sk < :a' : 'gsi1pk = :p',
-        ExpressionAttributeValues: {
-          ':p': keys.runIndexPartition(experimentId),
-          ...(page.after ? { ':a': page.after } : {}),
-        },
+        KeyConditionExpression: a ? `gsi1pk = ${p} AND gsi1sk < ${a}` : `gsi1pk = ${p}`,
+        ...(filter.length ? { FilterExpression: filter.join(' AND ') } : {}),
+        ...ex.attributes(),
         ScanIndexForward: false,
         Limit: page.limit,
       }),
     );
+    const last = res.LastEvaluatedKey?.gsi1sk as string | undefined;
     return {
       runs: (res.Items ?? []).map((it) => ({ run: toRun(it), position: it.gsi1sk as string })),
       done: !res.LastEvaluatedKey,
+      ...(last ? { last } : {}),
     };
   }
+}
+
+const OPS: Record<PrefilterClause['op'], string> = {
+  '=': '=',
+  '!=': '<>',
+  '>': '>',
+  '>=': '>=',
+  '<': '<',
+  '<=': '<=',
+};
+
+/** Where a filtered field is stored on the run item (a metric's value is `metrics.<key>.v`). */
+function fieldPath(ex: ExpressionBuilder, f: PrefilterClause['field']): string {
+  const map = { metric: 'metrics', param: 'params', tag: 'tags', attribute: 'info' }[f.kind];
+  const path = `${ex.name(map)}.${ex.name(f.key)}`;
+  return f.kind === 'metric' ? `${path}.${ex.name('v')}` : path;
 }
 
 function paramConflict(runId: string, key: string, old: string, value: string): InvalidParameterError {

@@ -1,6 +1,16 @@
 import type { DatasetInput, Experiment, LifecycleStage, Metric, RunInfo, RunRecord } from '../domain/model';
 
 /**
+ * A filter clause the store can apply while it reads runs: a comparison of one stored field
+ * (a metric's value, a param, a tag or a run attribute) with a number or a string.
+ */
+export interface PrefilterClause {
+  readonly field: { readonly kind: 'metric' | 'param' | 'tag' | 'attribute'; readonly key: string };
+  readonly op: '=' | '!=' | '>' | '>=' | '<' | '<=';
+  readonly value: number | string;
+}
+
+/**
  * The tracking store port: what the tracking domain needs of its metadata storage, in four
  * parts. The DynamoDB adapters implement them with conditional writes only (no
  * transactions), so the same code runs on DynamoDB and on dynalite.
@@ -49,12 +59,14 @@ export interface RunStore {
   addRunInputs(runId: string, inputs: readonly DatasetInput[]): Promise<void>;
   /**
    * Runs of one experiment by start time descending (then run id ascending), each with its
-   * index position; pages start after `after` and read about `limit` runs.
+   * index position; pages start after `after` and read about `limit` runs. With `prefilter`
+   * the store may leave out runs that fail it (it never drops one that passes); `last` is
+   * the position the page read up to, whether or not that run was returned.
    */
   scanRuns(
     experimentId: string,
-    page: { after?: string; limit: number },
-  ): Promise<{ runs: { run: RunRecord; position: string }[]; done: boolean }>;
+    page: { after?: string; limit: number; prefilter?: readonly PrefilterClause[] },
+  ): Promise<{ runs: { run: RunRecord; position: string }[]; done: boolean; last?: string }>;
 }
 
 /** Every logged point of a run's metrics. */

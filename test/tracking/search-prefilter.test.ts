@@ -94,6 +94,11 @@ describe('runs/search with filters the store applies while reading', () => {
       `attributes.start_time > ${1_700_000_000_000 + 60_000}`,
       (m: Made) => m.start > 1_700_000_000_000 + 60_000,
     ],
+    // Only the oldest runs match: the first pages the store reads return nothing.
+    [
+      `attributes.start_time < ${1_700_000_000_000 + 20_000}`,
+      (m: Made) => m.start < 1_700_000_000_000 + 20_000,
+    ],
     [
       "params.model LIKE 'gbdt%' AND metrics.auc < 0.9",
       (m: Made) => m.model?.startsWith('gbdt') === true && num(m.auc) && m.auc < 0.9,
@@ -124,5 +129,34 @@ describe('runs/search with filters the store applies while reading', () => {
     expect(
       r.body.runs.map((x: { data: { metrics: { value: number }[] } }) => x.data.metrics[0]?.value),
     ).toEqual(want.map((m) => m.auc));
+  });
+
+  it('merges experiments in index order when one of them has only filtered-out pages first', async () => {
+    const other = (await call('POST', 'experiments/create', { name: unique('prefilter-b') })).body
+      .experiment_id;
+    const mine: { id: string; start: number }[] = [];
+    for (let i = 0; i < 40; i++) {
+      const start = 1_700_000_000_000 + i * 1000 + 500; // between the first experiment's runs
+      const run = (await call('POST', 'runs/create', { experiment_id: other, start_time: start })).body.run;
+      mine.push({ id: run.info.run_id, start });
+    }
+    const cut = 1_700_000_000_000 + 15_000;
+    const ids: string[] = [];
+    let token: string | undefined;
+    do {
+      const r = await call('POST', 'runs/search', {
+        experiment_ids: [experimentId, other],
+        filter: `attributes.start_time < ${cut}`,
+        max_results: 4,
+        ...(token ? { page_token: token } : {}),
+      });
+      ids.push(...r.body.runs.map((x: { info: { run_id: string } }) => x.info.run_id));
+      token = r.body.next_page_token;
+    } while (token);
+    const want = [...made.filter((m) => !m.deleted), ...mine]
+      .filter((m) => m.start < cut)
+      .sort((a, b) => b.start - a.start)
+      .map((m) => m.id);
+    expect(ids).toEqual(want);
   });
 });

@@ -59,6 +59,7 @@ function isIndexOrder(order: readonly OrderTerm[]): boolean {
 }
 
 interface Cursor {
+  readonly experimentId: string;
   buffer: { run: RunRecord; position: string }[];
   after?: string;
   done: boolean;
@@ -92,28 +93,39 @@ export class RunSearch {
       matches(clauses, searchableRun(r));
 
     if (isIndexOrder(order)) {
-      const cursors: Cursor[] = experimentIds.map(() => ({ buffer: [], after: pos?.after, done: false }));
+      const cursors: Cursor[] = experimentIds.map((experimentId) => ({
+        experimentId,
+        buffer: [],
+        after: pos?.after,
+        done: false,
+      }));
       const out: RunRecord[] = [];
       let lastPosition: string | undefined;
       let exhausted = false;
       while (out.length < max) {
-        // Refill empty buffers; the read size grows with what is still missing.
+        // Refill empty buffers; the read size grows with what is still missing. A page the
+        // store filtered down to nothing is read past, so the merge below sees every head.
         const need = max - out.length;
-        await Promise.all(
-          cursors.map(async (c, i) => {
-            if (c.buffer.length > 0 || c.done) return;
-            const page = await this.store.scanRuns(experimentIds[i] as string, {
-              after: c.after,
-              limit: Math.min(1000, Math.max(25, need * 2)),
-              prefilter,
-            });
-            c.buffer = page.runs;
-            c.done = page.done;
-            // Read up to `last` even when the store filtered out the runs there.
-            const last = page.last ?? page.runs[page.runs.length - 1]?.position;
-            if (last) c.after = last;
-          }),
-        );
+        let empty = cursors.filter((c) => c.buffer.length === 0 && !c.done);
+        while (empty.length > 0) {
+          await Promise.all(
+            empty.map(async (c) => {
+              const page = await this.store.scanRuns(c.experimentId, {
+                after: c.after,
+                limit: Math.min(1000, Math.max(25, need * 2)),
+                prefilter,
+              });
+              c.buffer = page.runs;
+              c.done = page.done;
+              // Read up to `last` even when the store filtered out the runs there.
+              const last = page.last ?? page.runs[page.runs.length - 1]?.position;
+              if (!page.done && (last === undefined || last === c.after))
+                throw new Error(`runs/search: the store did not move past position ${c.after}`);
+              if (last) c.after = last;
+            }),
+          );
+          empty = empty.filter((c) => c.buffer.length === 0 && !c.done);
+        }
         // Take the highest position among the cursors' heads.
         let best: Cursor | undefined;
         for (const c of cursors) {

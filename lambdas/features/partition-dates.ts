@@ -11,9 +11,12 @@ export function partitionDate(key: string): string | undefined {
 
 /** The partition dates of event times in [from, to], epoch microseconds (UTC dates). */
 export function datesBetween(fromMicros: number, toMicros: number): DateRange {
-  const day = (micros: number) =>
-    new Date(Math.min(Math.max(micros / 1000, -8.64e15), 8.64e15)).toISOString().slice(0, 10);
-  return { from: day(fromMicros), to: day(toMicros) };
+  return { from: dateOfMs(fromMicros / 1000), to: dateOfMs(toMicros / 1000) };
+}
+
+/** The UTC date (`YYYY-MM-DD`) of epoch milliseconds, clamped to the range Date can print. */
+function dateOfMs(ms: number): string {
+  return new Date(Math.min(Math.max(ms, -8.64e15), 8.64e15)).toISOString().slice(0, 10);
 }
 
 /** The range of partition dates among keys (keys without one are left out). */
@@ -45,10 +48,9 @@ export function viewDateRange(
     if (f.kind === 'feature') reach = view.ttlSeconds > 0 ? Math.max(reach, view.ttlSeconds) : Infinity;
     else if (f.kind === 'aggregation') reach = Math.max(reach, f.agg.windowSeconds);
   }
-  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   const from =
-    reach === Infinity ? committed.from : maxDate(committed.from, day(entityTimes.min - reach * 1000));
-  const to = minDate(committed.to, day(entityTimes.max));
+    reach === Infinity ? committed.from : maxDate(committed.from, dateOfMs(entityTimes.min - reach * 1000));
+  const to = minDate(committed.to, dateOfMs(entityTimes.max));
   return from <= to ? { from, to } : undefined;
 }
 

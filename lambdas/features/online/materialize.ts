@@ -8,7 +8,7 @@ import {
 } from '../../platform/errors';
 import type { ObjectStore } from '../../platform/object-store';
 import type { DuckDbEngine } from '../duckdb-engine';
-import { registerOfflineRows, relationName } from '../offline-relation';
+import { registerOfflineRows } from '../offline-relation';
 import { datesBetween } from '../partition-dates';
 import type { FeatureRepo, ResolvedView } from '../repo';
 import { isNewer, type OnlineItem, widestWindow } from './online-item';
@@ -87,8 +87,14 @@ export async function planViewRun(
   if (!(Number.isSafeInteger(chunkKeys) && chunkKeys > 0)) {
     throw new InvalidParameterError(`chunkKeys is ${chunkKeys}; pass a positive integer (keys per chunk)`);
   }
-  await registerOfflineRows(deps.engine, deps.store, deps.bucket, view, datesBetween(start, end));
-  const { keys, maxEts } = await windowStats(deps.engine, view, relationOf(view), { start, end });
+  const { relation } = await registerOfflineRows(
+    deps.engine,
+    deps.store,
+    deps.bucket,
+    view,
+    datesBetween(start, end),
+  );
+  const { keys, maxEts } = await windowStats(deps.engine, view, relation, { start, end });
   const reach = maxEts ?? NO_REACH;
   const chunks = Math.max(1, Math.ceil(keys / chunkKeys));
   const runId = createHash('sha256').update(`${viewName}\0${start}\0${end}`).digest('hex').slice(0, 16);
@@ -143,14 +149,14 @@ export async function materializeChunk(
   // run may then own the view) stops instead of writing beside that run.
   const lease = new RunLease(deps, run);
   await lease.keep();
-  await registerOfflineRows(
+  const { relation } = await registerOfflineRows(
     deps.engine,
     deps.store,
     deps.bucket,
     view,
     datesBetween(Math.min(run.start, run.end - widestWindow(view) * 1e6), run.end),
   );
-  const items = await snapshotItems(deps.engine, view, relationOf(view), {
+  const items = await snapshotItems(deps.engine, view, relation, {
     start: run.start,
     end: run.end,
     chunk: { index: chunk, count: run.chunks },
@@ -368,10 +374,6 @@ function viewOf(repo: FeatureRepo, name: string): ResolvedView {
       `feature view '${name}' not found; known: ${[...repo.views.keys()].join(', ') || '(none)'}`,
     );
   return v;
-}
-
-function relationOf(view: ResolvedView): string {
-  return relationName(view.def.name);
 }
 
 function iso(micros: number): string {

@@ -2,10 +2,10 @@ import {
   CreateTableCommand,
   type CreateTableCommandInput,
   DescribeTableCommand,
-  DynamoDBClient,
   ResourceNotFoundException,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { localDynamoClients } from './engines/dynamodb';
 import type { LocalFunction, LocalPlan, LocalTable } from './template';
 
 /** Local ARN of a Lambda function, by logical id (what state machine definitions name). */
@@ -99,11 +99,7 @@ function createTableInput(table: LocalTable): CreateTableCommandInput {
  * existing tables (data from an earlier run) are kept.
  */
 export async function ensureTables(plan: LocalPlan, endpoint: string): Promise<string[]> {
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const { client } = localDynamoClients(endpoint);
   const created: string[] = [];
   try {
     for (const table of plan.tables) {

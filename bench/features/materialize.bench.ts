@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DuckDbEngine } from '../../lambdas/features/duckdb-engine';
 import { ingestBatch } from '../../lambdas/features/ingest';
 import { registerOfflineRows } from '../../lambdas/features/offline-relation';
@@ -11,7 +10,7 @@ import { datesBetween } from '../../lambdas/features/partition-dates';
 import { buildRepo } from '../../lambdas/features/repo';
 import { mapLimit } from '../../lambdas/platform/concurrency';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
-import { startDynamoDb } from '../../local/engines/dynamodb';
+import { localDynamoClients, startDynamoDb } from '../../local/engines/dynamodb';
 import type { BenchMeasurement, Benchmark } from '../harness';
 
 const BUCKET = 'features';
@@ -65,12 +64,7 @@ export default (async (ctx) => {
   const store = new FsObjectStore(join(ctx.workDir, 's3'));
   const engine = await DuckDbEngine.create({ threads: 2 });
   const ddb = await startDynamoDb();
-  const client = new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const { client, doc } = localDynamoClients(ddb.endpoint);
   try {
     ctx.progress(`ingesting ${keys * rowsPerKey} rows (${keys} keys x ${FEATURES} features)`);
     const file = join(ctx.workDir, 'stats.csv');

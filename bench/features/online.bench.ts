@@ -1,10 +1,9 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoOnlineTable, ensureOnlineTable } from '../../lambdas/features/online/dynamo-online-table';
 import { featureAttr, itemKey } from '../../lambdas/features/online/online-item';
 import { getOnlineFeatures } from '../../lambdas/features/online/retrieval';
 import { buildRepo } from '../../lambdas/features/repo';
-import { startDynamoDb } from '../../local/engines/dynamodb';
+import { localDynamoClients, startDynamoDb } from '../../local/engines/dynamodb';
 import type { Benchmark } from '../harness';
 
 const TABLE = 'online-bench';
@@ -49,12 +48,7 @@ export default (async (ctx) => {
     },
   });
   const ddb = await startDynamoDb();
-  const client = new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const { client, doc } = localDynamoClients(ddb.endpoint);
   try {
     // The table as the CDK construct defines it, ready before anything is timed.
     await ensureOnlineTable(client, TABLE);

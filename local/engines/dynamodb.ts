@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 
 export interface RunningEngine {
@@ -38,4 +40,24 @@ export async function startDynamoDb(options: { path?: string; port?: number } = 
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       }),
   };
+}
+
+/**
+ * SDK clients for a local dynalite: any region, placeholder credentials (dynalite checks
+ * none), and a document client that drops undefined attributes as the Lambdas' does.
+ *
+ * @example
+ * const { client, doc } = localDynamoClients(ddb.endpoint);
+ */
+export function localDynamoClients(endpoint: string): {
+  client: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+} {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return { client, doc };
 }

@@ -1,8 +1,6 @@
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
-import { startDynamoDb } from '../../../local/engines/dynamodb';
+import { localDynamoClients, startDynamoDb } from '../../../local/engines/dynamodb';
 import { cliAction } from '../../platform/cli-action';
 import { InvalidParameterError, InvalidStateError } from '../../platform/errors';
 import { FsObjectStore } from '../../platform/fs-object-store';
@@ -89,15 +87,10 @@ async function withDeps<T>(dataDir: string, fn: (deps: MaterializeDeps) => Promi
       `cannot open ${path}: ${err.message}. Is 'mlops up' using this data dir? Stop it, or materialize through it.`,
     );
   });
-  const client = new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const { client, doc } = localDynamoClients(ddb.endpoint);
   const engine = await DuckDbEngine.create();
   try {
     await ensureOnlineTable(client, TABLE);
-    const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     return await fn({
       repo,
       engine,

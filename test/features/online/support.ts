@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DuckDbEngine } from '../../../lambdas/features/duckdb-engine';
 import { ingestBatch } from '../../../lambdas/features/ingest';
 import { DynamoOnlineTable, ensureOnlineTable } from '../../../lambdas/features/online/dynamo-online-table';
 import { buildRepo, type FeatureRepo } from '../../../lambdas/features/repo';
 import type { OnDemandTransform } from '../../../lambdas/features/schema';
 import { FsObjectStore } from '../../../lambdas/platform/fs-object-store';
+import { localDynamoClients } from '../../../local/engines/dynamodb';
 
 export const BUCKET = 'features';
 
@@ -36,14 +36,9 @@ export async function makeOnlineWorld(
   const store = new FsObjectStore(join(dir, 's3'));
   const engine = await DuckDbEngine.create({ threads: 2 });
   const repo = buildRepo({ file: definitions, ...(transforms ? { transforms } : {}) });
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const { client, doc } = localDynamoClients(endpoint);
   const tableName = `online-${randomUUID().slice(0, 8)}`;
   await ensureOnlineTable(client, tableName);
-  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const table = new DynamoOnlineTable(doc, tableName);
   let n = 0;
   return {

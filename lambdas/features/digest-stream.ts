@@ -1,14 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { DuckDBDataChunk } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
-import { InvalidParameterError } from '../platform/errors';
-import {
-  columnTypes,
-  DIGEST_BLOCK_ROWS,
-  type DigestKind,
-  digestFromBlocks,
-  digestKindOfDuckDb,
-} from './digest';
+import { DIGEST_BLOCK_ROWS, type DigestColumn, digestColumns, digestFromBlocks } from './digest';
 import type { DuckDbEngine } from './duckdb-engine';
 import { q } from './render-sql';
 
@@ -32,8 +25,7 @@ export async function digestTable(
   orderColumn: string,
   columns: readonly string[],
 ): Promise<string> {
-  const types = await columnTypes(engine, table);
-  const readers = columns.map((name) => columnReader(name, types.get(name) ?? ''));
+  const readers = (await digestColumns(engine, table, columns)).map(columnReader);
   const id = `CAST(${q(orderColumn)} AS BIGINT)`;
   const [range] = await engine.query(`SELECT min(${id}) AS lo, max(${id}) AS hi FROM ${q(table)}`);
   const blocks: string[] = [];
@@ -63,8 +55,7 @@ interface ColumnReader {
   readonly raw: Raw;
 }
 
-function columnReader(name: string, type: string): ColumnReader {
-  const kind: DigestKind | undefined = digestKindOfDuckDb(type);
+function columnReader({ name, kind, type }: DigestColumn & { type: string }): ColumnReader {
   const x = q(name);
   switch (kind) {
     case 'integer':
@@ -82,10 +73,6 @@ function columnReader(name: string, type: string): ColumnReader {
       return { sql: x, raw: 'string' };
     case 'text':
       return { sql: `CAST(${x} AS VARCHAR)`, raw: 'string' };
-    case undefined:
-      throw new InvalidParameterError(
-        `column '${name}' has type ${type || '(missing)'}, which the content digest does not cover; cast it to a number, string, boolean or timestamp`,
-      );
   }
 }
 

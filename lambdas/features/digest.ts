@@ -190,16 +190,7 @@ export async function digestRelation(
   orderColumn: string,
   columns: readonly string[],
 ): Promise<string> {
-  const types = await columnTypes(engine, table);
-  const cols = columns.map((name): DigestColumn => {
-    const type = types.get(name) ?? '';
-    const kind = digestKindOfDuckDb(type);
-    if (!kind)
-      throw new InvalidParameterError(
-        `column '${name}' has type ${type || '(missing)'}, which the content digest does not cover; cast it to a number, string, boolean or timestamp`,
-      );
-    return { name, kind };
-  });
+  const cols = await digestColumns(engine, table, columns);
   const blocks = await engine.query(renderDigestQuery('duckdb', table, orderColumn, cols));
   return digestFromBlocks(
     columns,
@@ -207,8 +198,24 @@ export async function digestRelation(
   );
 }
 
-/** Column name → DuckDB type of a table, as both digest implementations read them. */
-export async function columnTypes(engine: DuckDbEngine, table: string): Promise<Map<string, string>> {
+/**
+ * The digest kind and DuckDB type of each named column of a table, as both digest
+ * implementations read them; a column type the digest does not define is an error naming it.
+ */
+export async function digestColumns(
+  engine: DuckDbEngine,
+  table: string,
+  columns: readonly string[],
+): Promise<(DigestColumn & { readonly type: string })[]> {
   const rows = await engine.query(`DESCRIBE ${q(table)}`);
-  return new Map(rows.map((r) => [String(r['column_name']), String(r['column_type'])]));
+  const types = new Map(rows.map((r) => [String(r['column_name']), String(r['column_type'])]));
+  return columns.map((name) => {
+    const type = types.get(name) ?? '';
+    const kind = digestKindOfDuckDb(type);
+    if (!kind)
+      throw new InvalidParameterError(
+        `column '${name}' has type ${type || '(missing)'}, which the content digest does not cover; cast it to a number, string, boolean or timestamp`,
+      );
+    return { name, kind, type };
+  });
 }

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import type { PublishedEvent } from '../lambdas/platform/events';
 import { localEventLog } from '../lambdas/platform/file-events';
 import type { LocalStepFunctions } from './stepfunctions';
-import type { LocalPlan } from './template';
+import { type LocalPlan, stateMachineTargets } from './template';
 
 /** An EventBridge rule of the template that starts a state machine on matching events. */
 export interface EventRule {
@@ -16,25 +16,17 @@ export interface EventRule {
 
 /** The template's event-pattern rules whose target is a state machine. */
 export function eventRules(plan: LocalPlan): EventRule[] {
-  const out: EventRule[] = [];
-  for (const [id, r] of Object.entries(plan.template.Resources)) {
-    if (r.Type !== 'AWS::Events::Rule' || !r.Properties?.EventPattern || r.Properties.State === 'DISABLED')
-      continue;
-    for (const t of r.Properties.Targets ?? []) {
-      const ref = t.Arn?.Ref as string | undefined;
-      if (!ref || plan.template.Resources[ref]?.Type !== 'AWS::StepFunctions::StateMachine') continue;
-      out.push({
-        rule: id,
-        pattern: r.Properties.EventPattern,
-        stateMachine: ref,
-        input: typeof t.Input === 'string' ? JSON.parse(t.Input) : undefined,
-        transformer: t.InputTransformer
-          ? { paths: t.InputTransformer.InputPathsMap ?? {}, template: t.InputTransformer.InputTemplate }
-          : undefined,
-      });
-    }
-  }
-  return out;
+  return stateMachineTargets(plan)
+    .filter((t) => t.properties.EventPattern)
+    .map(({ rule, properties, target: t, stateMachine }) => ({
+      rule,
+      pattern: properties.EventPattern,
+      stateMachine,
+      input: typeof t.Input === 'string' ? JSON.parse(t.Input) : undefined,
+      transformer: t.InputTransformer
+        ? { paths: t.InputTransformer.InputPathsMap ?? {}, template: t.InputTransformer.InputTemplate }
+        : undefined,
+    }));
 }
 
 /** The event as EventBridge delivers it to targets. */

@@ -1,6 +1,6 @@
 import { nextFireTime, parseSchedule } from '../lambdas/pipeline/schedule';
 import type { LocalStepFunctions } from './stepfunctions';
-import type { LocalPlan } from './template';
+import { type LocalPlan, stateMachineTargets } from './template';
 
 export interface ScheduledTarget {
   readonly rule: string;
@@ -11,22 +11,14 @@ export interface ScheduledTarget {
 
 /** The template's EventBridge schedule rules that start a state machine, with their input. */
 export function scheduledTargets(plan: LocalPlan): ScheduledTarget[] {
-  const out: ScheduledTarget[] = [];
-  for (const [id, r] of Object.entries(plan.template.Resources)) {
-    if (r.Type !== 'AWS::Events::Rule' || !r.Properties?.ScheduleExpression) continue;
-    if (r.Properties.State === 'DISABLED') continue;
-    for (const t of r.Properties.Targets ?? []) {
-      const ref = t.Arn?.Ref as string | undefined;
-      if (!ref || plan.template.Resources[ref]?.Type !== 'AWS::StepFunctions::StateMachine') continue;
-      out.push({
-        rule: id,
-        expression: r.Properties.ScheduleExpression,
-        stateMachine: ref,
-        input: typeof t.Input === 'string' ? JSON.parse(t.Input) : {},
-      });
-    }
-  }
-  return out;
+  return stateMachineTargets(plan)
+    .filter((t) => t.properties.ScheduleExpression)
+    .map((t) => ({
+      rule: t.rule,
+      expression: t.properties.ScheduleExpression,
+      stateMachine: t.stateMachine,
+      input: typeof t.target.Input === 'string' ? JSON.parse(t.target.Input) : {},
+    }));
 }
 
 /**

@@ -123,3 +123,27 @@ function functionIdInUri(uri: unknown): string | undefined {
   walk(uri);
   return found;
 }
+
+/** An enabled EventBridge rule's target that is a state machine of the template. */
+type RuleProperties = NonNullable<CfnTemplate['Resources'][string]['Properties']>;
+
+export interface StateMachineTarget {
+  readonly rule: string;
+  readonly properties: RuleProperties;
+  readonly target: RuleProperties[string];
+  readonly stateMachine: string;
+}
+
+/** Every state machine target of the template's enabled EventBridge rules (schedules and patterns). */
+export function stateMachineTargets(plan: LocalPlan): StateMachineTarget[] {
+  const out: StateMachineTarget[] = [];
+  for (const [id, r] of Object.entries(plan.template.Resources)) {
+    if (r.Type !== 'AWS::Events::Rule' || !r.Properties || r.Properties.State === 'DISABLED') continue;
+    for (const t of r.Properties.Targets ?? []) {
+      const ref = t.Arn?.Ref as string | undefined;
+      if (!ref || plan.template.Resources[ref]?.Type !== 'AWS::StepFunctions::StateMachine') continue;
+      out.push({ rule: id, properties: r.Properties, target: t, stateMachine: ref });
+    }
+  }
+  return out;
+}

@@ -4,7 +4,7 @@ import {
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { BadRequestError } from '../platform/errors';
+import { BadRequestError, TemporarilyUnavailableError } from '../platform/errors';
 import type { SqlEngine, SqlRow } from './sql-engine';
 
 /** Where Athena runs: the workgroup enforces the results bucket, encryption and scan limit. */
@@ -74,9 +74,13 @@ export class AthenaEngine implements SqlEngine {
       const state = res.QueryExecution?.Status?.State;
       if (state === 'SUCCEEDED') return id;
       if (state === 'FAILED' || state === 'CANCELLED') {
-        throw new BadRequestError(
-          `Athena query ${id} ${state}: ${res.QueryExecution?.Status?.StateChangeReason ?? ''}`,
-        );
+        const status = res.QueryExecution?.Status;
+        const message = `Athena query ${id} ${state}: ${status?.StateChangeReason ?? ''}`;
+        // Athena flags failures of its own (capacity, internal) as retryable: not the caller's fault.
+        if (status?.AthenaError?.Retryable) {
+          throw new TemporarilyUnavailableError(`${message}; retry the request after a short wait`);
+        }
+        throw new BadRequestError(message);
       }
       await new Promise((r) => setTimeout(r, this.options.pollMs ?? 500));
     }

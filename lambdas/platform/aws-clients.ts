@@ -9,7 +9,7 @@ import { FsObjectStore } from './fs-object-store';
 import type { ObjectStore } from './object-store';
 import { S3ObjectStore } from './s3-object-store';
 
-type Service = 'dynamodb' | 's3' | 'eventbridge' | 'sfn' | 'athena' | 'sns';
+type Service = 'dynamodb' | 's3' | 'eventbridge' | 'sfn' | 'athena' | 'sns' | 'glue';
 
 /**
  * The endpoint for a service: `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`
@@ -21,14 +21,43 @@ export function endpointFor(service: Service, env: NodeJS.ProcessEnv = process.e
   return specific || env.AWS_ENDPOINT_URL || undefined;
 }
 
-function baseOptions(service: Service, env: NodeJS.ProcessEnv) {
+/**
+ * How many times an SDK call is tried before its error reaches the caller (then mapped to
+ * a 503 TEMPORARILY_UNAVAILABLE, see errors.ts). The SDK default of 3 gives up after about
+ * 1.5 s of a DynamoDB throttling burst; 5 attempts with the standard strategy's jittered
+ * backoff (500 ms base for throttling, doubling) wait at most 7.5 s, well inside API
+ * Gateway's 29 s. `AWS_MAX_ATTEMPTS` overrides, as the SDK's own convention.
+ */
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+/**
+ * The configuration every client of a service is built with: endpoint, region, retry
+ * strategy, and for S3 the path-style and checksum settings local servers need. Exported
+ * so tests build clients exactly as the Lambdas do, adding only a transport.
+ *
+ * @example
+ * const s3 = new S3Client({ ...clientConfig('s3'), requestHandler });
+ */
+export function clientConfig(service: Service, env: NodeJS.ProcessEnv = process.env) {
   const endpoint = endpointFor(service, env);
   return {
     endpoint,
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    // Standard, not adaptive: adaptive's client-side rate limiter lives for the whole warm
+    // container and would slow every later call after one throttled burst.
+    retryMode: 'standard',
+    maxAttempts: Number(env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS,
     // Local engines accept any credentials; never let the SDK go looking for real ones.
     ...(endpoint && !env.AWS_ACCESS_KEY_ID
       ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+    ...(service === 's3'
+      ? {
+          forcePathStyle: Boolean(endpoint),
+          // S3-compatible local servers reject the SDK's default CRC checksums.
+          requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+          responseChecksumValidation: 'WHEN_REQUIRED' as const,
+        }
       : {}),
   };
 }
@@ -63,35 +92,25 @@ export function awsClients(env: NodeJS.ProcessEnv = process.env): AwsClients {
   const clients: AwsClients = {
     get dynamodb() {
       return lazy('dynamodb', () =>
-        DynamoDBDocumentClient.from(new DynamoDBClient(baseOptions('dynamodb', env)), {
+        DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig('dynamodb', env)), {
           marshallOptions: { removeUndefinedValues: true },
         }),
       );
     },
     get s3() {
-      return lazy(
-        's3',
-        () =>
-          new S3Client({
-            ...baseOptions('s3', env),
-            forcePathStyle: Boolean(endpointFor('s3', env)),
-            // S3-compatible local servers reject the SDK's default CRC checksums.
-            requestChecksumCalculation: 'WHEN_REQUIRED',
-            responseChecksumValidation: 'WHEN_REQUIRED',
-          }),
-      );
+      return lazy('s3', () => new S3Client(clientConfig('s3', env)));
     },
     get eventBridge() {
-      return lazy('eventbridge', () => new EventBridgeClient(baseOptions('eventbridge', env)));
+      return lazy('eventbridge', () => new EventBridgeClient(clientConfig('eventbridge', env)));
     },
     get sfn() {
-      return lazy('sfn', () => new SFNClient(baseOptions('sfn', env)));
+      return lazy('sfn', () => new SFNClient(clientConfig('sfn', env)));
     },
     get athena() {
-      return lazy('athena', () => new AthenaClient(baseOptions('athena', env)));
+      return lazy('athena', () => new AthenaClient(clientConfig('athena', env)));
     },
     get sns() {
-      return lazy('sns', () => new SNSClient(baseOptions('sns', env)));
+      return lazy('sns', () => new SNSClient(clientConfig('sns', env)));
     },
     get objectStore() {
       return lazy<ObjectStore>('objectStore', () =>

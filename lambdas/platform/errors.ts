@@ -84,9 +84,67 @@ export class ConflictError extends MlopsError {
   }
 }
 
-/** Normalizes anything thrown into an MlopsError; unknown errors become a 500 that hides internals. */
+/** A dependency (DynamoDB, S3, ...) stayed throttled or failing after the SDK's retries; retry later (503). */
+export class TemporarilyUnavailableError extends MlopsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TEMPORARILY_UNAVAILABLE', message, options);
+  }
+}
+
+// The SDK's own throttling codes (@smithy/core retry: THROTTLING_ERROR_CODES), matched by
+// name so this module needs no AWS import.
+const THROTTLING = new Set([
+  'BandwidthLimitExceeded',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+]);
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/**
+ * An AWS SDK error the SDK retried until it gave up: throttling, a 5xx from the service,
+ * or a dropped connection. Such a failure says nothing about the request, so the caller
+ * gets a 503 and may retry, rather than a 500.
+ *
+ * @example
+ * if (transientAwsError(err)) throw new TemporarilyUnavailableError('retry later', { cause: err });
+ */
+export function transientAwsError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    THROTTLING.has(e.name ?? '') ||
+    e.$metadata?.httpStatusCode === 429 ||
+    TRANSIENT_STATUS.has(e.$metadata?.httpStatusCode ?? 0) ||
+    e.name === 'TimeoutError' ||
+    TRANSIENT_NETWORK.has(e.code ?? '')
+  );
+}
+
+/**
+ * Normalizes anything thrown into an MlopsError: a transient AWS failure becomes a 503
+ * TEMPORARILY_UNAVAILABLE; other unknown errors a 500 that hides internals.
+ */
 export function toMlopsError(err: unknown): MlopsError {
   if (err instanceof MlopsError) return err;
+  if (transientAwsError(err)) {
+    const e = err as { name?: string; $metadata?: { attempts?: number } };
+    const attempts = e.$metadata?.attempts ? ` after ${e.$metadata.attempts} attempts` : '';
+    return new TemporarilyUnavailableError(
+      `An AWS service this API depends on is throttling or temporarily unavailable (${e.name}${attempts}); retry the request after a short wait`,
+      { cause: err },
+    );
+  }
   return new MlopsError('INTERNAL_ERROR', 'Internal error; see the function logs for the request id', {
     cause: err,
   });

@@ -6,7 +6,11 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { ConflictError } from './errors';
 import { assertSafeKey, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store';
+
+/** Tries of a conditional create that S3 answers with 409 ConditionalRequestConflict. */
+const CONFLICT_ATTEMPTS = 4;
 
 /**
  * Object store on Amazon S3 (or any S3-compatible endpoint). S3 PUTs are atomic, and
@@ -20,20 +24,32 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(bucket: string, key: string, body: Uint8Array | string, options?: PutOptions): Promise<boolean> {
     assertSafeKey(key);
-    try {
-      await this.s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          ContentType: options?.contentType,
-          IfNoneMatch: options?.ifNoneMatch ? '*' : undefined,
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (options?.ifNoneMatch && (err as { name?: string }).name === 'PreconditionFailed') return false;
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentType: options?.contentType,
+            IfNoneMatch: options?.ifNoneMatch ? '*' : undefined,
+          }),
+        );
+        return true;
+      } catch (err) {
+        const name = (err as { name?: string }).name;
+        if (options?.ifNoneMatch && name === 'PreconditionFailed') return false;
+        // S3 answers 409 to a conditional write racing another write of the key; the SDK
+        // does not retry a 409. Trying again settles it: the winner's object makes it a 412.
+        if (options?.ifNoneMatch && name === 'ConditionalRequestConflict') {
+          if (attempt >= CONFLICT_ATTEMPTS) {
+            throw new ConflictError(`Object '${key}' is being written concurrently; retry the request`);
+          }
+          await new Promise((r) => setTimeout(r, Math.random() * 50 * 2 ** attempt));
+          continue;
+        }
+        throw err;
+      }
     }
   }
 

@@ -1,21 +1,45 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { MlopsError } from '../lambdas/platform/errors';
+import { FsObjectStore } from '../lambdas/platform/fs-object-store';
+import { ObjectKeyError } from '../lambdas/platform/object-store';
+import {
+  LOCAL_S3_PATH,
+  LocalMultipartUploads,
+  localSigningKey,
+  verifyLocalGrant,
+} from '../lambdas/tracking/artifacts/local-s3';
 import { FunctionError, type FunctionHost } from './function-host';
-import type { RawHttpRequest } from './proxy-event';
+import { matchesMediaType, type RawHttpRequest } from './proxy-event';
 import { RouteMatcher } from './route-matcher';
 import type { LocalRoute } from './template';
 
 /** API Gateway's own payload limit; larger requests never reach a function. */
 export const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+/** Lambda's synchronous invocation payload limit, for the event and for the response (6 MB). */
+export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+/** Room the proxy event takes besides the body (headers, request context). */
+const EVENT_OVERHEAD_BYTES = 8 * 1024;
+
 export interface GatewayOptions {
   readonly routes: readonly LocalRoute[];
   readonly host: FunctionHost;
   readonly stage: string;
   readonly port?: number;
+  /**
+   * Root of the filesystem object store: when set, the gateway also serves the local
+   * presigned URLs (`/_local/s3/...`) functions sign, as S3 serves them on AWS.
+   */
+  readonly objectStoreRoot?: string;
 }
+
+/** Largest body one local presigned PUT (an object or a part) takes; S3 allows 5 GiB. */
+export const LOCAL_S3_MAX_PUT_BYTES = 512 * 1024 * 1024;
 
 export interface RunningGateway {
   readonly url: string;
@@ -60,12 +84,117 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
   });
 }
 
+/** The size of a proxy response as Lambda counts it (its JSON). */
+function responseBytes(result: APIGatewayProxyResult): number {
+  let n = Buffer.byteLength(result.body ?? '') + 256;
+  for (const [k, v] of Object.entries(result.headers ?? {})) n += k.length + String(v).length + 6;
+  for (const [k, v] of Object.entries(result.multiValueHeaders ?? {}))
+    n += k.length + JSON.stringify(v).length + 4;
+  return n;
+}
+
+/**
+ * The body API Gateway sends for a proxy response: a base64 body is decoded to bytes when
+ * the request's first `Accept` type (else the response's `Content-Type`) is one of the
+ * API's binary media types, and passed on as base64 text otherwise.
+ */
+function responsePayload(
+  result: APIGatewayProxyResult,
+  binaryMediaTypes: readonly string[],
+  accept: string | undefined,
+  headers: Record<string, unknown>,
+): Buffer {
+  if (!result.body) return Buffer.alloc(0);
+  if (!result.isBase64Encoded) return Buffer.from(result.body, 'utf8');
+  const firstAccept = accept?.split(',')[0]?.trim();
+  const contentType = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
+  const binary = firstAccept
+    ? matchesMediaType(binaryMediaTypes, firstAccept)
+    : matchesMediaType(binaryMediaTypes, typeof contentType === 'string' ? contentType : undefined);
+  return binary ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8');
+}
+
 /**
  * The local API Gateway: serves every route of the synthesized template on 127.0.0.1
  * by invoking the same handler modules with proxy events.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const matcher = new RouteMatcher(options.routes);
+  const objects = options.objectStoreRoot ? new FsObjectStore(options.objectStoreRoot) : undefined;
+  const signingKeys = new Map<string, Promise<Buffer>>();
+
+  /** Serves a local presigned URL: GET streams the object, PUT stores an object or a part. */
+  const serveObject = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) => {
+    if (!objects) {
+      req.resume();
+      return sendError(
+        res,
+        404,
+        'ENDPOINT_NOT_FOUND',
+        `No endpoint ${req.method} ${url.pathname}`,
+        requestId,
+      );
+    }
+    try {
+      const grant = await verifyLocalGrant(req.method ?? '', url.pathname, url.searchParams, (bucket) => {
+        let key = signingKeys.get(bucket);
+        if (!key) {
+          key = localSigningKey(objects, bucket);
+          key.catch(() => signingKeys.delete(bucket));
+          signingKeys.set(bucket, key);
+        }
+        return key;
+      });
+      if (grant.method === 'GET') {
+        req.resume();
+        const info = await objects.head(grant.bucket, grant.key);
+        if (!info)
+          return sendError(res, 404, 'RESOURCE_DOES_NOT_EXIST', 'The object does not exist', requestId);
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': info.size,
+          'x-request-id': requestId,
+        });
+        createReadStream(objects.uri(grant.bucket, grant.key))
+          .on('error', () => res.destroy())
+          .pipe(res);
+        return;
+      }
+      const body = await readBody(req, LOCAL_S3_MAX_PUT_BYTES);
+      if (body === 'too-large') {
+        return sendError(
+          res,
+          413,
+          'REQUEST_TOO_LARGE',
+          `A part is at most ${LOCAL_S3_MAX_PUT_BYTES} bytes here`,
+          requestId,
+        );
+      }
+      let etag: string;
+      if (grant.uploadId !== undefined) {
+        const uploads = new LocalMultipartUploads(objects, grant.bucket);
+        etag = await uploads.putPart(grant.uploadId, grant.partNumber ?? Number.NaN, body);
+      } else {
+        await objects.put(grant.bucket, grant.key, body);
+        etag = `"${createHash('md5').update(body).digest('hex')}"`;
+      }
+      res.writeHead(200, { etag, 'content-length': 0, 'x-request-id': requestId });
+      res.end();
+    } catch (err) {
+      req.resume();
+      if (err instanceof MlopsError) return sendError(res, err.status, err.code, err.message, requestId);
+      if (err instanceof ObjectKeyError) {
+        return sendError(
+          res,
+          400,
+          'INVALID_PARAMETER_VALUE',
+          `Cannot store '${err.key}': ${err.message}`,
+          requestId,
+        );
+      }
+      throw err;
+    }
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
@@ -73,11 +202,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     let match: ReturnType<RouteMatcher['match']>;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
-      match = matcher.match(req.method ?? 'GET', url.pathname);
+      match = url.pathname.startsWith(LOCAL_S3_PATH)
+        ? undefined
+        : matcher.match(req.method ?? 'GET', url.pathname);
     } catch {
       req.resume();
       return sendError(res, 400, 'BAD_REQUEST', `Malformed request path '${req.url}'`, requestId);
     }
+    if (url.pathname.startsWith(LOCAL_S3_PATH)) return serveObject(req, res, url, requestId);
     if (!match) {
       req.resume();
       return sendError(
@@ -108,6 +240,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         requestId,
       );
     }
+    // The event carries the body base64-encoded when its type is binary: 4/3 of its size.
+    const binaryBody = matchesMediaType(
+      match.route.binaryMediaTypes,
+      req.headers['content-type'] ?? 'application/json',
+    );
+    const eventBytes = (binaryBody ? Math.ceil(body.length / 3) * 4 : body.length) + EVENT_OVERHEAD_BYTES;
+    if (eventBytes > LAMBDA_MAX_PAYLOAD_BYTES) {
+      return sendError(
+        res,
+        413,
+        'REQUEST_TOO_LARGE',
+        `Request body of ${body.length} bytes exceeds what a Lambda invocation carries (6 MB with base64 encoding)`,
+        requestId,
+      );
+    }
     const raw: RawHttpRequest = {
       method: req.method ?? 'GET',
       path: url.pathname,
@@ -120,6 +267,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       requestId,
       sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       httpVersion: req.httpVersion,
+      binaryMediaTypes: match.route.binaryMediaTypes,
     };
     let result: APIGatewayProxyResult;
     try {
@@ -138,14 +286,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (!result || typeof result.statusCode !== 'number') {
       return sendError(res, 502, 'INTERNAL_ERROR', 'Malformed Lambda proxy response', requestId);
     }
-    const payload = result.body
-      ? result.isBase64Encoded
-        ? Buffer.from(result.body, 'base64')
-        : Buffer.from(result.body, 'utf8')
-      : Buffer.alloc(0);
-    const headers: Record<string, string | number | string[]> = { 'x-request-id': requestId };
+    if (responseBytes(result) > LAMBDA_MAX_PAYLOAD_BYTES) {
+      // Lambda refuses the response and API Gateway answers 502, as here.
+      return sendError(
+        res,
+        502,
+        'INTERNAL_ERROR',
+        'Lambda response exceeds the 6 MB payload limit',
+        requestId,
+      );
+    }
+    const headers: Record<string, string | number | string[]> = Object.create(null);
+    headers['x-request-id'] = requestId;
     for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
     for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) headers[k] = v.map(String);
+    const payload = responsePayload(result, match.route.binaryMediaTypes, req.headers.accept, headers);
     headers['content-length'] = payload.length;
     res.writeHead(result.statusCode, headers);
     res.end(payload);

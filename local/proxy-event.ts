@@ -1,7 +1,26 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 
-/** Media types API Gateway passes base64-encoded (the API's binaryMediaTypes). */
-export const BINARY_TYPES = ['application/octet-stream'];
+/** API Gateway's content type for a request that sends none. */
+const DEFAULT_CONTENT_TYPE = 'application/json';
+
+/**
+ * Whether a media type (`image/png; charset=x` is read as `image/png`) matches one of an
+ * API's binary media types, as API Gateway matches them: case-insensitively, where `*`
+ * in a pattern stands for any run of characters (`*\/*` for every type, `image/*`).
+ *
+ * @example
+ * matchesMediaType(['image/*'], 'image/png; q=1') // true
+ */
+export function matchesMediaType(patterns: readonly string[], mediaType: string | undefined): boolean {
+  const type = (mediaType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!type) return false;
+  return patterns.some((p) => {
+    const pattern = p.trim().toLowerCase();
+    if (!pattern.includes('*')) return pattern === type;
+    const re = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+    return new RegExp(`^${re.join('.*')}$`).test(type);
+  });
+}
 
 /**
  * A request as the gateway received it: small and flat, so it crosses into a function's
@@ -22,6 +41,8 @@ export interface RawHttpRequest {
   readonly requestId: string;
   readonly sourceIp: string;
   readonly httpVersion: string;
+  /** The API's binary media types (from the template): bodies of these types arrive base64-encoded. */
+  readonly binaryMediaTypes: readonly string[];
 }
 
 /**
@@ -32,34 +53,36 @@ export interface RawHttpRequest {
  * const event = toProxyEvent({ method: 'GET', path: '/health', query: '', rawHeaders: [], body: null, ... });
  */
 export function toProxyEvent(raw: RawHttpRequest): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  let contentType = '';
+  // Maps, not object literals: a header or query key named `constructor` or `__proto__`
+  // must be data, never a lookup on Object.prototype.
+  const headers = new Map<string, string>();
+  const multiValueHeaders = new Map<string, string[]>();
+  let contentType: string | undefined;
   let userAgent: string | null = null;
   for (let i = 0; i < raw.rawHeaders.length; i += 2) {
     const k = raw.rawHeaders[i] as string;
     const v = raw.rawHeaders[i + 1] as string;
-    headers[k] = v;
-    const list = multiValueHeaders[k];
+    headers.set(k, v);
+    const list = multiValueHeaders.get(k);
     if (list) list.push(v);
-    else multiValueHeaders[k] = [v];
+    else multiValueHeaders.set(k, [v]);
     const lower = k.toLowerCase();
     if (lower === 'content-type') contentType = v;
     else if (lower === 'user-agent') userAgent = v;
   }
-  let query: Record<string, string> | null = null;
-  let multiQuery: Record<string, string[]> | null = null;
+  let query: Map<string, string> | null = null;
+  let multiQuery: Map<string, string[]> | null = null;
   if (raw.query) {
-    query = {};
-    multiQuery = {};
+    query = new Map();
+    multiQuery = new Map();
     for (const [k, v] of new URLSearchParams(raw.query)) {
-      query[k] = v;
-      const list = multiQuery[k];
+      query.set(k, v);
+      const list = multiQuery.get(k);
       if (list) list.push(v);
-      else multiQuery[k] = [v];
+      else multiQuery.set(k, [v]);
     }
   }
-  const binary = BINARY_TYPES.includes(contentType.split(';')[0]?.trim().toLowerCase() ?? '');
+  const binary = matchesMediaType(raw.binaryMediaTypes, contentType ?? DEFAULT_CONTENT_TYPE);
   const body =
     raw.body && raw.body.byteLength > 0
       ? Buffer.from(raw.body.buffer, raw.body.byteOffset, raw.body.byteLength)
@@ -68,10 +91,11 @@ export function toProxyEvent(raw: RawHttpRequest): APIGatewayProxyEvent {
     resource: raw.resource,
     path: raw.path,
     httpMethod: raw.method,
-    headers,
-    multiValueHeaders,
-    queryStringParameters: query,
-    multiValueQueryStringParameters: multiQuery,
+    // fromEntries defines own properties, as JSON.parse does for the event Lambda receives.
+    headers: Object.fromEntries(headers),
+    multiValueHeaders: Object.fromEntries(multiValueHeaders),
+    queryStringParameters: query && Object.fromEntries(query),
+    multiValueQueryStringParameters: multiQuery && Object.fromEntries(multiQuery),
     pathParameters: raw.pathParameters,
     stageVariables: null,
     body: body === null ? null : binary ? body.toString('base64') : body.toString('utf8'),

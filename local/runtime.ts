@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { removeStaleTempFiles } from '../lambdas/platform/fs-object-store';
 import { startDynamoDb } from './engines/dynamodb';
 import { FunctionHost } from './function-host';
 import { startGateway } from './gateway';
@@ -70,6 +71,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (created.length) progress(`created tables: ${created.join(', ')}`);
     const s3Root = join(dataDir, 's3');
     for (const b of plan.buckets) mkdirSync(join(s3Root, b.localName), { recursive: true });
+    // What a killed run left: index entries dynalite wrote before its item, half-written files.
+    if (ddb.repairedIndexEntries) progress(`repaired ${ddb.repairedIndexEntries} DynamoDB index entries`);
+    const stale = await removeStaleTempFiles(s3Root);
+    if (stale) progress(`removed ${stale} temporary file(s) left by a stopped process`);
 
     const env: Record<string, string> = {
       AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
@@ -93,7 +98,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       POWERTOOLS_METRICS_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     }));
-    const gateway = await startGateway({ routes: plan.routes, host, stage, port: options.port ?? 4566 });
+    const gateway = await startGateway({
+      routes: plan.routes,
+      host,
+      stage,
+      port: options.port ?? 4566,
+      objectStoreRoot: s3Root,
+    });
     apiUrl = gateway.url;
     // Functions behind routes start now; state machine tasks start on first use, like Lambda.
     const routed = new Set(plan.routes.map((r) => r.functionId));

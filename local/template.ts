@@ -23,6 +23,11 @@ export interface LocalRoute {
   /** Resource path as API Gateway knows it: `/runs/{id}`, `/files/{proxy+}`. */
   readonly path: string;
   readonly functionId: string;
+  /**
+   * The RestApi's `BinaryMediaTypes` (CloudFormation's `~1` decoded to `/`): request bodies
+   * of these types reach the function base64-encoded, as API Gateway passes them.
+   */
+  readonly binaryMediaTypes: readonly string[];
 }
 
 export interface LocalTable {
@@ -94,9 +99,21 @@ export function readTemplate(template: CfnTemplate): LocalPlan {
     if (props.Integration?.Type !== 'AWS_PROXY') continue;
     const functionId = functionIdInUri(props.Integration.Uri);
     if (!functionId || !functions.has(functionId)) continue;
-    routes.push({ method: props.HttpMethod, path: pathOf(props.ResourceId) || '/', functionId });
+    routes.push({
+      method: props.HttpMethod,
+      path: pathOf(props.ResourceId) || '/',
+      functionId,
+      binaryMediaTypes: binaryMediaTypesOf(resources[refOf(props.RestApiId) ?? '']),
+    });
   }
   return { functions, routes, tables, buckets, template };
+}
+
+/** A RestApi's binary media types; CloudFormation escapes `/` as `~1` (and `~` as `~0`). */
+function binaryMediaTypesOf(api: CfnTemplate['Resources'][string] | undefined): string[] {
+  const types = api?.Type === 'AWS::ApiGateway::RestApi' ? api.Properties?.BinaryMediaTypes : undefined;
+  if (!Array.isArray(types)) return [];
+  return types.map((t) => String(t).replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
 function refOf(v: unknown): string | undefined {

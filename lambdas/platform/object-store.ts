@@ -32,6 +32,21 @@ export interface ObjectStore {
   uri(bucket: string, key: string): string;
 }
 
+/**
+ * A key the store cannot hold: on a filesystem, a key where a directory is (or under a key
+ * that is a file), or a segment longer than 255 bytes. S3 keys are flat and never clash;
+ * callers map this to a 4xx.
+ */
+export class ObjectKeyError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ObjectKeyError';
+  }
+}
+
 /** Rejects keys that could escape their prefix or the store's root. */
 export function assertSafeKey(key: string): void {
   if (key.length === 0 || key.length > 1024) throw new RangeError('object key must be 1 to 1024 characters');

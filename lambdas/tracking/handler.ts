@@ -67,6 +67,6 @@ const signerFor = (ctx: RequestContext) =>
 
 export const handler = httpApi([
   ...trackingBindings({ store, experiments, runs, search: new RunSearch(store), artifacts }),
-  ...artifactBindings({ artifacts, signerFor }),
+  ...artifactBindings({ artifacts, signerFor, runs, registry }),
   ...registryBindings(registry, store),
 ]);

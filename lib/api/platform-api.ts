@@ -54,8 +54,12 @@ export class PlatformApi extends Construct implements IPlatformApi {
       description: 'serverless-mlops platform API (feature store, tracking, registry, serving, monitoring)',
       endpointTypes: [apigw.EndpointType.REGIONAL],
       cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
-      binaryMediaTypes: ['application/octet-stream'],
+      // The role is the account-wide logging role of API Gateway in this region: every API uses it.
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      // Every body reaches the functions base64-encoded and byte-exact, whatever its type
+      // (MLflow clients send artifacts with the file's guessed type); handlers decode by
+      // isBase64Encoded. Binary responses are decoded back for any Accept; JSON stays text.
+      binaryMediaTypes: ['*/*'],
       minCompressionSize: undefined,
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
       deployOptions: {

@@ -164,6 +164,23 @@ describe('the HTTP wrapper', () => {
     expect(up.body).toEqual({ path: 'a/b.bin', bytes: 4 });
   });
 
+  it('parses a JSON body that arrives base64-encoded (API Gateway encodes every body)', async () => {
+    const r = await call({ body: Buffer.from('{"name":"é"}').toString('base64'), isBase64Encoded: true });
+    expect(r).toMatchObject({ status: 200, body: { created: 'é' } });
+  });
+
+  it('reads query keys and headers named like object properties as plain data', async () => {
+    // As Lambda receives the event: JSON, where "__proto__" is an own key.
+    const e = JSON.parse(
+      '{"headers":{"__proto__":"x","constructor":"y","Content-Type":"application/json"},' +
+        '"multiValueQueryStringParameters":{"__proto__":["a","b"],"toString":["1"],"ids":["7"]}}',
+    );
+    const list = await call({ ...e, resource: '/items/list', httpMethod: 'GET' });
+    expect(list).toMatchObject({ status: 200, body: { ids: ['7'], max: null } });
+    const create = await call({ ...e, body: '{"name":"n"}' });
+    expect(create).toMatchObject({ status: 200, body: { created: 'n' } });
+  });
+
   it('answers an unknown route 404 and a wrong method 405', async () => {
     expect((await call({ resource: '/nope' })).body.error_code).toBe('ENDPOINT_NOT_FOUND');
     const wrong = await call({ resource: '/items/create', httpMethod: 'DELETE' });

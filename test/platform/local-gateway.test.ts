@@ -8,11 +8,14 @@ import {
   PutItemCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import type { CfnRestApi } from 'aws-cdk-lib/aws-apigateway';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../lib/app';
 import { PlatformFunction } from '../../lib/private/platform-function';
+import { matchesMediaType, toProxyEvent } from '../../local/proxy-event';
 import { startLocalRuntime } from '../../local/runtime';
-import type { CfnTemplate } from '../../local/template';
+import { type CfnTemplate, readTemplate } from '../../local/template';
+import { BYTES, bytesRoutes } from './fixtures/bytes-handler';
 import { echoRoute } from './fixtures/echo-handler';
 
 const apiUrl = inject('apiUrl');
@@ -31,6 +34,15 @@ describe('the local gateway serving the synthesized platform', () => {
     const res = await fetch(`${apiUrl}/no/such/route`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(404);
     expect(await json(res)).toMatchObject({ error_code: 'ENDPOINT_NOT_FOUND' });
+  });
+
+  it('answers query keys and headers named like object properties as any other (no 502)', async () => {
+    for (const name of ['toString', 'constructor', '__proto__', 'valueOf', 'hasOwnProperty']) {
+      const query = await fetch(`${apiUrl}/health?${name}=1&${name}=2`);
+      expect(query.status, name).toBe(200);
+      const header = await fetch(`${apiUrl}/health`, { headers: { [name]: 'x' } });
+      expect(header.status, name).toBe(200);
+    }
   });
 
   it('answers a malformed path with 400', async () => {
@@ -55,6 +67,14 @@ describe('a route added in CDK', () => {
       environment: { ECHO_ENV: 'from-the-template' },
     });
     platform.api.addRoutes(echo.fn, [echoRoute]);
+    const bytes = new PlatformFunction(platform, 'Bytes', {
+      ...platform.functionDefaults('bytes'),
+      entry: 'test/platform/fixtures/bytes-handler.ts',
+    });
+    platform.api.addRoutes(bytes.fn, bytesRoutes);
+    // Binary media types as CloudFormation spells them ('~1' for '/'): the gateway must
+    // read them from the template, not keep a list of its own.
+    (platform.api.api.node.defaultChild as CfnRestApi).binaryMediaTypes = ['image~1png', 'font~1*'];
     const template = app.synth().getStackByName(stack.stackName).template as CfnTemplate;
     dataDir = mkdtempSync(join(tmpdir(), 'mlops-routes-'));
     runtime = await startLocalRuntime({
@@ -109,6 +129,23 @@ describe('a route added in CDK', () => {
     expect(overRoute.status).toBe(413);
   });
 
+  it('passes bodies of the template’s binary media types base64-encoded, others as text', async () => {
+    const put = async (type: string, body: Uint8Array) =>
+      json(
+        await fetch(`${runtime.url}/test/bytes`, { method: 'PUT', headers: { 'content-type': type }, body }),
+      );
+    const png = Buffer.from([0, 255, 137, 80]);
+    expect(await put('image/png', png)).toEqual({ isBase64Encoded: true, body: png.toString('base64') });
+    expect(await put('font/woff2', png)).toEqual({ isBase64Encoded: true, body: png.toString('base64') });
+    expect(await put('text/plain', Buffer.from('hello'))).toEqual({ isBase64Encoded: false, body: 'hello' });
+  });
+
+  it('decodes a base64 response when the first Accept type is binary, else passes the text on', async () => {
+    const get = (accept: string) => fetch(`${runtime.url}/test/bytes`, { headers: { accept } });
+    expect([...Buffer.from(await (await get('image/png, text/plain')).arrayBuffer())]).toEqual(BYTES);
+    expect(await (await get('text/plain, image/png')).text()).toBe(Buffer.from(BYTES).toString('base64'));
+  });
+
   it('answers a wrong content type with 415 and malformed JSON with 400', async () => {
     const wrongType = await fetch(`${runtime.url}/test/echo/a`, {
       method: 'POST',
@@ -123,6 +160,53 @@ describe('a route added in CDK', () => {
     });
     expect(malformed.status).toBe(400);
     expect((await json(malformed)).error_code).toBe('BAD_REQUEST');
+  });
+});
+
+describe('binary media types', () => {
+  it('are read per RestApi from the template, with CloudFormation’s ~1 for /', () => {
+    const plan = readTemplate({
+      Resources: {
+        Fn: { Type: 'AWS::Lambda::Function', Metadata: { 'mlops:entry': 'x.ts' } },
+        Api: { Type: 'AWS::ApiGateway::RestApi', Properties: { BinaryMediaTypes: ['*~1*'] } },
+        Get: {
+          Type: 'AWS::ApiGateway::Method',
+          Properties: {
+            HttpMethod: 'GET',
+            RestApiId: { Ref: 'Api' },
+            ResourceId: { 'Fn::GetAtt': ['Api', 'RootResourceId'] },
+            Integration: { Type: 'AWS_PROXY', Uri: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Fn', 'Arn'] }]] } },
+          },
+        },
+      },
+    });
+    expect(plan.routes).toEqual([{ method: 'GET', path: '/', functionId: 'Fn', binaryMediaTypes: ['*/*'] }]);
+  });
+
+  it('match as API Gateway matches them: wildcards, case, parameters ignored', () => {
+    expect(matchesMediaType(['*/*'], 'text/plain; charset=utf-8')).toBe(true);
+    expect(matchesMediaType(['image/*'], 'IMAGE/PNG')).toBe(true);
+    expect(matchesMediaType(['image/*'], 'text/plain')).toBe(false);
+    expect(matchesMediaType(['application/octet-stream'], 'application/octet-streamx')).toBe(false);
+    expect(matchesMediaType(['*/*'], undefined)).toBe(false);
+  });
+
+  it('make a request without a content type binary under */* (API Gateway reads it as application/json)', () => {
+    const event = toProxyEvent({
+      method: 'PUT',
+      path: '/x',
+      query: '',
+      rawHeaders: [],
+      body: new Uint8Array([255, 0]),
+      resource: '/x',
+      pathParameters: null,
+      stage: 'local',
+      requestId: 'r',
+      sourceIp: '127.0.0.1',
+      httpVersion: '1.1',
+      binaryMediaTypes: ['*/*'],
+    });
+    expect(event).toMatchObject({ isBase64Encoded: true, body: '/wA=' });
   });
 });
 

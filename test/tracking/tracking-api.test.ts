@@ -379,12 +379,12 @@ describe('artifacts', () => {
     expect((await call('GET', `artifacts/list?run_id=${runId}&path=/etc`)).status).toBe(400);
   });
 
-  it('presigns URLs and assembles a multipart upload (local URLs point at the proxy)', async () => {
+  it('presigns URLs and assembles a multipart upload (local URLs are served by the local runtime)', async () => {
     const { run } = await newRun();
     const root = run.info.artifact_uri.replace('mlflow-artifacts:/', '');
     const signed = await call('GET', `/api/2.0/mlflow-artifacts/presigned/${root}/big.bin?method=PUT`);
     expect(signed.body).toMatchObject({ method: 'PUT', expires_in: 900 });
-    expect(signed.body.url).toContain(`/api/2.0/mlflow-artifacts/artifacts/${root}/big.bin`);
+    expect(signed.body.url).toContain(`/_local/s3/artifacts/artifacts/${root}/big.bin?`);
     const created = await call('POST', `/api/2.0/mlflow-artifacts/mpu/create/${root}/big.bin`, {
       path: `${root}/big.bin`,
       num_parts: 2,
@@ -404,7 +404,8 @@ describe('artifacts', () => {
       parts,
     });
     expect(done.status).toBe(200);
-    expect(await (await fetch(signed.body.url)).text()).toBe('hello world');
+    const download = `${apiUrl}/api/2.0/mlflow-artifacts/artifacts/${root}/big.bin`;
+    expect(await (await fetch(download)).text()).toBe('hello world');
     const escaped = await call('POST', `/api/2.0/mlflow-artifacts/mpu/create/${root}/big.bin`, {
       path: '../x',
       num_parts: 1,

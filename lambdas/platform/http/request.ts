@@ -2,9 +2,17 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { BadRequestError, MlopsError } from '../errors';
 import { DEFAULT_MAX_BODY_BYTES, type RouteSpec } from './route';
 
+/**
+ * An object without a prototype: a client's header or query key named `constructor`,
+ * `toString` or `__proto__` is then plain data, never a lookup on Object.prototype.
+ */
+function dataMap<V>(): Record<string, V> {
+  return Object.create(null) as Record<string, V>;
+}
+
 /** Lower-cased single-value headers (HTTP header names are case-insensitive). */
 export function normalizeHeaders(event: Pick<APIGatewayProxyEvent, 'headers'>): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = dataMap<string>();
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
   return out;
 }
@@ -13,7 +21,7 @@ export function normalizeHeaders(event: Pick<APIGatewayProxyEvent, 'headers'>): 
 export function queryObject(
   event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>,
 ): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out = dataMap<string | string[]>();
   const multi = event.multiValueQueryStringParameters;
   if (multi) {
     for (const [k, vs] of Object.entries(multi)) {
@@ -26,7 +34,10 @@ export function queryObject(
   return out;
 }
 
-/** The body's bytes, decoding API Gateway's base64 form for binary payloads. */
+/**
+ * The body's bytes. API Gateway passes every body base64-encoded (the API's binary media
+ * types are `*\/*`); a text body (`isBase64Encoded: false`) is read as UTF-8.
+ */
 export function bodyBytes(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): Uint8Array {
   if (event.body === null || event.body === undefined || event.body === '') return new Uint8Array();
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
@@ -55,11 +66,11 @@ export function readInput(
   if (bytes.byteLength > limit) {
     throw new MlopsError(
       'REQUEST_TOO_LARGE',
-      `Request body is ${bytes.byteLength} bytes; this endpoint accepts at most ${limit} bytes`,
+      `Request body is ${bytes.byteLength} bytes; this endpoint accepts at most ${limit} bytes.${spec.tooLargeHint ? ` ${spec.tooLargeHint}` : ''}`,
     );
   }
   const query = queryObject(event);
-  const pathParameters = event.pathParameters ?? {};
+  const pathParameters = Object.assign(dataMap<string>(), event.pathParameters);
   if (spec.body === 'raw') return { input: { ...query, ...pathParameters }, rawBody: bytes };
   if (BODYLESS.has(event.httpMethod) || bytes.byteLength === 0) {
     return { input: { ...query, ...pathParameters } };

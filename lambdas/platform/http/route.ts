@@ -21,11 +21,16 @@ export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodT
   readonly response?: Res;
   /** `raw` hands the body to the implementation as bytes instead of parsing JSON. @default 'json' */
   readonly body?: 'json' | 'raw';
-  /** Largest accepted body in bytes. @default 5 MiB (under Lambda's 6 MB payload limit) */
+  /**
+   * Largest accepted body in bytes. @default 4 MiB: API Gateway passes bodies base64-encoded
+   * (4/3 larger), and the event must fit Lambda's 6 MB payload limit.
+   */
   readonly maxBodyBytes?: number;
+  /** Appended to the 413 a too-large body gets: how to send it instead. */
+  readonly tooLargeHint?: string;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /**
  * Declares a route with its types inferred from the schemas.

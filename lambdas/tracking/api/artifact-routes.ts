@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { defineRoute, q } from '../../platform/http/route';
+import { DEFAULT_MAX_BODY_BYTES, defineRoute, q } from '../../platform/http/route';
+
+/**
+ * Largest artifact that passes through the function itself: its base64 form (API Gateway
+ * passes bodies base64-encoded) must fit Lambda's 6 MB payload. Larger downloads answer
+ * a redirect to a presigned URL; larger uploads use multipart (mpu/*) or presigned PUTs.
+ */
+export const INLINE_ARTIFACT_MAX_BYTES = DEFAULT_MAX_BODY_BYTES;
 
 /** MLflow's artifact proxy (`/api/2.0/mlflow-artifacts/`) plus presigned URLs for large files. */
 const p = (path: string) => `/api/2.0/mlflow-artifacts/${path}`;
@@ -8,16 +15,20 @@ const fileInfo = z.object({ path: z.string(), is_dir: z.boolean(), file_size: z.
 export const downloadArtifact = defineRoute({
   method: 'GET',
   path: p('artifacts/{proxy+}'),
-  summary: 'Download an artifact',
+  summary: 'Download an artifact (files over 4 MiB answer 307 to a presigned URL)',
   request: z.object({ proxy: z.string() }),
 });
 
 export const uploadArtifact = defineRoute({
   method: 'PUT',
   path: p('artifacts/{proxy+}'),
-  summary: 'Upload an artifact (or a multipart part with upload_id and part_number)',
+  summary: 'Upload an artifact of at most 4 MiB (larger: mpu/create, or a presigned PUT)',
+  // upload_id and part_number are accepted only to refuse them: parts go to presigned URLs.
   request: z.object({ proxy: z.string(), upload_id: z.string().optional(), part_number: q.int().optional() }),
   body: 'raw',
+  maxBodyBytes: INLINE_ARTIFACT_MAX_BYTES,
+  tooLargeHint:
+    'Upload larger artifacts in parts: set MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true (the client then uses mpu/create), or log to an s3:// artifact root.',
   response: z.object({}),
 });
 
@@ -60,7 +71,11 @@ export const completeMultipartUpload = defineRoute({
     path: z.string().optional(),
     upload_id: z.string(),
     parts: z.array(
-      z.object({ part_number: z.number().int().min(1), etag: z.string(), url: z.string().optional() }),
+      z.object({
+        part_number: z.number().int().min(1).max(10000),
+        etag: z.string().min(1),
+        url: z.string().optional(),
+      }),
     ),
   }),
   response: z.object({}),

@@ -8,6 +8,11 @@ import { InvalidParameterError } from '../../platform/errors';
  */
 export const STORAGE_PREFIX = 'artifacts/';
 
+/** Longest artifact path, leaving room for the storage prefix in a 1,024-byte S3 key. */
+export const MAX_PATH_BYTES = 1000;
+/** Longest name between slashes (NAME_MAX of common file systems). */
+export const MAX_SEGMENT_BYTES = 255;
+
 /** Checks a relative artifact path (may be empty, meaning the root); returns it normalized. */
 export function checkRelativePath(path: string | undefined, what = 'path'): string {
   if (path === undefined || path === '' || path === '/') return '';
@@ -20,9 +25,19 @@ export function checkRelativePath(path: string | undefined, what = 'path'): stri
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is rejected
     /[\x00-\x1f]/.test(trimmed) ||
     trimmed.split('/').some((s) => s === '' || s === '.' || s === '..');
-  if (bad || trimmed.length > 1024) {
+  if (bad) {
     throw new InvalidParameterError(
       `Invalid ${what} '${path}': artifact paths must be relative, without '.', '..' or empty segments, backslashes or percent-encoding.`,
+    );
+  }
+  // S3 keys hold 1,024 bytes; file systems hold names of 255 bytes (the local runtime's store).
+  if (Buffer.byteLength(trimmed) > MAX_PATH_BYTES) {
+    throw new InvalidParameterError(`Invalid ${what}: artifact paths are at most ${MAX_PATH_BYTES} bytes.`);
+  }
+  const long = trimmed.split('/').find((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES);
+  if (long !== undefined) {
+    throw new InvalidParameterError(
+      `Invalid ${what}: the name '${long.slice(0, 40)}...' is ${Buffer.byteLength(long)} bytes; each name in an artifact path is at most ${MAX_SEGMENT_BYTES} bytes.`,
     );
   }
   return trimmed;

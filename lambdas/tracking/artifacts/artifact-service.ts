@@ -1,12 +1,15 @@
-import { NotFoundError } from '../../platform/errors';
-import type { ObjectStore } from '../../platform/object-store';
-import { checkRelativePath, parseProxiedPath } from './artifact-paths';
+import { InvalidParameterError, NotFoundError } from '../../platform/errors';
+import { ObjectKeyError, type ObjectStore } from '../../platform/object-store';
+import { checkRelativePath, type ProxiedPath, parseProxiedPath } from './artifact-paths';
 
 export interface FileInfo {
   readonly path: string;
   readonly is_dir: boolean;
   readonly file_size?: number;
 }
+
+/** A download: the bytes when small, else the object's key and size (to answer with a redirect). */
+export type Download = { readonly bytes: Uint8Array } | { readonly key: string; readonly size: number };
 
 /**
  * Artifacts in the artifacts bucket: the proxy's upload, download, list and delete, and
@@ -20,25 +23,59 @@ export class ArtifactService {
 
   /** Stores bytes at a proxied path (`<exp>/<run>/artifacts/<file>`). */
   async upload(path: string, body: Uint8Array): Promise<void> {
-    const p = parseProxiedPath(path);
-    if (!p.relative) throw new NotFoundError(`Artifact path '${path}' names the run's root, not a file`);
-    await this.store.put(this.bucket, p.key, body);
+    const p = await this.writable(path);
+    try {
+      await this.store.put(this.bucket, p.key, body);
+    } catch (err) {
+      if (err instanceof ObjectKeyError) throw clash(path, err.message);
+      throw err;
+    }
   }
 
-  /** The bytes at a proxied path, or RESOURCE_DOES_NOT_EXIST. */
-  async download(path: string): Promise<Uint8Array> {
+  /**
+   * Checks a proxied path a file may be written to: it names a file under the run's
+   * root, no directory is there, and no parent is a file (S3 would allow both, and a
+   * listing would then show one name twice; the filesystem store cannot hold them).
+   */
+  async writable(path: string): Promise<ProxiedPath> {
     const p = parseProxiedPath(path);
-    const body = p.relative ? await this.store.get(this.bucket, p.key) : undefined;
-    if (!body) throw new NotFoundError(`Artifact '${path}' does not exist`);
-    return body;
+    if (!p.relative)
+      throw new InvalidParameterError(`Artifact path '${path}' names the run's root, not a file`);
+    const root = p.key.slice(0, p.key.length - p.relative.length - 1);
+    const segments = p.relative.split('/');
+    for (let i = 1; i < segments.length; i++) {
+      const parent = `${root}/${segments.slice(0, i).join('/')}`;
+      if (await this.store.head(this.bucket, parent)) {
+        throw clash(path, `'${segments.slice(0, i).join('/')}' is a file, not a directory`);
+      }
+    }
+    if ((await this.store.list(this.bucket, `${p.key}/`)).length > 0) {
+      throw clash(path, `'${p.relative}' is a directory`);
+    }
+    return p;
   }
 
-  /** Deletes a file, or every file under a directory. */
+  /** The file at a proxied path: its bytes up to `inlineMax` bytes, else its key and size. */
+  async download(path: string, inlineMax = Number.POSITIVE_INFINITY): Promise<Download> {
+    const p = parseProxiedPath(path);
+    const info = p.relative ? await this.store.head(this.bucket, p.key) : undefined;
+    if (!info) throw new NotFoundError(`Artifact '${path}' does not exist`);
+    if (info.size > inlineMax) return { key: p.key, size: info.size };
+    const bytes = await this.store.get(this.bucket, p.key);
+    if (!bytes) throw new NotFoundError(`Artifact '${path}' does not exist`);
+    return { bytes };
+  }
+
+  /** The keys a delete of a proxied path removes: the file, or every file under the directory. */
+  async keysUnder(path: string): Promise<string[]> {
+    const p = parseProxiedPath(path);
+    const under = (await this.store.list(this.bucket, `${p.key}/`)).map((o) => o.key);
+    return (await this.store.head(this.bucket, p.key)) ? [p.key, ...under] : under;
+  }
+
+  /** Deletes a file, or every file under a directory. Deleting what is gone succeeds (retries). */
   async delete(path: string): Promise<void> {
-    const p = parseProxiedPath(path);
-    const under = await this.store.list(this.bucket, `${p.key}/`);
-    for (const o of under) await this.store.delete(this.bucket, o.key);
-    await this.store.delete(this.bucket, p.key);
+    for (const key of await this.keysUnder(path)) await this.store.delete(this.bucket, key);
   }
 
   /** Direct children (files and directories) of a proxied directory path; paths are relative to it. */
@@ -71,4 +108,10 @@ export class ArtifactService {
     }
     return [...[...dirs].sort().map((d) => ({ path: d, is_dir: true })), ...files];
   }
+}
+
+function clash(path: string, why: string): InvalidParameterError {
+  return new InvalidParameterError(
+    `Cannot write artifact '${path}': ${why}. A name is either a file or a directory.`,
+  );
 }

@@ -3,12 +3,19 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { InvalidParameterError, NotFoundError } from '../../platform/errors';
+import { checkPartList, multipartEtag } from './local-s3';
 import type { ArtifactSigner, PresignedPart } from './signer';
+
+/** S3's answers to a bad completion are the caller's mistakes (4xx), not ours. */
+const CALLER_ERRORS = new Set(['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall', 'MalformedXML']);
+const errorName = (err: unknown) => (err as { name?: string; Code?: string }).name ?? '';
 
 /**
  * ArtifactSigner on S3: presigned GetObject/PutObject, and multipart uploads whose
@@ -51,24 +58,48 @@ export class S3ArtifactSigner implements ArtifactSigner {
     return { uploadId, parts };
   }
 
+  /**
+   * Completes the upload. A retry after a success finds no upload (S3 forgets it): it
+   * succeeds when the object's ETag is the one these parts make.
+   */
   async completeMultipart(
     key: string,
     uploadId: string,
     parts: readonly { part_number: number; etag: string }[],
   ): Promise<void> {
-    await this.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag })) },
-      }),
-    );
+    checkPartList(parts);
+    try {
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag })) },
+        }),
+      );
+    } catch (err) {
+      const name = errorName(err);
+      if (CALLER_ERRORS.has(name)) throw new InvalidParameterError(`S3 refused the parts: ${name}`);
+      if (name !== 'NoSuchUpload') throw err;
+      const head = await this.s3
+        .send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
+        .catch(() => undefined);
+      if (head?.ETag !== multipartEtag(parts.map((p) => p.etag))) {
+        throw new NotFoundError(
+          `No multipart upload ${uploadId} for this path (never created, aborted or expired)`,
+        );
+      }
+    }
   }
 
+  /** Aborts the upload; an upload already gone (aborted, expired) is not an error. */
   async abortMultipart(key: string, uploadId: string): Promise<void> {
-    await this.s3.send(
-      new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
-    );
+    try {
+      await this.s3.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+      );
+    } catch (err) {
+      if (errorName(err) !== 'NoSuchUpload') throw err;
+    }
   }
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { encodeDouble } from '../../lambdas/tracking/domain/order-key';
 import { keys } from '../../lambdas/tracking/store/dynamo-keys';
 import { startLocalRuntime } from '../../local/runtime';
 import type { BenchMeasurement, Benchmark } from '../harness';
@@ -73,7 +74,10 @@ export default (async (ctx) => {
         info,
         params: { model: i % 3 === 0 ? 'gbdt' : 'logistic', lr: '0.1', depth: String(i % 10) },
         tags: { 'mlflow.runName': info.run_name },
-        metrics: { auc: { v: auc, t: 1, s: 0, o: '' }, loss: { v: 1 - auc, t: 1, s: 0, o: '' } },
+        metrics: {
+          auc: { x: encodeDouble(auc), t: 1, s: 0, o: '' },
+          loss: { x: encodeDouble(1 - auc), t: 1, s: 0, o: '' },
+        },
         inputs: [],
       };
     });
@@ -97,11 +101,12 @@ export default (async (ctx) => {
             TableName: 'tracking',
             IndexName: 'gsi1',
             KeyConditionExpression: 'gsi1pk = :p',
-            FilterExpression: '#m.#auc.#v > :a AND #p.#model = :g AND #i.#lc = :active',
+            // Metric values are stored as their order-preserving hex encoding (`x`).
+            FilterExpression: '#m.#auc.#x > :a AND #p.#model = :g AND #i.#lc = :active',
             ExpressionAttributeNames: {
               '#m': 'metrics',
               '#auc': 'auc',
-              '#v': 'v',
+              '#x': 'x',
               '#p': 'params',
               '#model': 'model',
               '#i': 'info',
@@ -109,7 +114,7 @@ export default (async (ctx) => {
             },
             ExpressionAttributeValues: {
               ':p': keys.runIndexPartition(experiment_id),
-              ':a': 0.5,
+              ':a': encodeDouble(0.5),
               ':g': 'gbdt',
               ':active': 'active',
             },
@@ -158,7 +163,7 @@ export default (async (ctx) => {
       const historyItems = metrics.map((m) => ({
         pk: `BENCH#${r}#${m.key}`,
         sk: String(m.step),
-        v: m.value,
+        x: encodeDouble(m.value),
         t: m.timestamp,
         s: m.step,
       }));

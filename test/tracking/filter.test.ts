@@ -3,13 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from '../../lambdas/platform/errors';
 import {
   EXPERIMENT_ATTRIBUTES,
+  likeMatcher,
+  MAX_LIKE_PATTERN,
   matches,
   parseFilter,
   RUN_ATTRIBUTES,
   type Searchable,
 } from '../../lambdas/tracking/domain/filter';
 import { comparatorFor, parseOrderBy } from '../../lambdas/tracking/domain/order-by';
-import { compareMetricPoints, encodeDouble, encodeInt64 } from '../../lambdas/tracking/domain/order-key';
+import {
+  compareMetricPoints,
+  decodeDouble,
+  encodeDouble,
+  encodeInt64,
+} from '../../lambdas/tracking/domain/order-key';
 import { decodePageToken, encodePageToken, queryFingerprint } from '../../lambdas/tracking/domain/page-token';
 import { parseMetricValue, validateAlias, validateKey } from '../../lambdas/tracking/domain/validation';
 
@@ -79,6 +86,17 @@ describe('the search filter grammar', () => {
     expect(() => parseFilter(filter, RUN_ATTRIBUTES)).toThrow(message);
   });
 
+  it('echoes at most 100 characters of a long filter in its error', () => {
+    const filter = `params.x = 'a' AND ${'y'.repeat(20_000)}`;
+    expect(() => parseFilter(filter, RUN_ATTRIBUTES)).toThrow(InvalidParameterError);
+    try {
+      parseFilter(filter, RUN_ATTRIBUTES);
+    } catch (err) {
+      expect((err as Error).message.length).toBeLessThan(400);
+      expect((err as Error).message).toContain('…');
+    }
+  });
+
   it('accepts bare experiment attributes', () => {
     expect(parseFilter("name LIKE 'exp%'", EXPERIMENT_ATTRIBUTES)).toEqual([
       { type: 'attribute', key: 'name', op: 'LIKE', value: 'exp%' },
@@ -86,7 +104,81 @@ describe('the search filter grammar', () => {
   });
 });
 
+/** SQL LIKE by dynamic programming over code points: the definition, to compare against. */
+function likeReference(pattern: string, value: string): boolean {
+  const p = Array.from(pattern);
+  const v = Array.from(value);
+  let row = [true, ...v.map(() => false)];
+  for (const c of p) {
+    const next = [c === '%' && row[0] === true];
+    for (let j = 1; j <= v.length; j++) {
+      next[j] =
+        c === '%'
+          ? row[j] === true || next[j - 1] === true
+          : row[j - 1] === true && (c === '_' || c === v[j - 1]);
+    }
+    row = next;
+  }
+  return row[v.length] === true;
+}
+
+describe('LIKE and ILIKE', () => {
+  it('agree with the textbook definition on any pattern and value', () => {
+    const text = (chars: string[]) =>
+      fc.array(fc.constantFrom(...chars), { maxLength: 12 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(text(['a', 'b', '%', '_', '€']), text(['a', 'b', '€']), (pattern, value) => {
+        expect(likeMatcher(pattern, false)(value)).toBe(likeReference(pattern, value));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(likeMatcher('GB%', true)('gbdt')).toBe(true);
+    expect(likeMatcher('GB%', false)('gbdt')).toBe(false);
+    // `_` is one character, an astral one included.
+    expect(likeMatcher('a_b', false)('a😀b')).toBe(true);
+  });
+
+  it('answers patterns that make a backtracking RegExp run for hours, at once', () => {
+    // As a RegExp (`^.*.*…b$`) each of these backtracks through every split of the value.
+    const value = 'a'.repeat(30);
+    expect(likeMatcher(`${'%'.repeat(30)}b`, false)(value)).toBe(false);
+    expect(likeMatcher(`${'%a'.repeat(15)}%b`, false)(value)).toBe(false);
+    expect(likeMatcher(`${'%_'.repeat(31)}%`, true)(value)).toBe(false);
+    expect(likeMatcher(`${'%a'.repeat(15)}%`, false)(value)).toBe(true);
+    const r = run({}, { p: value }, {}, {});
+    expect(matches(parseFilter(`params.p LIKE '${'%'.repeat(14)}b'`, RUN_ATTRIBUTES), r)).toBe(false);
+  });
+
+  it(`refuses a pattern longer than ${MAX_LIKE_PATTERN} characters`, () => {
+    const long = `params.p LIKE '${'%a'.repeat(MAX_LIKE_PATTERN / 2 + 1)}'`;
+    expect(() => parseFilter(long, RUN_ATTRIBUTES)).toThrow(`the limit is ${MAX_LIKE_PATTERN}`);
+    expect(() =>
+      parseFilter(`params.p ILIKE '${'a'.repeat(MAX_LIKE_PATTERN)}'`, RUN_ATTRIBUTES),
+    ).not.toThrow();
+  });
+});
+
 describe('order_by', () => {
+  it('takes the same entity prefixes as the filter, parameters. included, and quoted keys', () => {
+    expect(
+      parseOrderBy(['parameters.lr DESC', 'metrics.`val loss`', 'run.start_time'], RUN_ATTRIBUTES),
+    ).toEqual([
+      { type: 'param', key: 'lr', ascending: false },
+      { type: 'metric', key: 'val loss', ascending: true },
+      { type: 'attribute', key: 'start_time', ascending: true },
+    ]);
+  });
+
+  it.each([
+    ['metrics.auc SIDEWAYS'],
+    ['metrics.val loss DESC'],
+    ['metrics.`auc DESC'],
+    ['nope.auc'],
+    [`metrics.auc ${' '.repeat(50_000)}x`],
+  ])('refuses %s', (term) => {
+    expect(() => parseOrderBy([term], RUN_ATTRIBUTES)).toThrow(InvalidParameterError);
+  });
+
   it('sorts by a metric descending with runs missing it last, in either direction', () => {
     const a = run({ auc: 0.5 }, {}, {}, { run_id: 'a' });
     const b = run({ auc: 0.9 }, {}, {}, { run_id: 'b' });
@@ -121,6 +213,17 @@ describe('metric ordering', () => {
     );
   });
 
+  it('decodes every double back bit for bit, DynamoDB-unrepresentable ones included', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true }), (x) => {
+        expect(Object.is(decodeDouble(encodeDouble(x)), x === 0 ? 0 : x)).toBe(true);
+      }),
+    );
+    for (const x of [1e20, 2 ** 53 + 2, 1e-200, 5e-324, -1e300, Number.MAX_VALUE, -Infinity])
+      expect(decodeDouble(encodeDouble(x))).toBe(x);
+    expect(decodeDouble(encodeDouble(Number.NaN))).toBeNaN();
+  });
+
   it('sorts NaN below every number and -0 equal to 0', () => {
     expect(encodeDouble(Number.NaN) < encodeDouble(-Number.MAX_VALUE)).toBe(true);
     expect(encodeDouble(-0)).toBe(encodeDouble(0));
@@ -131,6 +234,10 @@ describe('metric ordering', () => {
     expect(parseMetricValue('m', 'Infinity')).toBe(Number.MAX_VALUE);
     expect(parseMetricValue('m', '-inf')).toBe(-Number.MAX_VALUE);
     expect(parseMetricValue('m', 'NaN')).toBeNaN();
+    expect(parseMetricValue('m', 'inf')).toBe(Number.MAX_VALUE);
+    expect(parseMetricValue('m', '1e400')).toBe(Number.MAX_VALUE);
+    expect(parseMetricValue('m', Number.POSITIVE_INFINITY)).toBe(Number.MAX_VALUE);
+    expect(parseMetricValue('m', '1e-200')).toBe(1e-200);
     expect(() => parseMetricValue('m', 'abc')).toThrow("metric 'm'");
   });
 });

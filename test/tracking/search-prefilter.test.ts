@@ -1,8 +1,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, unique } from './support';
 
-// 120 runs with the awkward cases a store-side filter could get wrong: NaN metrics, missing
-// metrics and params, a tag key with dots, deleted runs, finished and running ones.
+// 120 runs with the awkward cases a store-side filter could get wrong: NaN metrics, values
+// DynamoDB numbers cannot hold (beyond 2^53, below 1e-130, above 1e126, Infinity clamped),
+// missing metrics and params, a tag key with dots, deleted runs, finished and running ones.
+const EXTREMES: [sent: number | string, stored: number][] = [
+  [1e20, 1e20],
+  [-1e300, -1e300],
+  [1e-200, 1e-200],
+  [5e-324, 5e-324],
+  [2 ** 53 + 2, 2 ** 53 + 2],
+  ['Infinity', Number.MAX_VALUE],
+  [-(2 ** 60), -(2 ** 60)],
+];
 interface Made {
   id: string;
   auc?: number;
@@ -22,15 +32,15 @@ beforeAll(async () => {
     const run = (await call('POST', 'runs/create', { experiment_id: experimentId, start_time: start })).body
       .run;
     const id = run.info.run_id as string;
-    const auc = i % 11 === 0 ? undefined : i % 13 === 0 ? Number.NaN : ((i * 37) % 100) / 100;
+    const extreme = i % 17 === 7 ? EXTREMES[Math.floor(i / 17) % EXTREMES.length] : undefined;
+    const auc =
+      i % 11 === 0 ? undefined : i % 13 === 0 ? Number.NaN : extreme ? extreme[1] : ((i * 37) % 100) / 100;
+    const sent = Number.isNaN(auc) ? 'NaN' : extreme ? extreme[0] : auc;
     const model = i % 7 === 0 ? undefined : ['gbdt', 'logistic', 'gbdt-v2'][i % 3];
     const team = i % 5 === 0 ? undefined : i % 2 ? 'growth' : 'risk';
     await call('POST', 'runs/log-batch', {
       run_id: id,
-      metrics:
-        auc === undefined
-          ? []
-          : [{ key: 'auc', value: Number.isNaN(auc) ? 'NaN' : auc, timestamp: start, step: 0 }],
+      metrics: auc === undefined ? [] : [{ key: 'auc', value: sent, timestamp: start, step: 0 }],
       params: model === undefined ? [] : [{ key: 'model', value: model }],
       tags: team === undefined ? [] : [{ key: 'owner.team', value: team }],
     });
@@ -82,6 +92,12 @@ describe('runs/search with filters the store applies while reading', () => {
     ['metrics.auc <= 0.3', (m: Made) => num(m.auc) && m.auc <= 0.3],
     ['metrics.auc != 0.37', (m: Made) => num(m.auc) && m.auc !== 0.37],
     ['metrics.auc = 0.74', (m: Made) => num(m.auc) && m.auc === 0.74],
+    ['metrics.auc > 1e19', (m: Made) => num(m.auc) && m.auc > 1e19],
+    ['metrics.auc < -1e299', (m: Made) => num(m.auc) && m.auc < -1e299],
+    ['metrics.auc > 0 AND metrics.auc <= 1e-130', (m: Made) => num(m.auc) && m.auc > 0 && m.auc <= 1e-130],
+    ['metrics.auc >= 1.7976931348623157e308', (m: Made) => num(m.auc) && m.auc >= Number.MAX_VALUE],
+    ['metrics.auc > 1e309', () => false],
+    ['metrics.auc < 1e309', (m: Made) => num(m.auc)],
     ["params.model = 'gbdt'", (m: Made) => m.model === 'gbdt'],
     ["params.model != 'gbdt'", (m: Made) => m.model !== undefined && m.model !== 'gbdt'],
     ["tags.`owner.team` = 'risk'", (m: Made) => m.team === 'risk'],

@@ -1,13 +1,14 @@
 import { InvalidParameterError } from '../../platform/errors';
 import { bind, type RouteBinding } from '../../platform/http/route';
 import { MODEL_ATTRIBUTES, matches, parseFilter, type Searchable } from '../domain/filter';
-import { onceFor } from '../domain/idempotency';
+import { IDEMPOTENCY_HEADER, onceFor } from '../domain/idempotency';
 import { type ModelVersion, type RegisteredModel, tagList } from '../domain/model';
 import { comparatorFor, parseOrderBy } from '../domain/order-by';
 import { decodePageToken, encodePageToken, queryFingerprint } from '../domain/page-token';
 import { latestPerStage, type RegistryService } from '../domain/registry';
 import type { TrackingStore } from '../store/tracking-store';
 import * as g from './registry-routes';
+import { guardText } from './text-guard';
 
 /** A version as MLflow's JSON, with the aliases that point at it. */
 export function versionJson(v: ModelVersion, aliases: Readonly<Record<string, string>> = {}) {
@@ -77,7 +78,7 @@ export function registryBindings(registry: RegistryService, store: TrackingStore
     );
     return { registered_models: out, next_page_token: next };
   };
-  return [
+  return guardText([
     bind(g.createModel, async (req, ctx) => ({
       registered_model: modelJson(await registry.createModel(req, ctx.caller), []),
     })),
@@ -137,8 +138,11 @@ export function registryBindings(registry: RegistryService, store: TrackingStore
       return { model_version: versionJson(v, model.aliases) };
     }),
     bind(g.createVersion, async (req, ctx) => {
-      const v = await onceFor(store, ['model-versions/create', ctx.caller, req], () =>
-        registry.createVersion(req, ctx.caller),
+      const key = ctx.headers[IDEMPOTENCY_HEADER];
+      const v = await onceFor(
+        store,
+        { endpoint: 'model-versions/create', caller: ctx.caller, key, request: req },
+        () => registry.createVersion(req, ctx.caller),
       );
       return { model_version: versionJson(v) };
     }),
@@ -194,5 +198,5 @@ export function registryBindings(registry: RegistryService, store: TrackingStore
       return {};
     }),
     bind(g.listChanges, async (req) => ({ changes: await registry.changes(req.name) })),
-  ];
+  ]);
 }

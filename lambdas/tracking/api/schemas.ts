@@ -6,13 +6,17 @@ import { q } from '../../platform/http/route';
  * (snake_case, ids as strings, int64 as numbers, enums as names).
  */
 
-/** An int64 in a JSON body: a number, or digits as text (protobuf JSON writes int64 as strings). */
+/**
+ * An int64 in a JSON body: a number, or digits as text (protobuf JSON writes int64 as
+ * strings), within ±(2^53 - 1) so it survives as a JavaScript number and in storage.
+ */
 export const int64 = z.union([
   z.number().int(),
   z
     .string()
     .regex(/^-?\d+$/)
-    .transform(Number),
+    .transform(Number)
+    .pipe(z.number().int()),
 ]);
 
 /** A metric value: a number or MLflow's textual NaN / Infinity. */

@@ -3,10 +3,11 @@ import { bind, type RouteBinding } from '../../platform/http/route';
 import { storagePrefixOf } from '../artifacts/artifact-paths';
 import type { ArtifactService } from '../artifacts/artifact-service';
 import type { ExperimentService } from '../domain/experiments';
-import { onceFor } from '../domain/idempotency';
+import { IDEMPOTENCY_HEADER, onceFor } from '../domain/idempotency';
 import type { RunSearch } from '../domain/run-search';
 import type { RunService } from '../domain/runs';
 import type { TrackingStore } from '../store/tracking-store';
+import { guardText } from './text-guard';
 import * as r from './tracking-routes';
 import { experimentJson, metricJson, runJson } from './wire';
 
@@ -27,7 +28,7 @@ export function runIdOf(input: { run_id?: string; run_uuid?: string }): string {
 
 /** Binds MLflow's tracking endpoints to the domain services; handlers only translate. */
 export function trackingBindings(d: TrackingDeps): RouteBinding[] {
-  return [
+  return guardText([
     bind(r.createExperiment, async (req) => ({ experiment_id: await d.experiments.create(req) })),
     bind(r.getExperiment, async (req) => ({
       experiment: experimentJson(await d.experiments.get(req.experiment_id)),
@@ -60,9 +61,12 @@ export function trackingBindings(d: TrackingDeps): RouteBinding[] {
       return {};
     }),
     bind(r.createRun, async (req, ctx) => {
-      // A retried create (same caller, same body) answers the first run instead of a second one.
-      const run = await onceFor(d.store, ['runs/create', ctx.caller, req], () =>
-        d.runs.create(req, ctx.caller),
+      // Each call is a new run, as in MLflow; a retry carrying the same Idempotency-Key is not.
+      const key = ctx.headers[IDEMPOTENCY_HEADER];
+      const run = await onceFor(
+        d.store,
+        { endpoint: 'runs/create', caller: ctx.caller, key, request: req },
+        () => d.runs.create(req, ctx.caller),
       );
       return { run: runJson(run) };
     }),
@@ -117,5 +121,5 @@ export function trackingBindings(d: TrackingDeps): RouteBinding[] {
       if (!root) return { root_uri: run.info.artifact_uri, files: [] };
       return { root_uri: run.info.artifact_uri, files: await d.artifacts.listUnder(root, req.path) };
     }),
-  ];
+  ]);
 }

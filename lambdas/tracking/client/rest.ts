@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { MlopsError } from '../../platform/errors';
 
 /** Sends one MLflow REST request; returns the parsed JSON or throws the API's error. */
@@ -59,12 +60,15 @@ export function mlflowCaller(
     } else if (body) {
       payload = JSON.stringify(body);
       headers['content-type'] = 'application/json';
+      // One key per call, kept across the retries below: the server then answers a retried
+      // create (runs/create, model-versions/create) with the first result, not a duplicate.
+      headers['idempotency-key'] = randomUUID();
     }
     const signed = sign ? await sign({ method, url, headers, body: payload }) : headers;
     let res: Response | undefined;
     for (let attempt = 0; ; attempt++) {
       res = await fetch(url, { method, headers: signed, body: payload as string | undefined });
-      // Retry what MLflow's own client retries; our writes are idempotent.
+      // Retry what MLflow's own client retries; writes are idempotent (creates by the key above).
       if (![429, 502, 503, 504].includes(res.status) || attempt >= 4) break;
       await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
     }

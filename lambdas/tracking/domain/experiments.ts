@@ -5,10 +5,12 @@ import type { Experiment, ViewType } from './model';
 import { comparatorFor, parseOrderBy } from './order-by';
 import { decodePageToken, encodePageToken, queryFingerprint } from './page-token';
 import {
+  clip,
   LIMITS,
   validateExperimentId,
   validateExperimentName,
   validateKey,
+  validateLength,
   validateTagValue,
 } from './validation';
 
@@ -59,10 +61,11 @@ export class ExperimentService {
     tags?: { key: string; value: string }[];
   }): Promise<string> {
     validateExperimentName(req.name);
+    if (req.artifact_location) validateLength('artifact_location', req.artifact_location, LIMITS.uri);
     const tags: Record<string, string> = {};
     for (const t of req.tags ?? []) {
       validateKey('tag', t.key);
-      validateTagValue(t.key, t.value);
+      validateTagValue(t.key, t.value, LIMITS.experimentTagValue);
       tags[t.key] = t.value;
     }
     await this.ensureDefault();
@@ -93,10 +96,11 @@ export class ExperimentService {
 
   /** The experiment with that name (active or deleted), or RESOURCE_DOES_NOT_EXIST. */
   async getByName(name: string): Promise<Experiment> {
+    validateExperimentName(name);
     await this.ensureDefault();
     const id = await this.store.findExperimentIdByName(name);
     const exp = id ? await this.store.getExperiment(id) : undefined;
-    if (!exp) throw new NotFoundError(`Could not find experiment with name '${name}'`);
+    if (!exp) throw new NotFoundError(`Could not find experiment with name '${clip(name)}'`);
     return exp;
   }
 
@@ -141,7 +145,7 @@ export class ExperimentService {
   /** Sets (or overwrites) one experiment tag. */
   async setTag(id: string, key: string, value: string): Promise<void> {
     validateKey('tag', key);
-    validateTagValue(key, value, 5000);
+    validateTagValue(key, value, LIMITS.experimentTagValue);
     await this.getActive(id);
     await this.store.setExperimentTag(id, key, value, this.now());
   }
@@ -192,7 +196,7 @@ export class ExperimentService {
 }
 
 function exists(name: string): AlreadyExistsError {
-  return new AlreadyExistsError(`Experiment(name=${name}) already exists.`);
+  return new AlreadyExistsError(`Experiment(name=${clip(name)}) already exists.`);
 }
 
 function searchableExperiment(exp: Experiment): Searchable & { exp: Experiment } {

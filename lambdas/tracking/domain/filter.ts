@@ -1,4 +1,5 @@
 import { InvalidParameterError } from '../../platform/errors';
+import { clip } from './validation';
 
 /**
  * MLflow's search filter grammar: clauses joined by AND, each `<entity>.<key> <op> <value>`
@@ -38,7 +39,8 @@ export const MODEL_ATTRIBUTES: AttributeSchema = {
   numbers: ['creation_timestamp', 'last_updated_timestamp'],
 };
 
-const ENTITY_PREFIXES: Record<string, EntityType> = {
+/** Entity prefixes MLflow accepts in filters and in `order_by`, by the entity they name. */
+export const ENTITY_PREFIXES: Readonly<Record<string, EntityType>> = {
   metrics: 'metric',
   metric: 'metric',
   params: 'param',
@@ -62,8 +64,7 @@ type Token =
   | { kind: 'punct'; text: '(' | ')' | ','; pos: number };
 
 function fail(filter: string, pos: number, what: string): never {
-  const shown = filter.length > 200 ? `${filter.slice(0, 200)}...` : filter;
-  throw new InvalidParameterError(`Invalid filter '${shown}': ${what} (at position ${pos}).`);
+  throw new InvalidParameterError(`Invalid filter '${clip(filter)}': ${what} (at position ${pos}).`);
 }
 
 function tokenize(filter: string): Token[] {
@@ -160,13 +161,13 @@ export function parseFilter(filter: string | undefined, attributes: AttributeSch
         fail(
           filter,
           identTok.pos,
-          `invalid entity type '${identTok.text.slice(0, dot)}'; use metrics., params., tags. or attributes.`,
+          `invalid entity type '${clip(identTok.text.slice(0, dot))}'; use metrics., params., tags. or attributes.`,
         );
       }
       if (rest === '' && entity) {
         const quoted = peek();
         if (quoted?.kind !== 'string' || quoted.quote === "'") {
-          fail(filter, identTok.pos, `expected a key after '${identTok.text}'`);
+          fail(filter, identTok.pos, `expected a key after '${clip(identTok.text)}'`);
         }
         rest = quoted.text;
         i++;
@@ -179,7 +180,7 @@ export function parseFilter(filter: string | undefined, attributes: AttributeSch
       type = 'attribute';
       key = identTok.text;
     } else {
-      fail(filter, identTok.pos, `expected an identifier such as metrics.auc, got '${identTok.text}'`);
+      fail(filter, identTok.pos, `expected an identifier such as metrics.auc, got '${clip(identTok.text)}'`);
     }
     if (type === 'attribute') key = checkAttribute(filter, identTok.pos, key, attributes);
 
@@ -199,7 +200,7 @@ export function parseFilter(filter: string | undefined, attributes: AttributeSch
       op = 'NOT IN';
       i += 2;
     } else {
-      fail(filter, opTok?.pos ?? end, `expected a comparator after '${key}'`);
+      fail(filter, opTok?.pos ?? end, `expected a comparator after '${clip(key)}'`);
     }
 
     const valueTok = peek();
@@ -235,7 +236,7 @@ export function parseFilter(filter: string | undefined, attributes: AttributeSch
       value = valueTok.text;
       i++;
     } else {
-      fail(filter, valueTok?.pos ?? end, `expected a value after '${key} ${op}'`);
+      fail(filter, valueTok?.pos ?? end, `expected a value after '${clip(key)} ${op}'`);
     }
     clauses.push(checkClause(filter, identTok.pos, { type, key, op, value }, attributes));
 
@@ -248,7 +249,7 @@ export function parseFilter(filter: string | undefined, attributes: AttributeSch
     if (next.kind === 'word' && next.text.toUpperCase() === 'OR') {
       fail(filter, next.pos, 'OR is not supported; clauses can only be joined by AND');
     }
-    fail(filter, next.pos, `expected AND between clauses, got '${next.text}'`);
+    fail(filter, next.pos, `expected AND between clauses, got '${clip(next.text)}'`);
   }
   return clauses;
 }
@@ -259,7 +260,7 @@ function checkAttribute(filter: string, pos: number, key: string, attributes: At
     fail(
       filter,
       pos,
-      `invalid attribute key '${key}'; valid keys are ${[...attributes.strings, ...attributes.numbers].join(', ')}`,
+      `invalid attribute key '${clip(key)}'; valid keys are ${[...attributes.strings, ...attributes.numbers].join(', ')}`,
     );
   }
   return name;
@@ -272,20 +273,39 @@ function checkClause(filter: string, pos: number, c: Clause, attributes: Attribu
   const numeric = c.type === 'metric' || (c.type === 'attribute' && attributes.numbers.includes(c.key));
   if (numeric) {
     if (!NUMERIC_OPS.includes(c.op)) {
-      fail(filter, pos, `'${c.op}' cannot compare the number ${c.key}; use one of ${NUMERIC_OPS.join(' ')}`);
+      fail(
+        filter,
+        pos,
+        `'${c.op}' cannot compare the number ${clip(c.key)}; use one of ${NUMERIC_OPS.join(' ')}`,
+      );
     }
     const n = typeof c.value === 'string' && c.value.trim() !== '' ? Number(c.value) : c.value;
     if (typeof n !== 'number' || Number.isNaN(n)) {
-      fail(filter, pos, `${c.key} is numeric; compare it with a number, not ${JSON.stringify(c.value)}`);
+      fail(
+        filter,
+        pos,
+        `${clip(c.key)} is numeric; compare it with a number, not ${clip(JSON.stringify(c.value))}`,
+      );
     }
     return { ...c, value: n };
   }
   const ops = c.type === 'attribute' ? [...STRING_OPS, 'IN', 'NOT IN'] : STRING_OPS;
   if (!ops.includes(c.op)) {
-    fail(filter, pos, `'${c.op}' cannot compare the string ${c.type}.${c.key}; use one of ${ops.join(', ')}`);
+    fail(
+      filter,
+      pos,
+      `'${c.op}' cannot compare the string ${c.type}.${clip(c.key)}; use one of ${ops.join(', ')}`,
+    );
   }
   if (typeof c.value === 'number') {
-    fail(filter, pos, `${c.type}.${c.key} is a string; quote the value ('${c.value}')`);
+    fail(filter, pos, `${c.type}.${clip(c.key)} is a string; quote the value ('${c.value}')`);
+  }
+  if ((c.op === 'LIKE' || c.op === 'ILIKE') && (c.value as string).length > MAX_LIKE_PATTERN) {
+    fail(
+      filter,
+      pos,
+      `the ${c.op} pattern is ${(c.value as string).length} characters long; the limit is ${MAX_LIKE_PATTERN}`,
+    );
   }
   return c;
 }
@@ -313,22 +333,75 @@ export function fieldValue(
         : entity.attribute(key);
 }
 
-const likeCache = new Map<string, RegExp>();
+/** Longest LIKE/ILIKE pattern a filter may carry; longer ones are refused, not slowly run. */
+export const MAX_LIKE_PATTERN = 1000;
 
-/** SQL LIKE (`%` any run, `_` one character) as a regular expression. */
-export function likeToRegExp(pattern: string, caseInsensitive: boolean): RegExp {
+type LikeMatcher = (value: string) => boolean;
+const likeCache = new Map<string, LikeMatcher>();
+
+/**
+ * SQL LIKE (`%` any run, `_` one character) as a matcher that never backtracks: the
+ * pattern is split on `%` into segments, the first anchored at the start, the last at the
+ * end, and each middle one taken at its leftmost match (the classic wildcard algorithm).
+ * The cost is at most value length × pattern length, whatever the pattern (a RegExp of
+ * `.*` runs is exponential on `'%%%%b'` against `'aaaa'`).
+ *
+ * @example
+ * likeMatcher('gbdt%', false)('gbdt-v2'); // true
+ */
+export function likeMatcher(pattern: string, caseInsensitive: boolean): LikeMatcher {
   const cacheKey = `${caseInsensitive ? 'i' : 's'}${pattern}`;
-  let re = likeCache.get(cacheKey);
-  if (!re) {
-    const body = pattern
-      .split('')
-      .map((c) => (c === '%' ? '.*' : c === '_' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-      .join('');
-    re = new RegExp(`^${body}$`, caseInsensitive ? 'is' : 's');
+  let m = likeCache.get(cacheKey);
+  if (!m) {
+    m = buildLikeMatcher(pattern, caseInsensitive);
     if (likeCache.size > 1000) likeCache.clear();
-    likeCache.set(cacheKey, re);
+    likeCache.set(cacheKey, m);
   }
-  return re;
+  return m;
+}
+
+/** Code points (lower-cased one by one for ILIKE), so `_` is one character, not one UTF-16 unit. */
+function chars(s: string, fold: boolean): string[] {
+  return fold ? Array.from(s, (c) => c.toLowerCase()) : Array.from(s);
+}
+
+function buildLikeMatcher(pattern: string, fold: boolean): LikeMatcher {
+  const segments = pattern.split('%').map((seg) => chars(seg, fold));
+  const first = segments[0] as string[];
+  if (segments.length === 1) {
+    return (value) => {
+      const v = chars(value, fold);
+      return v.length === first.length && segmentAt(v, 0, first);
+    };
+  }
+  const last = segments[segments.length - 1] as string[];
+  // Consecutive `%` leave empty middle segments, which match anywhere: drop them.
+  const middle = segments.slice(1, -1).filter((seg) => seg.length > 0);
+  return (value) => {
+    const v = chars(value, fold);
+    if (v.length < first.length + last.length || !segmentAt(v, 0, first)) return false;
+    const end = v.length - last.length;
+    if (!segmentAt(v, end, last)) return false;
+    let pos = first.length;
+    for (const seg of middle) {
+      const found = leftmost(v, pos, end, seg);
+      if (found === -1) return false;
+      pos = found + seg.length;
+    }
+    return true;
+  };
+}
+
+/** True when the segment (`_` matching any one character) matches `v` at `at`. */
+function segmentAt(v: readonly string[], at: number, seg: readonly string[]): boolean {
+  for (let i = 0; i < seg.length; i++) if (seg[i] !== '_' && seg[i] !== v[at + i]) return false;
+  return true;
+}
+
+/** The leftmost start in [from, end - seg.length] where the segment matches, or -1. */
+function leftmost(v: readonly string[], from: number, end: number, seg: readonly string[]): number {
+  for (let at = from; at + seg.length <= end; at++) if (segmentAt(v, at, seg)) return at;
+  return -1;
 }
 
 /**
@@ -377,9 +450,9 @@ function compare(actual: string | number, op: Comparator, expected: Clause['valu
     case '!=':
       return a !== e;
     case 'LIKE':
-      return likeToRegExp(e, false).test(a);
+      return likeMatcher(e, false)(a);
     case 'ILIKE':
-      return likeToRegExp(e, true).test(a);
+      return likeMatcher(e, true)(a);
     default:
       return false;
   }

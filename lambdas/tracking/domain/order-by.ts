@@ -1,5 +1,12 @@
 import { InvalidParameterError } from '../../platform/errors';
-import { type AttributeSchema, type EntityType, fieldValue, type Searchable } from './filter';
+import {
+  type AttributeSchema,
+  ENTITY_PREFIXES,
+  type EntityType,
+  fieldValue,
+  type Searchable,
+} from './filter';
+import { clip } from './validation';
 
 /** One `order_by` term: `metrics.auc DESC`, `params.lr`, `attributes.start_time ASC`. */
 export interface OrderTerm {
@@ -8,51 +15,60 @@ export interface OrderTerm {
   readonly ascending: boolean;
 }
 
-const PREFIXES: Record<string, EntityType> = {
-  metrics: 'metric',
-  metric: 'metric',
-  params: 'param',
-  param: 'param',
-  tags: 'tag',
-  tag: 'tag',
-  attributes: 'attribute',
-  attribute: 'attribute',
-  attr: 'attribute',
-  run: 'attribute',
-};
-
 /**
- * Parses MLflow `order_by` strings. Keys may be quoted with double quotes or backticks;
- * an unknown entity or attribute is an INVALID_PARAMETER_VALUE naming the term.
+ * Parses MLflow `order_by` strings: `<entity>.<key> [ASC|DESC]`, the entity prefixes being
+ * the filter's (`parameters.` included). A key with spaces or other characters is quoted
+ * with double quotes or backticks; anything else after the key (`metrics.auc SIDEWAYS`) is
+ * an INVALID_PARAMETER_VALUE naming the term, as are unknown entities and attributes.
  *
  * @example
- * parseOrderBy(['metrics.auc DESC', 'params.lr'], RUN_ATTRIBUTES);
+ * parseOrderBy(['metrics.auc DESC', 'params.lr', 'metrics.`val loss` ASC'], RUN_ATTRIBUTES);
  */
 export function parseOrderBy(terms: readonly string[] | undefined, attributes: AttributeSchema): OrderTerm[] {
-  return (terms ?? []).map((raw) => {
-    const m = /^\s*(?:([A-Za-z]+)\.)?(?:`([^`]+)`|"([^"]+)"|([\w.:/\- ]+?))\s*(?:\s(ASC|DESC))?\s*$/i.exec(
-      raw,
+  return (terms ?? []).map((raw) => parseTerm(raw, attributes));
+}
+
+function parseTerm(raw: string, attributes: AttributeSchema): OrderTerm {
+  const bad = (why: string) => new InvalidParameterError(`Invalid order_by clause '${clip(raw)}': ${why}.`);
+  let body = raw.trim();
+  let ascending = true;
+  // Anchored at the end and free of nested quantifiers: linear in the term's length.
+  const dir = /\s(ASC|DESC)$/i.exec(body);
+  if (dir) {
+    ascending = (dir[1] as string).toUpperCase() === 'ASC';
+    body = body.slice(0, dir.index).trimEnd();
+  }
+  let type: EntityType = 'attribute';
+  let rest = body;
+  const dot = body.indexOf('.');
+  if (dot > 0 && /^[A-Za-z]+$/.test(body.slice(0, dot))) {
+    const prefix = body.slice(0, dot);
+    const entity = ENTITY_PREFIXES[prefix.toLowerCase()];
+    if (!entity) throw bad(`unknown entity '${clip(prefix)}'; use metrics., params., tags. or attributes.`);
+    type = entity;
+    rest = body.slice(dot + 1);
+  }
+  let key: string;
+  const quote = rest[0];
+  if (quote === '`' || quote === '"') {
+    const inner = rest.slice(1, -1);
+    if (rest.length < 3 || !rest.endsWith(quote) || inner.includes(quote)) {
+      throw bad(`unterminated quoted key; use <entity>.${quote}<key>${quote} [ASC|DESC]`);
+    }
+    key = inner;
+  } else if (/^[\w.:/-]+$/.test(rest)) {
+    key = rest;
+  } else {
+    throw bad(
+      "use '<entity>.<key> [ASC|DESC]', e.g. 'metrics.auc DESC', with keys containing spaces or other characters quoted in backticks",
     );
-    if (!m) {
-      throw new InvalidParameterError(
-        `Invalid order_by clause '${raw}': use '<entity>.<key> [ASC|DESC]', e.g. 'metrics.auc DESC'.`,
-      );
-    }
-    const prefix = m[1]?.toLowerCase();
-    const type = prefix ? PREFIXES[prefix] : 'attribute';
-    if (!type) {
-      throw new InvalidParameterError(
-        `Invalid order_by clause '${raw}': unknown entity '${m[1]}'; use metrics., params., tags. or attributes.`,
-      );
-    }
-    const key = (m[2] ?? m[3] ?? m[4] ?? '').trim();
-    if (type === 'attribute' && !attributes.strings.includes(key) && !attributes.numbers.includes(key)) {
-      throw new InvalidParameterError(
-        `Invalid order_by clause '${raw}': unknown attribute '${key}'; valid: ${[...attributes.strings, ...attributes.numbers].join(', ')}.`,
-      );
-    }
-    return { type, key, ascending: (m[5] ?? 'ASC').toUpperCase() === 'ASC' };
-  });
+  }
+  if (type === 'attribute' && !attributes.strings.includes(key) && !attributes.numbers.includes(key)) {
+    throw bad(
+      `unknown attribute '${clip(key)}'; valid: ${[...attributes.strings, ...attributes.numbers].join(', ')}`,
+    );
+  }
+  return { type, key, ascending };
 }
 
 function termValue(e: Searchable, t: OrderTerm): string | number | undefined {

@@ -27,6 +27,15 @@ export function encodeDouble(x: number): string {
   return bits.toString(16).padStart(16, '0');
 }
 
+/** Reverses encodeDouble, bit for bit (NaN for the NaN code). */
+export function decodeDouble(hex: string): number {
+  let bits = BigInt(`0x${hex}`);
+  bits = bits & (1n << 63n) ? bits & ~(1n << 63n) : ~bits & MASK64;
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, bits);
+  return view.getFloat64(0);
+}
+
 /** The sort key of a metric point: greatest (step, timestamp, value) is the latest. */
 export function metricOrderKey(m: { step: number; timestamp: number; value: number }): string {
   return `${encodeInt64(m.step)}${encodeInt64(m.timestamp)}${encodeDouble(m.value)}`;

@@ -12,11 +12,15 @@ import type { ModelVersion, RegisteredModel, RegistryChange, Stage } from './mod
 import { STAGES } from './model';
 import { registrationFailure } from './model-source';
 import {
+  clip,
+  LIMITS,
   parseStage,
   parseVersion,
   validateAlias,
   validateKey,
+  validateLength,
   validateModelName,
+  validateRunId,
   validateTagValue,
 } from './validation';
 
@@ -45,6 +49,7 @@ export class RegistryService {
     user: string,
   ): Promise<RegisteredModel> {
     validateModelName(req.name);
+    validateLength('description', req.description ?? '', LIMITS.description);
     const tags = registryTags(req.tags);
     const t = this.now();
     const model: RegisteredModel = {
@@ -57,7 +62,7 @@ export class RegistryService {
       aliases: {},
     };
     if ((await this.store.createModel(model)) === 'exists') {
-      throw new AlreadyExistsError(`Registered Model (name=${req.name}) already exists.`);
+      throw new AlreadyExistsError(`Registered Model (name=${clip(req.name)}) already exists.`);
     }
     return model;
   }
@@ -66,7 +71,7 @@ export class RegistryService {
   async stored(name: string): Promise<StoredModel> {
     validateModelName(name);
     let m = await this.store.getModel(name);
-    if (!m) throw new NotFoundError(`Registered Model with name=${name} not found`);
+    if (!m) throw new NotFoundError(`Registered Model with name=${clip(name)} not found`);
     if (m.pending) {
       await this.applyPending(name, m.pending);
       m = (await this.store.getModel(name)) ?? m;
@@ -84,12 +89,13 @@ export class RegistryService {
     validateModelName(newName);
     await this.stored(name);
     if ((await this.store.renameModel(name, newName, this.now())) === 'exists') {
-      throw new AlreadyExistsError(`Registered Model (name=${newName}) already exists.`);
+      throw new AlreadyExistsError(`Registered Model (name=${clip(newName)}) already exists.`);
     }
     return (await this.stored(newName)).model;
   }
 
   async updateModel(name: string, description: string | undefined): Promise<RegisteredModel> {
+    validateLength('description', description ?? '', LIMITS.description);
     await this.stored(name);
     await this.store.updateModel(name, { description }, this.now());
     return (await this.stored(name)).model;
@@ -144,6 +150,10 @@ export class RegistryService {
     user: string,
   ): Promise<ModelVersion> {
     if (!req.source) throw new InvalidParameterError("Missing value for required parameter 'source'.");
+    validateLength('source', req.source, LIMITS.uri);
+    validateLength('run_link', req.run_link ?? '', LIMITS.uri);
+    validateLength('description', req.description ?? '', LIMITS.description);
+    if (req.run_id) validateRunId(req.run_id);
     const tags = registryTags(req.tags);
     await this.stored(req.name);
     const version = await this.store.nextVersion(req.name);
@@ -189,6 +199,7 @@ export class RegistryService {
   }
 
   async updateVersion(name: string, version: string, description: string | undefined): Promise<ModelVersion> {
+    validateLength('description', description ?? '', LIMITS.description);
     const mv = await this.getVersion(name, version);
     await this.store.updateVersion(name, mv.version, { description, last_updated_timestamp: this.now() });
     return this.getVersion(name, mv.version);
@@ -357,7 +368,7 @@ export class RegistryService {
   async getByAlias(name: string, alias: string): Promise<ModelVersion> {
     const m = await this.stored(name);
     const version = m.model.aliases[alias];
-    if (!version) throw new NotFoundError(`Registered model alias ${alias} not found.`);
+    if (!version) throw new NotFoundError(`Registered model alias ${clip(alias)} not found.`);
     return this.getVersion(name, version);
   }
 
@@ -372,7 +383,7 @@ function registryTags(tags: { key: string; value: string }[] | undefined): Recor
   const out: Record<string, string> = {};
   for (const t of tags ?? []) {
     validateKey('tag', t.key);
-    validateTagValue(t.key, t.value, 5000);
+    validateTagValue(t.key, t.value, LIMITS.registryTagValue);
     out[t.key] = t.value;
   }
   return out;

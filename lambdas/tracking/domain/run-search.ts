@@ -65,14 +65,31 @@ interface Cursor {
   done: boolean;
 }
 
+/** How long one `runs/search` request may work before it answers (see RunSearch). */
+export const SEARCH_BUDGET_MS = 5000;
+
+/** Longest stretch of in-memory filtering before other requests get the event loop. */
+const SLICE_MS = 20;
+
+const yieldToOthers = () => new Promise<void>((r) => setImmediate(r));
+
 /**
  * `runs/search`. With the default order (start time descending) it walks each
  * experiment's index partition in order, filtering in memory and stopping as soon as the
  * page is full, so a page costs about the runs it had to look at; other orders read the
  * experiments' runs once, then sort. Page tokens carry the index position or an offset.
+ *
+ * One request's work is bounded: filtering yields the event loop every 20 ms, so requests
+ * sharing the process keep moving, and after `budgetMs` an index-ordered search answers
+ * the runs it has so far with a `next_page_token` to continue from (a short page, as MLflow
+ * clients already handle); a sorted search, which cannot answer part of its order, fails
+ * with INVALID_PARAMETER_VALUE when filtering alone has used the budget.
  */
 export class RunSearch {
-  constructor(private readonly store: TrackingStore) {}
+  constructor(
+    private readonly store: TrackingStore,
+    private readonly options: { readonly budgetMs?: number } = {},
+  ) {}
 
   async search(req: RunSearchRequest): Promise<{ runs: RunRecord[]; next_page_token?: string }> {
     const max = req.max_results ?? 1000;
@@ -88,9 +105,24 @@ export class RunSearch {
     const fp = queryFingerprint(['runs', experimentIds, req.filter ?? '', req.order_by ?? [], view]);
     const pos = decodePageToken(req.page_token, fp);
     const prefilter = prefilterOf(clauses, view);
-    const keep = (r: RunRecord) =>
-      (view === 'ALL' || (view === 'ACTIVE_ONLY') === (r.info.lifecycle_stage === 'active')) &&
-      matches(clauses, searchableRun(r));
+    const budget = this.options.budgetMs ?? SEARCH_BUDGET_MS;
+    const started = performance.now();
+    let sliceStart = started;
+    let filteringMs = 0;
+    /** Filters one run, handing the event loop to other requests between 20 ms slices. */
+    const keep = async (r: RunRecord): Promise<boolean> => {
+      const t0 = performance.now();
+      const ok =
+        (view === 'ALL' || (view === 'ACTIVE_ONLY') === (r.info.lifecycle_stage === 'active')) &&
+        matches(clauses, searchableRun(r));
+      const t1 = performance.now();
+      filteringMs += t1 - t0;
+      if (t1 - sliceStart > SLICE_MS) {
+        await yieldToOthers();
+        sliceStart = performance.now();
+      }
+      return ok;
+    };
 
     if (isIndexOrder(order)) {
       const cursors: Cursor[] = experimentIds.map((experimentId) => ({
@@ -138,7 +170,9 @@ export class RunSearch {
         }
         const head = best.buffer.shift() as { run: RunRecord; position: string };
         lastPosition = head.position;
-        if (keep(head.run)) out.push(head.run);
+        if (await keep(head.run)) out.push(head.run);
+        // Out of budget: answer what is found, resuming after the last run looked at.
+        if (out.length < max && performance.now() - started > budget) break;
       }
       const more = !exhausted && !cursors.every((c) => c.done && c.buffer.length === 0);
       return {
@@ -152,7 +186,14 @@ export class RunSearch {
       let after: string | undefined;
       for (;;) {
         const page = await this.store.scanRuns(id, { after, limit: 1000, prefilter });
-        for (const r of page.runs) if (keep(r.run)) all.push({ run: r.run, s: searchableRun(r.run) });
+        for (const r of page.runs) {
+          if (await keep(r.run)) all.push({ run: r.run, s: searchableRun(r.run) });
+          if (filteringMs > budget) {
+            throw new InvalidParameterError(
+              `runs/search: filtering the runs took more than ${budget} ms before the order_by could be applied; narrow the filter or the experiments, or search in the default order (start_time DESC), which answers page by page.`,
+            );
+          }
+        }
         const last = page.last ?? page.runs[page.runs.length - 1]?.position;
         if (page.done || !last) break;
         after = last;

@@ -5,13 +5,17 @@ import type { ExperimentService } from './experiments';
 import type { DatasetInput, Metric, RunInfo, RunRecord, RunStatus } from './model';
 import { compareMetricPoints, metricOrderKey } from './order-key';
 import { decodePageToken, encodePageToken, queryFingerprint } from './page-token';
+import { checkRunSize } from './run-size';
 import {
+  clip,
   LIMITS,
   parseInt64,
   parseMetricValue,
   validateKey,
+  validateLength,
   validateParamValue,
   validateRunId,
+  validateRunName,
   validateTagValue,
 } from './validation';
 
@@ -64,6 +68,8 @@ export class RunService {
       validateTagValue(t.key, t.value);
       tags[t.key] = t.value;
     }
+    if (req.run_name) validateRunName(req.run_name);
+    if (tags[RUN_NAME_TAG]) validateRunName(tags[RUN_NAME_TAG]);
     const exp = await this.experiments.getActive(req.experiment_id || '0');
     const runId = randomUUID().replace(/-/g, '');
     const runName = req.run_name || tags[RUN_NAME_TAG] || generatedName();
@@ -80,6 +86,7 @@ export class RunService {
       lifecycle_stage: 'active',
     };
     const run: RunRecord = { info, params: {}, tags, metrics: {}, inputs: [] };
+    checkRunSize(run);
     await this.store.createRun(run);
     return run;
   }
@@ -109,6 +116,7 @@ export class RunService {
     end_time?: number;
     run_name?: string;
   }): Promise<RunInfo> {
+    if (req.run_name) validateRunName(req.run_name);
     const run = await this.getActive(req.run_id);
     const changes = { status: req.status, end_time: req.end_time, run_name: req.run_name || undefined };
     await this.store.updateRunInfo(req.run_id, changes);
@@ -186,7 +194,7 @@ export class RunService {
       const dup = params[p.key];
       if (dup !== undefined && dup !== value) {
         throw new InvalidParameterError(
-          `Duplicate parameter keys have been submitted: '${p.key}' with values '${dup}' and '${value}'. Please ensure the request contains only one param value per param key.`,
+          `Duplicate parameter keys have been submitted: '${p.key}' with values '${clip(dup)}' and '${clip(value)}'. Please ensure the request contains only one param value per param key.`,
         );
       }
       params[p.key] = value;
@@ -198,12 +206,13 @@ export class RunService {
       validateTagValue(t.key, value);
       tags[t.key] = value; // the last one in a batch wins
     }
+    if (tags[RUN_NAME_TAG] !== undefined) validateRunName(tags[RUN_NAME_TAG]);
     const run = await this.getActive(runId);
     for (const [k, v] of Object.entries(params)) {
       const old = run.params[k];
       if (old !== undefined && old !== v) {
         throw new InvalidParameterError(
-          `Changing param values is not allowed. Param with key='${k}' was already logged with value='${old}' for run ID='${runId}'. Attempted logging new value '${v}'.`,
+          `Changing param values is not allowed. Param with key='${k}' was already logged with value='${clip(old)}' for run ID='${runId}'. Attempted logging new value '${clip(v)}'.`,
         );
       }
     }
@@ -217,8 +226,15 @@ export class RunService {
       const stored = run.metrics[m.key];
       return !stored || metricOrderKey(stored) < metricOrderKey(m);
     });
-    if (metrics.length) await this.store.appendMetricHistory(runId, metrics);
     const newParams = Object.fromEntries(Object.entries(params).filter(([k]) => run.params[k] === undefined));
+    // Refuse a batch the run's item cannot hold before writing any of it.
+    checkRunSize({
+      ...run,
+      params: { ...run.params, ...newParams },
+      tags: { ...run.tags, ...tags },
+      metrics: { ...run.metrics, ...Object.fromEntries(latest.map((m) => [m.key, m])) },
+    });
+    if (metrics.length) await this.store.appendMetricHistory(runId, metrics);
     await this.store.writeRunData(runId, { params: newParams, tags, latest });
     const renamed = tags[RUN_NAME_TAG];
     if (renamed !== undefined && renamed !== run.info.run_name) {
@@ -232,8 +248,15 @@ export class RunService {
       if (!d.dataset?.name || !d.dataset.digest) {
         throw new InvalidParameterError("Each dataset input needs 'dataset.name' and 'dataset.digest'.");
       }
+      validateLength('dataset.name', d.dataset.name, LIMITS.datasetName);
+      validateLength('dataset.digest', d.dataset.digest, LIMITS.datasetDigest);
+      for (const t of d.tags ?? []) {
+        validateLength('tags.key', t.key, LIMITS.inputTagKey);
+        validateLength('tags.value', t.value, LIMITS.inputTagValue);
+      }
     }
-    await this.getActive(runId);
+    const run = await this.getActive(runId);
+    checkRunSize({ ...run, inputs: [...run.inputs, ...datasets] });
     await this.store.addRunInputs(runId, datasets);
   }
 

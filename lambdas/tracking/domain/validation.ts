@@ -13,9 +13,63 @@ export const LIMITS = {
   experimentName: 500,
   registryTagKey: 250,
   registryTagValue: 5000,
+  experimentTagValue: 5000,
   alias: 255,
   maxSearchResults: 50000,
+  /** A run's name is also its `mlflow.runName` tag, so it has the tag's limit. */
+  runName: 8000,
+  /** Descriptions of registered models and versions (MLflow's SQL column size). */
+  description: 5000,
+  /** URIs: a version's source and run link, an experiment's artifact location. */
+  uri: 2048,
+  /** Dataset inputs (MLflow's validation.py). */
+  datasetName: 500,
+  datasetDigest: 36,
+  inputTagKey: 255,
+  inputTagValue: 500,
 } as const;
+
+/**
+ * Echoed input in error messages: at most `max` characters, then `…`, so a rejected
+ * 1 MB value does not come back in the answer.
+ */
+export function clip(text: string, max = 100): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why a string sent by a client cannot be stored as given, or undefined when it can:
+ * U+0000 (cut short by C-string tools downstream) and lone UTF-16 surrogates (`"\ud800"`
+ * in JSON: not representable in UTF-8, so stored text would silently differ).
+ */
+export function unsafeTextReason(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'contains a null character (U+0000)';
+  if (LONE_SURROGATE.test(text)) return 'contains an unpaired UTF-16 surrogate';
+  return undefined;
+}
+
+/**
+ * Names (experiment, run, registered model) also refuse U+FFFD, the character a UTF-8
+ * decoder leaves for invalid bytes, so a name sent in a broken encoding is refused instead
+ * of stored as something the sender never wrote. Values may hold it on purpose.
+ */
+function checkNameText(what: string, name: string): void {
+  const reason =
+    unsafeTextReason(name) ??
+    (name.includes('\uFFFD') ? 'contains U+FFFD (invalid UTF-8 in the request)' : undefined);
+  if (reason) throw new InvalidParameterError(`Invalid ${what} '${clip(name)}': it ${reason}.`);
+}
+
+/** A string field of at most `limit` characters. */
+export function validateLength(field: string, value: string, limit: number): void {
+  if (value.length > limit) {
+    throw new InvalidParameterError(
+      `'${field}' is ${value.length} characters long, which exceeds the limit of ${limit}.`,
+    );
+  }
+}
 
 const KEY_RE = /^[/\w.\- :]*$/;
 const RUN_ID_RE = /^[a-zA-Z0-9][\w-]{0,255}$/;
@@ -30,7 +84,7 @@ export function validateKey(kind: 'metric' | 'param' | 'tag', key: string): void
   if (key.length === 0) throw new InvalidParameterError(`Invalid ${kind} name: the name must not be empty.`);
   if (!KEY_RE.test(key)) {
     throw new InvalidParameterError(
-      `Invalid ${kind} name: '${key}'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).`,
+      `Invalid ${kind} name: '${clip(key)}'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).`,
     );
   }
   if (key.length > LIMITS.keyLength) {
@@ -41,7 +95,7 @@ export function validateKey(kind: 'metric' | 'param' | 'tag', key: string): void
   const segments = key.split('/');
   if (key.startsWith('/') || segments.some((s) => s === '..' || s === '.') || key.includes('//')) {
     throw new InvalidParameterError(
-      `Invalid ${kind} name: '${key}'. Names may be treated as files in certain cases, and must not resolve to other names when treated as such (no '..', '.' or empty segments, no leading '/').`,
+      `Invalid ${kind} name: '${clip(key)}'. Names may be treated as files in certain cases, and must not resolve to other names when treated as such (no '..', '.' or empty segments, no leading '/').`,
     );
   }
 }
@@ -50,7 +104,7 @@ export function validateKey(kind: 'metric' | 'param' | 'tag', key: string): void
 export function validateParamValue(key: string, value: string): void {
   if (value.length > LIMITS.paramValue) {
     throw new InvalidParameterError(
-      `Param value for key '${key}' had length ${value.length}, which exceeded length limit of ${LIMITS.paramValue}.`,
+      `Param value for key '${clip(key)}' had length ${value.length}, which exceeded length limit of ${LIMITS.paramValue}.`,
     );
   }
 }
@@ -59,7 +113,7 @@ export function validateParamValue(key: string, value: string): void {
 export function validateTagValue(key: string, value: string, limit: number = LIMITS.runTagValue): void {
   if (value.length > limit) {
     throw new InvalidParameterError(
-      `Tag value for key '${key}' had length ${value.length}, which exceeded length limit of ${limit}.`,
+      `Tag value for key '${clip(key)}' had length ${value.length}, which exceeded length limit of ${limit}.`,
     );
   }
 }
@@ -67,7 +121,9 @@ export function validateTagValue(key: string, value: string, limit: number = LIM
 /** A run id: letters, digits, `_` and `-`, starting with a letter or digit. */
 export function validateRunId(runId: string): void {
   if (!RUN_ID_RE.test(runId)) {
-    throw new InvalidParameterError(`Invalid value '${runId}' for parameter 'run_id': not a valid run id.`);
+    throw new InvalidParameterError(
+      `Invalid value '${clip(runId)}' for parameter 'run_id': not a valid run id.`,
+    );
   }
 }
 
@@ -75,7 +131,7 @@ export function validateRunId(runId: string): void {
 export function validateExperimentId(id: string): void {
   if (!EXPERIMENT_ID_RE.test(id)) {
     throw new InvalidParameterError(
-      `Invalid value '${id}' for parameter 'experiment_id': not a valid experiment id.`,
+      `Invalid value '${clip(id)}' for parameter 'experiment_id': not a valid experiment id.`,
     );
   }
 }
@@ -90,13 +146,24 @@ export function validateExperimentName(name: string): void {
       `Experiment name is ${name.length} characters long; the limit is ${LIMITS.experimentName}.`,
     );
   }
+  checkNameText('experiment name', name);
+}
+
+/** A run name: at most 8000 characters (it is also the `mlflow.runName` tag), no U+FFFD. */
+export function validateRunName(name: string): void {
+  if (name.length > LIMITS.runName) {
+    throw new InvalidParameterError(
+      `Run name is ${name.length} characters long; the limit is ${LIMITS.runName}.`,
+    );
+  }
+  checkNameText('run name', name);
 }
 
 /** A model alias: `^[\w-]*$`, at most 255 characters, not `latest`, not `v<digits>`. */
 export function validateAlias(alias: string): void {
   if (alias.length === 0 || alias.length > LIMITS.alias || !ALIAS_RE.test(alias)) {
     throw new InvalidParameterError(
-      `Invalid alias name: '${alias}'. Aliases are 1 to ${LIMITS.alias} letters, digits, underscores or dashes.`,
+      `Invalid alias name: '${clip(alias)}'. Aliases are 1 to ${LIMITS.alias} letters, digits, underscores or dashes.`,
     );
   }
   if (alias.toLowerCase() === 'latest' || /^v\d+$/i.test(alias)) {
@@ -111,19 +178,21 @@ export function validateModelName(name: string): void {
   if (name.trim().length === 0) {
     throw new InvalidParameterError("Missing value for required parameter 'name'.");
   }
-  if (name.length > 500 || /[/:%]/.test(name)) {
+  // 1000 bytes: the name is also an index sort key, which DynamoDB caps at 1024 bytes.
+  if (name.length > 500 || Buffer.byteLength(name, 'utf8') > 1000 || /[/:%]/.test(name)) {
     throw new InvalidParameterError(
-      `Invalid model name '${name}': use at most 500 characters and no '/', ':' or '%'.`,
+      `Invalid model name '${clip(name)}': use at most 500 characters (1000 bytes in UTF-8) and no '/', ':' or '%'.`,
     );
   }
+  checkNameText('model name', name);
 }
 
 /** Normalizes a stage name case-insensitively (`production` -> `Production`). */
 export function parseStage(stage: string): Stage {
-  const found = STAGES.find((s) => s.toLowerCase() === stage.trim().toLowerCase());
+  const found = STAGES.find((s) => s.toLowerCase() === stage.toLowerCase());
   if (!found) {
     throw new InvalidParameterError(
-      `Invalid Model Version stage: ${stage}. Value must be one of ${STAGES.join(', ')}.`,
+      `Invalid Model Version stage: ${clip(stage)}. Value must be one of ${STAGES.join(', ')}.`,
     );
   }
   return found;
@@ -134,7 +203,7 @@ export function parseVersion(version: string | number): string {
   const text = String(version).trim();
   if (!/^[1-9]\d{0,9}$/.test(text)) {
     throw new InvalidParameterError(
-      `Invalid value '${version}' for parameter 'version': use a positive integer.`,
+      `Invalid value '${clip(String(version))}' for parameter 'version': use a positive integer.`,
     );
   }
   return text;
@@ -145,15 +214,19 @@ export function parseVersion(version: string | number): string {
  * clamped to the largest finite double, as MLflow does.
  */
 export function parseMetricValue(key: string, value: unknown): number {
-  let n: number;
+  let n: number | undefined;
   if (typeof value === 'number') n = value;
-  else if (typeof value === 'string' && /^(NaN|[+-]?Infinity|[+-]?inf)$/i.test(value.trim())) {
-    n = /nan/i.test(value) ? Number.NaN : value.trim().startsWith('-') ? -Infinity : Infinity;
-  } else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
-    n = Number(value);
-  } else {
+  else if (typeof value === 'string') {
+    const text = value.trim();
+    if (/^[+-]?(nan|inf|infinity)$/i.test(text)) {
+      n = /nan/i.test(text) ? Number.NaN : text.startsWith('-') ? -Infinity : Infinity;
+    } else if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)) {
+      n = Number(text); // '1e400' is Infinity, clamped below as MLflow's float() then clamp does
+    }
+  }
+  if (n === undefined) {
     throw new InvalidParameterError(
-      `Got invalid value ${JSON.stringify(value)} for metric '${key}' (expected a number).`,
+      `Got invalid value ${clip(String(JSON.stringify(value)))} for metric '${clip(key)}' (expected a number).`,
     );
   }
   if (n === Infinity) return Number.MAX_VALUE;
@@ -170,7 +243,7 @@ export function parseInt64(name: string, value: unknown, fallback?: number): num
   const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
     throw new InvalidParameterError(
-      `Invalid value ${JSON.stringify(value)} for parameter '${name}': use an integer.`,
+      `Invalid value ${clip(String(JSON.stringify(value)))} for parameter '${name}': use an integer from -2^53 to 2^53.`,
     );
   }
   return n;

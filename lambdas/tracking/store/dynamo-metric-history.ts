@@ -20,7 +20,7 @@ export class DynamoMetricHistory implements MetricHistoryStore {
       const item = {
         ...keys.metricHistory(runId, m.key, o),
         key: m.key,
-        v: toStoredValue(m.value),
+        x: toStoredValue(m.value),
         t: m.timestamp,
         s: m.step,
       };
@@ -61,7 +61,7 @@ export class DynamoMetricHistory implements MetricHistoryStore {
         }),
       );
       for (const it of res.Items ?? []) {
-        metrics.push({ key, value: fromStoredValue(it.v), timestamp: it.t, step: it.s });
+        metrics.push({ key, value: fromStoredValue(it), timestamp: it.t, step: it.s });
         last = it.sk as string;
       }
       start = res.LastEvaluatedKey;

@@ -3,7 +3,7 @@ import { isConditionFailed } from '../../platform/dynamo-conditions';
 import { keys } from './dynamo-keys';
 import type { RequestLog } from './tracking-store';
 
-/** Answers of non-idempotent creates, kept for a while so a client's retry gets the same one. */
+/** Answers of creates sent with an Idempotency-Key, kept for a while so a retry gets the same one. */
 export class DynamoRequestLog implements RequestLog {
   constructor(
     private readonly db: DynamoDBDocumentClient,

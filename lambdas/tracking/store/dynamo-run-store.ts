@@ -10,7 +10,9 @@ import { isConditionFailed } from '../../platform/dynamo-conditions';
 import { InvalidParameterError, NotFoundError } from '../../platform/errors';
 import type { DatasetInput, Metric, RunInfo, RunRecord } from '../domain/model';
 import { metricOrderKey } from '../domain/order-key';
+import { clip } from '../domain/validation';
 import { GSI1, keys } from './dynamo-keys';
+import { settleRunItem } from './dynamo-latest-repair';
 import { ExpressionBuilder, fromStoredValue, type StoredMetric, toStoredValue } from './dynamo-util';
 import type { PrefilterClause, RunStore } from './tracking-store';
 
@@ -44,13 +46,13 @@ export class DynamoRunStore implements RunStore {
         }),
       )
       .catch((err) => {
-        if (!isConditionFailed(err)) throw err;
+        if (!isConditionFailed(err)) throw tooLarge(err, info.run_id);
       });
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
     const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.run(runId) }));
-    return res.Item ? toRun(res.Item) : undefined;
+    return res.Item ? toRun(await settleRunItem(this.db, this.table, res.Item)) : undefined;
   }
 
   async updateRunInfo(
@@ -189,7 +191,7 @@ export class DynamoRunStore implements RunStore {
       for (const m of ms) {
         const n = b.name(m.key);
         const o = metricOrderKey(m);
-        const stored: StoredMetric = { v: toStoredValue(m.value), t: m.timestamp, s: m.step, o };
+        const stored: StoredMetric = { x: toStoredValue(m.value), t: m.timestamp, s: m.step, o };
         sets.push(`${b.name('metrics')}.${n} = ${b.value(stored)}`);
         conds.push(
           `(attribute_not_exists(${b.name('metrics')}.${n}) OR ${b.name('metrics')}.${n}.o < ${b.value(o)})`,
@@ -257,9 +259,7 @@ export class DynamoRunStore implements RunStore {
     const ex = new ExpressionBuilder();
     const p = ex.value(keys.runIndexPartition(experimentId));
     const a = page.after ? ex.value(page.after) : undefined;
-    const filter = (page.prefilter ?? []).map(
-      (c) => `${fieldPath(ex, c.field)} ${OPS[c.op]} ${ex.value(c.value)}`,
-    );
+    const filter = (page.prefilter ?? []).flatMap((c) => prefilterExpression(ex, c));
     const res = await this.db.send(
       new QueryCommand({
         TableName: this.table,
@@ -273,7 +273,12 @@ export class DynamoRunStore implements RunStore {
     );
     const last = res.LastEvaluatedKey?.gsi1sk as string | undefined;
     return {
-      runs: (res.Items ?? []).map((it) => ({ run: toRun(it), position: it.gsi1sk as string })),
+      runs: await Promise.all(
+        (res.Items ?? []).map(async (it) => ({
+          run: toRun(await settleRunItem(this.db, this.table, it)),
+          position: it.gsi1sk as string,
+        })),
+      ),
       done: !res.LastEvaluatedKey,
       ...(last ? { last } : {}),
     };
@@ -289,16 +294,37 @@ const OPS: Record<PrefilterClause['op'], string> = {
   '<=': '<=',
 };
 
-/** Where a filtered field is stored on the run item (a metric's value is `metrics.<key>.v`). */
-function fieldPath(ex: ExpressionBuilder, f: PrefilterClause['field']): string {
-  const map = { metric: 'metrics', param: 'params', tag: 'tags', attribute: 'info' }[f.kind];
-  const path = `${ex.name(map)}.${ex.name(f.key)}`;
-  return f.kind === 'metric' ? `${path}.${ex.name('v')}` : path;
+/**
+ * One prefilter clause as a FilterExpression term, or none when DynamoDB cannot evaluate it
+ * as matches() does (the clause is then checked in memory only, which is always allowed).
+ * Metric values compare as their order-preserving `x` encoding; items from before that
+ * encoding (`v` only) pass, to be judged in memory.
+ */
+function prefilterExpression(ex: ExpressionBuilder, c: PrefilterClause): string[] {
+  // Names are taken only for a term that is kept: DynamoDB refuses unused ones.
+  const path = () =>
+    `${ex.name({ metric: 'metrics', param: 'params', tag: 'tags', attribute: 'info' }[c.field.kind])}.${ex.name(c.field.key)}`;
+  if (c.field.kind === 'metric') {
+    if (typeof c.value !== 'number') return [];
+    const p = path();
+    const encoded = `${p}.${ex.name('x')} ${OPS[c.op]} ${ex.value(toStoredValue(c.value))}`;
+    return [`(${encoded} OR attribute_exists(${p}.${ex.name('v')}))`];
+  }
+  let { op, value } = c;
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+    // Numeric attributes are int64 milliseconds: widen to an integer bound the SDK can send
+    // (`> 1.5` as `>= 1`), and leave out bounds no stored time can reach (1e300, Infinity).
+    const widened = op === '>' || op === '>=' ? Math.floor(value) : Math.ceil(value);
+    if (!Number.isSafeInteger(widened) || op === '=' || op === '!=') return [];
+    op = op === '>' || op === '>=' ? '>=' : '<=';
+    value = widened;
+  }
+  return [`${path()} ${OPS[op]} ${ex.value(value)}`];
 }
 
 function paramConflict(runId: string, key: string, old: string, value: string): InvalidParameterError {
   return new InvalidParameterError(
-    `Changing param values is not allowed. Param with key='${key}' was already logged with value='${old}' for run ID='${runId}'. Attempted logging new value '${value}'.`,
+    `Changing param values is not allowed. Param with key='${key}' was already logged with value='${clip(old)}' for run ID='${runId}'. Attempted logging new value '${clip(value)}'.`,
   );
 }
 
@@ -317,7 +343,7 @@ function toRun(item: Record<string, unknown>): RunRecord {
   const stored = (item.metrics ?? {}) as Record<string, StoredMetric>;
   const metrics: Record<string, { value: number; timestamp: number; step: number }> = {};
   for (const [k, m] of Object.entries(stored))
-    metrics[k] = { value: fromStoredValue(m.v), timestamp: m.t, step: m.s };
+    metrics[k] = { value: fromStoredValue(m), timestamp: m.t, step: m.s };
   return {
     info: item.info as RunInfo,
     params: (item.params ?? {}) as Record<string, string>,

@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { decodeDouble, encodeDouble } from '../domain/order-key';
 
 /** Small helpers for building DynamoDB expressions and reading whole partitions. */
 
@@ -58,9 +59,20 @@ export async function queryAll(
   return out;
 }
 
-/** A metric's latest value as stored on the run item (NaN as the string 'NaN'). */
-export type StoredMetric = { v: number | string; t: number; s: number; o: string };
+/**
+ * A metric's latest value as stored on the run item. `x` is the value as encodeDouble's 16
+ * hex digits: lossless for every double (DynamoDB numbers stop at 38 digits and
+ * 1e-130..1e126, and the SDK refuses integers past 2^53) and ordered as the numbers are, so
+ * the search prefilter compares it as a string. Items written before `x` hold `v` (a
+ * number, or 'NaN').
+ */
+export type StoredMetric = { x?: string; v?: number | string; t: number; s: number; o: string };
 
-/** A metric value as DynamoDB can store it: NaN is not a number there. */
-export const toStoredValue = (v: number): number | string => (Number.isNaN(v) ? 'NaN' : v);
-export const fromStoredValue = (v: number | string): number => (typeof v === 'number' ? v : Number.NaN);
+/** The stored form of a metric value (see StoredMetric). */
+export const toStoredValue = (v: number): string => encodeDouble(v);
+
+/** A metric value back from an item: `x`, else the older `v`. */
+export function fromStoredValue(item: { x?: unknown; v?: unknown }): number {
+  if (typeof item.x === 'string') return decodeDouble(item.x);
+  return typeof item.v === 'number' ? item.v : Number.NaN;
+}

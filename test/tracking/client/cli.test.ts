@@ -157,7 +157,7 @@ async function modelWithVersions(n: number) {
   const runId = (await tracking.createRun({ experimentId: exp })).info.run_id;
   await artifacts.upload(runId, 'model.onnx', classifierOnnx(false));
   await registry.ensureModel(name);
-  // Distinct descriptions: an identical create within two minutes is answered as a retry.
+  // Every create is a new version, as in MLflow; descriptions tell them apart in the output.
   for (let i = 0; i < n; i++)
     await registry.createVersion({
       name,

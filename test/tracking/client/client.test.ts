@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
@@ -121,5 +122,49 @@ describe('the tracking client against the local API', () => {
       `cannot reach the API at http://127.0.0.1:${port} (ECONNREFUSED): start the local platform with \`mlops start\``,
     );
     await expect(registry.getModel(unique('missing'))).rejects.toThrow(/RESOURCE_DOES_NOT_EXIST/);
+  });
+
+  it('retries a create whose answer was lost and gets the first run back, not a second one', async () => {
+    const exp = await tracking.getOrCreateExperiment(unique('lost'));
+    // In front of the API: the first runs/create reaches it, but its answer is replaced by a 503.
+    let lost = 0;
+    const proxy = createHttpServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
+      ) as Record<string, string>;
+      const answer = await fetch(`${apiUrl}${req.url}`, {
+        method: req.method,
+        headers,
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+      });
+      const body = Buffer.from(await answer.arrayBuffer());
+      if (req.url?.endsWith('/runs/create') && lost++ === 0) {
+        res
+          .writeHead(503, { 'content-type': 'application/json' })
+          .end('{"error_code":"TEMPORARILY_UNAVAILABLE","message":"lost"}');
+        return;
+      }
+      res
+        .writeHead(answer.status, {
+          'content-type': answer.headers.get('content-type') ?? 'application/json',
+        })
+        .end(body);
+    });
+    await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const flaky = createMlflowClient({ apiUrl: `http://127.0.0.1:${port}` });
+      const run = await flaky.tracking.createRun({ experimentId: exp, runName: 'once' });
+      const second = await flaky.tracking.createRun({ experimentId: exp, runName: 'once' });
+      expect(lost).toBe(3);
+      const ids = (await tracking.searchRuns({ experimentIds: [exp] })).map((r) => r.info.run_id);
+      // The retried call is one run; the next call, same body, is another (MLflow's behaviour).
+      expect(ids.sort()).toEqual([run.info.run_id, second.info.run_id].sort());
+      expect(second.info.run_id).not.toBe(run.info.run_id);
+    } finally {
+      await new Promise((ok) => proxy.close(ok));
+    }
   });
 });

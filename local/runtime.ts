@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { removeStaleTempFiles } from '../lambdas/platform/fs-object-store';
+import { createAuthorizer, ensureLocalCredentials, type LocalCredential, readAccessPrincipals } from './auth';
 import { startDynamoDb } from './engines/dynamodb';
 import { FunctionHost } from './function-host';
 import { startGateway } from './gateway';
+import { LocalLambda, type RunningLambdaApi, startLambdaApi } from './lambda-api';
 import { ensureTables, resolveEnvironment } from './resources';
 import { LocalStepFunctions } from './stepfunctions';
 import { synthTemplate } from './synth';
@@ -23,6 +25,12 @@ export interface LocalRuntimeOptions {
   /** Function log level. @default 'WARN' */
   readonly logLevel?: string;
   readonly onProgress?: (message: string) => void;
+  /**
+   * Require SigV4-signed requests and authorize them by the access roles' policies in the
+   * template, with one local key pair per role in `<dataDir>/credentials.json` (docs/security.md).
+   * @default false
+   */
+  readonly auth?: boolean;
 }
 
 export interface LocalRuntime {
@@ -33,8 +41,12 @@ export interface LocalRuntime {
   readonly host: FunctionHost;
   /** The template's state machines, run with aws-local-stepfunctions. */
   readonly stepFunctions: LocalStepFunctions;
+  /** Lambda versions and aliases (served to the SDK at `env.AWS_ENDPOINT_URL_LAMBDA`). */
+  readonly lambda: LocalLambda;
   /** Environment that points AWS SDK code at the local engines. */
   readonly env: Record<string, string>;
+  /** With `auth`: each access role's local key pair (also in `<dataDir>/credentials.json`). */
+  readonly credentials?: readonly LocalCredential[];
   stop(): Promise<void>;
 }
 
@@ -66,6 +78,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     },
   );
   let host: FunctionHost | undefined;
+  let lambdaApi: RunningLambdaApi | undefined;
   try {
     const created = await ensureTables(plan, ddb.endpoint);
     if (created.length) progress(`created tables: ${created.join(', ')}`);
@@ -76,8 +89,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const stale = await removeStaleTempFiles(s3Root);
     if (stale) progress(`removed ${stale} temporary file(s) left by a stopped process`);
 
+    // Versions and aliases as Lambda's API keeps them, for the SDK in functions and tests.
+    const lambda = new LocalLambda(plan, options.inMemory ? undefined : dataDir);
+    lambdaApi = await startLambdaApi(lambda);
     const env: Record<string, string> = {
       AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+      AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -98,16 +115,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       POWERTOOLS_METRICS_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     }));
+    // The access roles' policies as synthesized: local and cloud authorize from one source.
+    const principals = options.auth ? readAccessPrincipals(template) : [];
+    if (options.auth && !principals.length) throw new Error('--auth: the template defines no access roles');
+    const credentials = options.auth
+      ? ensureLocalCredentials(join(dataDir, 'credentials.json'), principals)
+      : undefined;
     const gateway = await startGateway({
+      authorize: credentials && createAuthorizer({ template, principals, credentials, stage }),
       routes: plan.routes,
       host,
       stage,
       port: options.port ?? 4566,
       objectStoreRoot: s3Root,
+      target: (route) => lambda.target(route),
     });
     apiUrl = gateway.url;
     // Functions behind routes start now; state machine tasks start on first use, like Lambda.
-    const routed = new Set(plan.routes.map((r) => r.functionId));
+    lambda.host = host;
+    const routed = new Set([
+      ...plan.routes.filter((r) => !r.alias).map((r) => r.functionId),
+      ...lambda.aliasTargets(),
+    ]);
     progress(`starting ${routed.size} API function(s)`);
     await host.warm(routed).catch(async (err) => {
       await gateway.close();
@@ -122,15 +151,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       plan,
       host,
       stepFunctions,
+      lambda,
       env,
+      credentials,
       async stop() {
         await gateway.close();
+        await lambdaApi?.close();
         await hostRef.stop();
         await ddb.close();
       },
     };
   } catch (err) {
     await host?.stop();
+    await lambdaApi?.close();
     await ddb.close();
     throw err;
   }

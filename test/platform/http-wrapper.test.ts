@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { NotFoundError } from '../../lambdas/platform/errors';
 import { bind, defineRoute, HttpResult, q } from '../../lambdas/platform/http/route';
+import { MAX_JSON_DEPTH } from '../../lambdas/platform/http/request';
 import { httpApi } from '../../lambdas/platform/http/router';
+import { validate } from '../../lambdas/platform/http/validation';
 
 const createItem = defineRoute({
   method: 'POST',
@@ -113,6 +115,23 @@ describe('the HTTP wrapper', () => {
     const invalid = await call({ body: '{"name":"a","size":-1}' });
     expect(invalid.body.message).toContain("parameter 'size'");
     expect(invalid.body.message).toContain('-1');
+  });
+
+  it('refuses a body nested deeper than the limit with 400, naming the limit', async () => {
+    const deep = `{"name":${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}}`;
+    const r = await call({ body: deep });
+    expect(r.status).toBe(400);
+    expect(r.body.message).toContain(`${MAX_JSON_DEPTH} levels`);
+    const shallow = await call({ body: `{"name":${'['.repeat(10)}${']'.repeat(10)}}` });
+    expect(shallow.body.message).toContain("parameter 'name'");
+  });
+
+  it('describes an invalid value of any depth without overflowing the stack', () => {
+    let value: unknown = 1;
+    for (let i = 0; i < 300_000; i++) value = [value];
+    expect(() => validate(z.object({ name: z.string() }), { name: value })).toThrow(
+      /Invalid value \[\[\[.*for parameter 'name'/,
+    );
   });
 
   it('rejects a JSON body that is not an object', async () => {

@@ -90,5 +90,29 @@ export function readInput(
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new BadRequestError('The JSON body must be an object');
   }
+  if (nestingDepth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new BadRequestError(`The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   return { input: { ...(parsed as Record<string, unknown>), ...pathParameters } };
+}
+
+/**
+ * No route's contract nests deeper than a few levels; a body nested thousands deep would
+ * make recursive code further on (JSON.stringify in messages, structuredClone) overflow
+ * the stack, so it is refused here, once.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The nesting depth of a parsed JSON value, counted without recursion and up to `limit + 1`. */
+export function nestingDepth(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) max = depth;
+    if (max > limit) return max;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return max;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseSchedule } from '../lambdas/pipeline/schedule';
-import { type ModelSignature, ModelSignatureSchema } from '../lambdas/training/signature';
+import { type ModelSignature, ModelSignatureSchema } from '../lambdas/serving/inference/signature';
 
 /** An ECR image URI: `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@sha256:digest]`. */
 export const ECR_IMAGE_URI =
@@ -113,6 +113,21 @@ export const platformConfigSchema = z
       .prefault({}),
     /** Where models are served. */
     servingBackend: z.enum(['lambda', 'sagemaker']).default('lambda'),
+    /** The predict function (see docs/serving.md). */
+    serving: z
+      .strictObject({
+        /** The registered model served. @default pipeline.modelName */
+        modelName: z.string().min(1).optional(),
+        /** Serve this alias's version instead of the Production version. @default - Production */
+        modelAlias: z.string().min(1).optional(),
+        /** Provisioned concurrency of the `live` alias: warm environments, no cold starts (billed while idle). */
+        provisionedConcurrency: z
+          .number()
+          .int()
+          .min(0, 'serving.provisionedConcurrency must be 0 (on demand) or more')
+          .default(0),
+      })
+      .prefault({}),
     /** Days to keep function, API and state machine logs. */
     logRetentionDays: z
       .union([z.literal(7), z.literal(14), z.literal(30), z.literal(90), z.literal(365)])
@@ -134,6 +149,49 @@ export const platformConfigSchema = z
         driftPsi: z.number().positive().default(0.2),
       })
       .default({ latencyP99Ms: 500, errorRate: 0.01, driftPsi: 0.2 }),
+    /**
+     * Where every alarm (on ALARM and OK) and every pipeline failure is sent: one SNS topic,
+     * whose ARN is the stack output `AlertTopicArn`.
+     */
+    alerts: z
+      .strictObject({
+        /** Address subscribed to the topic; AWS mails it a confirmation link first. @default - none */
+        email: z.email('alerts.email must be an e-mail address').optional(),
+      })
+      .prefault({}),
+    /**
+     * Ephemeral storage (`/tmp`, MiB) of the functions that run DuckDB: its spill files and
+     * the copies of batches and training sets they read. Lambda allows 512 to 10,240.
+     */
+    ephemeralStorageMiB: z
+      .number()
+      .int()
+      .min(512, "ephemeralStorageMiB must be at least 512 (Lambda's minimum)")
+      .max(10_240, "ephemeralStorageMiB must be at most 10240 (Lambda's maximum)")
+      .default(2048),
+    /** Who may assume the access roles (docs/security.md). */
+    access: z
+      .strictObject({
+        /**
+         * IAM principals trusted to assume the data scientist, deployer and serving roles.
+         * @default - the stack's account (principals whose own policy allows sts:AssumeRole)
+         */
+        trustedPrincipalArns: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^arn:aws[a-z-]*:(iam|sts)::\d{12}:(root|user\/.+|role\/.+|assumed-role\/.+)$/,
+                'access.trustedPrincipalArns entries must be IAM principal ARNs, like arn:aws:iam::123456789012:role/ml-team or arn:aws:iam::123456789012:root',
+              ),
+          )
+          .min(
+            1,
+            'access.trustedPrincipalArns must list at least one principal (omit it to trust the account)',
+          )
+          .optional(),
+      })
+      .prefault({}),
     /** Keep data stores when the stack is deleted (production default). */
     retainData: z.boolean().default(true),
   })

@@ -1,13 +1,16 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { platformRoutes } from '../lambdas/platform/health-api';
+import { AccessRoles } from './api/access-roles';
 import { PlatformApi } from './api/platform-api';
 import type { PlatformConfig } from './config';
 import { FeatureStore } from './features/feature-store';
 import { TrainingPipeline } from './pipeline/training-pipeline';
+import { PlatformAlerts } from './platform/alerts';
 import { NativeModulesLayer } from './private/native-layer';
 import { PlatformFunction } from './private/platform-function';
 import { SecureBucket } from './private/secure-bucket';
+import { Serving } from './serving/serving';
 import { Tracking } from './tracking/tracking';
 
 export interface MlopsPlatformProps {
@@ -24,18 +27,25 @@ export class MlopsPlatform extends Construct {
   /** Receives the server access logs of every platform bucket. */
   readonly accessLogs: SecureBucket;
   readonly config: PlatformConfig;
+  /** The alert topic: every alarm's and the pipeline's failure notices. */
+  readonly alerts: PlatformAlerts;
   readonly features: FeatureStore;
   /** Experiment tracking and model registry (MLflow REST API). */
   readonly tracking: Tracking;
   /** DuckDB and ONNX Runtime native bindings for the functions that need them. */
   readonly nativeLayer: NativeModulesLayer;
   readonly pipeline: TrainingPipeline;
+  /** The predict function behind the API (its `live` alias). */
+  readonly serving: Serving;
+  /** The data scientist, deployer and serving roles, derived from every route above. */
+  readonly access: AccessRoles;
 
   constructor(scope: Construct, id: string, props: MlopsPlatformProps) {
     super(scope, id);
     const { config } = props;
     this.config = config;
     const logRetentionDays = retention(config.logRetentionDays);
+    this.alerts = new PlatformAlerts(this, 'Alerts', { stage: config.stage, email: config.alerts.email });
     this.accessLogs = new SecureBucket(this, 'AccessLogs', {
       localName: 'access-logs',
       retain: config.retainData,
@@ -64,6 +74,7 @@ export class MlopsPlatform extends Construct {
       api: this.api,
       functionDefaults: (name: string) => this.functionDefaults(name),
       nativeLayer: this.nativeLayer.layer,
+      ephemeralStorageMiB: config.ephemeralStorageMiB,
     });
     this.tracking = new Tracking(this, 'Tracking', { platform: this, nativeLayer: this.nativeLayer.layer });
     this.pipeline = new TrainingPipeline(this, 'TrainingPipeline', {
@@ -73,6 +84,28 @@ export class MlopsPlatform extends Construct {
       config,
       functionDefaults: this.functionDefaults('pipeline'),
       nativeLayer: this.nativeLayer.layer,
+      failureTopic: this.alerts.topic,
+    });
+    // The topic is KMS-encrypted: publishing needs the key as well as sns:Publish.
+    this.alerts.grantPublish(this.pipeline.stateMachine);
+    this.serving = new Serving(this, 'Serving', {
+      api: this.api,
+      functionDefaults: (name: string) => this.functionDefaults(name),
+      nativeLayer: this.nativeLayer.layer,
+      trackingTable: this.tracking.table,
+      artifacts: this.tracking.artifacts,
+      featuresBucket: this.features.bucket,
+      onlineTable: this.features.online?.table,
+      modelName: config.serving.modelName ?? config.pipeline.modelName,
+      modelAlias: config.serving.modelAlias,
+      featureService: config.pipeline.featureService,
+      provisionedConcurrency: config.serving.provisionedConcurrency,
+    });
+    // Last: each role's policy lists the routes every area has added.
+    this.access = new AccessRoles(this, 'Access', {
+      api: this.api,
+      stage: config.stage,
+      trustedPrincipalArns: config.access.trustedPrincipalArns,
     });
   }
 

@@ -28,6 +28,25 @@ export interface LocalRoute {
    * of these types reach the function base64-encoded, as API Gateway passes them.
    */
   readonly binaryMediaTypes: readonly string[];
+  /** Set when the integration invokes an alias (`Ref` to an `AWS::Lambda::Alias`): its name. */
+  readonly alias?: string;
+}
+
+/** An `AWS::Lambda::Version` of the template; numbered per function in template order, from 1. */
+export interface LocalVersion {
+  readonly logicalId: string;
+  readonly functionId: string;
+  readonly version: string;
+}
+
+/** An `AWS::Lambda::Alias` of the template, its versions resolved to numbers. */
+export interface LocalAlias {
+  readonly logicalId: string;
+  readonly functionId: string;
+  readonly name: string;
+  readonly version: string;
+  /** `RoutingConfig.AdditionalVersionWeights`: version → weight in [0, 1]. */
+  readonly weights: Readonly<Record<string, number>>;
 }
 
 export interface LocalTable {
@@ -47,6 +66,9 @@ export interface LocalPlan {
   readonly routes: LocalRoute[];
   readonly tables: LocalTable[];
   readonly buckets: LocalBucket[];
+  /** Lambda versions and aliases (the local Lambda API starts from them). */
+  readonly versions: LocalVersion[];
+  readonly aliases: LocalAlias[];
   readonly template: CfnTemplate;
 }
 
@@ -93,20 +115,81 @@ export function readTemplate(template: CfnTemplate): LocalPlan {
     return `${pathOf(res.Properties?.ParentId, seen + 1)}/${res.Properties?.PathPart}`;
   };
 
+  const { versions, aliases } = readVersionsAndAliases(resources);
+
   for (const r of Object.values(resources)) {
     if (r.Type !== 'AWS::ApiGateway::Method') continue;
     const props = r.Properties ?? {};
     if (props.Integration?.Type !== 'AWS_PROXY') continue;
-    const functionId = functionIdInUri(props.Integration.Uri);
+    const functionId = functionIdInUri(props.Integration.Uri, resources);
     if (!functionId || !functions.has(functionId)) continue;
+    // An integration on an alias: each invocation picks a version by the alias's weights.
+    const alias = aliases.find((x) => x.logicalId === aliasIdInUri(props.Integration.Uri, resources));
     routes.push({
       method: props.HttpMethod,
       path: pathOf(props.ResourceId) || '/',
       functionId,
       binaryMediaTypes: binaryMediaTypesOf(resources[refOf(props.RestApiId) ?? '']),
+      ...(alias ? { alias: alias.name } : {}),
     });
   }
-  return { functions, routes, tables, buckets, template };
+  return { functions, routes, tables, buckets, versions, aliases, template };
+}
+
+/**
+ * The template's Lambda versions (numbered per function in template order, as CloudFormation
+ * publishes them on a first deploy) and aliases with their routing weights.
+ */
+function readVersionsAndAliases(resources: CfnTemplate['Resources']): {
+  versions: LocalVersion[];
+  aliases: LocalAlias[];
+} {
+  const versions: LocalVersion[] = [];
+  const count = new Map<string, number>();
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::Lambda::Version') continue;
+    const functionId = refOf(r.Properties?.FunctionName);
+    if (!functionId) continue;
+    const n = (count.get(functionId) ?? 0) + 1;
+    count.set(functionId, n);
+    versions.push({ logicalId: id, functionId, version: String(n) });
+  }
+  const versionOf = (v: unknown): string | undefined => {
+    if (typeof v === 'string' || typeof v === 'number') return String(v);
+    const g = v && typeof v === 'object' ? (v as Record<string, unknown>)['Fn::GetAtt'] : undefined;
+    return Array.isArray(g) ? versions.find((x) => x.logicalId === g[0])?.version : undefined;
+  };
+  const aliases: LocalAlias[] = [];
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::Lambda::Alias') continue;
+    const props = r.Properties ?? {};
+    const functionId = refOf(props.FunctionName);
+    const version = versionOf(props.FunctionVersion);
+    if (!functionId || !version) throw new Error(`template: cannot resolve alias ${id} locally`);
+    const weights: Record<string, number> = {};
+    for (const w of props.RoutingConfig?.AdditionalVersionWeights ?? []) {
+      const v = versionOf(w.FunctionVersion);
+      if (v) weights[v] = Number(w.FunctionWeight);
+    }
+    aliases.push({ logicalId: id, functionId, name: String(props.Name), version, weights });
+  }
+  return { versions, aliases };
+}
+
+/** The alias a Lambda integration URI references (`Ref` to an `AWS::Lambda::Alias`). */
+function aliasIdInUri(uri: unknown, resources: CfnTemplate['Resources']): string | undefined {
+  let found: string | undefined;
+  const walk = (v: unknown): void => {
+    if (found || !v || typeof v !== 'object') return;
+    const ref = refOf(v);
+    if (ref && resources[ref]?.Type === 'AWS::Lambda::Alias') {
+      found = ref;
+      return;
+    }
+    for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x);
+  };
+  walk(uri);
+  return found;
 }
 
 /** A RestApi's binary media types; CloudFormation escapes `/` as `~1` (and `~` as `~0`). */
@@ -125,14 +208,20 @@ function isGetAtt(v: unknown, attr: string): boolean {
   return Array.isArray(g) && g[1] === attr;
 }
 
-/** Finds the function whose ARN a Lambda integration URI (an Fn::Join) embeds. */
-function functionIdInUri(uri: unknown): string | undefined {
+/** Finds the function whose ARN (or alias's ARN) a Lambda integration URI (an Fn::Join) embeds. */
+function functionIdInUri(uri: unknown, resources: CfnTemplate['Resources']): string | undefined {
   let found: string | undefined;
   const walk = (v: unknown): void => {
     if (found || !v || typeof v !== 'object') return;
     const g = (v as Record<string, unknown>)['Fn::GetAtt'];
     if (Array.isArray(g) && g[1] === 'Arn') {
       found = String(g[0]);
+      return;
+    }
+    // An alias (`Ref` is its ARN) runs its function; version weights are the canary's to add.
+    const alias = resources[refOf(v) ?? ''];
+    if (alias?.Type === 'AWS::Lambda::Alias') {
+      found = refOf(alias.Properties?.FunctionName);
       return;
     }
     for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x);

@@ -22,6 +22,8 @@ export const ERROR_STATUS = {
   REQUEST_LIMIT_EXCEEDED: 429,
   INTERNAL_ERROR: 500,
   TEMPORARILY_UNAVAILABLE: 503,
+  /** Serving: the pinned model version did not load; it takes no traffic. */
+  MODEL_NOT_READY: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -177,6 +177,19 @@ export function registerTrackingCommands(program: Command): void {
         },
       ),
     );
+  withApi(
+    models
+      .command('export')
+      .description("write a version's ONNX file, signature and sha256 to a folder (edge deployment)")
+      .argument('<name>')
+      .argument('<version>')
+      .requiredOption('--out <dir>', 'folder to write model.onnx, signature.json and model.onnx.sha256 to'),
+  ).action(
+    cliAction(async (name: string, version: string, o: Common & { out: string }) => {
+      const { exportModel } = await import('../serving/cli');
+      console.log(`wrote ${await exportModel({ name, version, out: o.out, apiUrl: o.apiUrl })}`);
+    }),
+  );
 }
 
 /** Where `runs compare` writes by default; ids are shortened when the name would grow too long. */

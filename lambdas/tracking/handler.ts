@@ -49,7 +49,7 @@ const registry: RegistryService = new RegistryService(
     });
     const bytes = await readOnnxAt(clients.objectStore, config.ARTIFACTS_BUCKET, key);
     // Loaded on first registration only: onnxruntime's native module costs cold-start time.
-    const { inspectOnnxModel } = await import('../training/onnx/inspect');
+    const { inspectOnnxModel } = await import('../serving/inference/inspect');
     await inspectOnnxModel(bytes);
   },
 );

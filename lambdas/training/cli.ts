@@ -4,11 +4,11 @@ import { type Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { InvalidParameterError, MlopsError } from '../platform/errors';
 import { readTable } from './data/read-table';
-import { readOnnxArtifact } from './onnx/inspect';
+import { readOnnxArtifact } from '../serving/inference/inspect';
 import { executeTraining } from './pipeline/execute';
 import { prepareTraining, type TrainRequest } from './pipeline/prepare';
 import type { SearchStrategy } from './search/run-search';
-import { ModelSignatureSchema } from './signature';
+import { ModelSignatureSchema } from '../serving/inference/signature';
 import { FsRunRecorder } from './tracking/fs-run-recorder';
 
 interface TrainCliOptions {

@@ -6,7 +6,7 @@ import { predictGbdt, trainGbdt } from './gbdt/gbdt';
 import type { Task } from './labels';
 import { exportLogisticOnnx, MODEL_INPUT } from './logistic/export-onnx';
 import { predictLogistic, trainLogistic } from './logistic/logistic-regression';
-import type { ModelSignature } from './signature';
+import type { ModelSignature } from '../serving/inference/signature';
 
 /** A fitted built-in model behind one shape, whichever algorithm made it. */
 export interface TrainedModel {

@@ -21,6 +21,8 @@ export interface FeatureStoreProps {
   readonly functionDefaults?: FunctionDefaults;
   /** DuckDB's native bindings for the online store's functions; required with `api`. */
   readonly nativeLayer?: lambda.ILayerVersion;
+  /** Ephemeral storage of the online store's functions (DuckDB spill), MiB. @default 2048 */
+  readonly ephemeralStorageMiB?: number;
 }
 
 /**
@@ -44,6 +46,7 @@ export class FeatureStore extends Construct {
       bucket: this.bucket,
       stage: props.stage,
       accessLogs: props.accessLogs,
+      retain: props.retain,
       bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery,
     });
     if (props.api) {
@@ -56,6 +59,7 @@ export class FeatureStore extends Construct {
         bucket: this.bucket,
         retain: props.retain,
         nativeLayer: props.nativeLayer,
+        ephemeralStorageMiB: props.ephemeralStorageMiB,
       });
     }
   }

@@ -18,6 +18,8 @@ export interface FeatureOfflineStoreProps {
   readonly encryptionKey?: kms.IKey;
   /** Bucket receiving the results bucket's server access logs. @default - no access logs */
   readonly accessLogs?: s3.IBucket;
+  /** Keep the query results bucket when the stack is deleted. @default true */
+  readonly retain?: boolean;
 }
 
 /** What other constructs may depend on. */
@@ -80,7 +82,8 @@ export class FeatureOfflineStore extends Construct implements IFeatureOfflineSto
       enforceSSL: true,
       encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
       ...(props.encryptionKey ? { encryptionKey: props.encryptionKey, bucketKeyEnabled: true } : {}),
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: (props.retain ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      autoDeleteObjects: !(props.retain ?? true),
       serverAccessLogsBucket: props.accessLogs,
       serverAccessLogsPrefix: props.accessLogs ? 'athena-results/' : undefined,
       // Query results are scratch: training sets are written under the features bucket.
@@ -91,7 +94,9 @@ export class FeatureOfflineStore extends Construct implements IFeatureOfflineSto
       name: this.workGroupName,
       description: 'Feature store queries: training sets and materialization',
       state: 'ENABLED',
-      recursiveDeleteOption: false,
+      // The workgroup holds query history and saved queries, no data (results live in the
+      // bucket above): without this, deleting the stack fails once a query has run.
+      recursiveDeleteOption: true,
       workGroupConfiguration: {
         enforceWorkGroupConfiguration: true,
         publishCloudWatchMetricsEnabled: true,

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { LockedPackages, type LockedPackagesOptions } from './locked-packages';
 import { REPO_ROOT } from './platform-function';
 
 /** Packages with native binaries that functions take from the layer instead of their bundle. */
@@ -28,37 +29,53 @@ const LAYER_PACKAGES: { name: string; skip?: (rel: string) => boolean }[] = [
   },
 ];
 
+export interface NativeModulesLayerProps {
+  /**
+   * Where the layer's packages come from. Tests point it at another node_modules and cache.
+   * @default this checkout's node_modules and package-lock.json
+   */
+  readonly packages?: LockedPackagesOptions;
+}
+
 /**
- * A Lambda layer with DuckDB's and ONNX Runtime's native bindings for linux-x64, copied
- * from this checkout's node_modules at synth time (no Docker, no network). About 120 MB
- * unzipped, under Lambda's 250 MB limit with room for function code.
+ * A Lambda layer with DuckDB's and ONNX Runtime's native bindings for linux-x64, at the
+ * versions package-lock.json pins, whatever the host. Each package is copied from
+ * node_modules when installed (no Docker, no network); npm skips DuckDB's linux-x64 binding
+ * on macOS, Windows and arm64, so there it is fetched once from the npm registry, checked
+ * against the lockfile's sha512 and cached. (onnxruntime-node is one package with every
+ * platform's binaries, so it is installed everywhere.) About 120 MB unzipped, under
+ * Lambda's 250 MB limit with room for function code.
  */
 export class NativeModulesLayer extends Construct {
   readonly layer: lambda.LayerVersion;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: NativeModulesLayerProps = {}) {
     super(scope, id);
+    const packages = new LockedPackages(
+      props.packages ?? {
+        nodeModules: join(REPO_ROOT, 'node_modules'),
+        lockfile: join(REPO_ROOT, 'package-lock.json'),
+      },
+    );
     this.layer = new lambda.LayerVersion(this, 'Layer', {
       description: 'DuckDB and ONNX Runtime native bindings (linux-x64)',
       compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],
       compatibleArchitectures: [lambda.Architecture.X86_64],
       code: lambda.Code.fromAsset(join(REPO_ROOT, 'lib', 'private'), {
-        // Hash the package list and versions, not the whole node_modules tree.
+        // Hash the locked versions, not the node_modules tree: the same on every host.
         assetHashType: AssetHashType.CUSTOM,
-        assetHash: layerHash(),
+        assetHash: layerHash(packages),
         bundling: {
           image: DockerImage.fromRegistry('unused-local-bundling-only'),
           local: {
             tryBundle(outputDir: string): boolean {
               const target = join(outputDir, 'nodejs', 'node_modules');
               for (const pkg of LAYER_PACKAGES) {
-                const from = join(REPO_ROOT, 'node_modules', pkg.name);
-                if (!existsSync(from))
-                  throw new Error(`native layer: ${pkg.name} is not installed; run npm ci`);
+                const from = packages.resolve(pkg.name);
                 mkdirSync(join(target, pkg.name), { recursive: true });
                 cpSync(from, join(target, pkg.name), {
                   recursive: true,
-                  filter: (src) => !pkg.skip?.(src.slice(from.length + 1)),
+                  filter: (src) => !pkg.skip?.(src.slice(from.length + 1).replaceAll('\\', '/')),
                 });
               }
               return true;
@@ -70,14 +87,11 @@ export class NativeModulesLayer extends Construct {
   }
 }
 
-function layerHash(): string {
+function layerHash(packages: LockedPackages): string {
   const h = createHash('sha256');
   for (const pkg of LAYER_PACKAGES) {
-    const manifest = join(REPO_ROOT, 'node_modules', pkg.name, 'package.json');
-    const version = existsSync(manifest)
-      ? (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version
-      : 'missing';
-    h.update(`${pkg.name}@${version};`);
+    const { version, integrity } = packages.locked(pkg.name);
+    h.update(`${pkg.name}@${version} ${integrity} ${pkg.skip?.toString() ?? ''};`);
   }
   return h.digest('hex');
 }

@@ -41,7 +41,8 @@ export class SecureBucket extends Construct {
         ...(props.versioned === false ? [] : [{ noncurrentVersionExpiration: Duration.days(90) }]),
       ],
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      autoDeleteObjects: false,
+      // CloudFormation cannot delete a bucket that holds objects: empty it first when not kept.
+      autoDeleteObjects: !retain,
     });
     (this.bucket.node.defaultChild as s3.CfnBucket).addMetadata(LOCAL_NAME_METADATA, props.localName);
     if (!props.accessLogs) {

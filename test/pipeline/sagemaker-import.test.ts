@@ -23,7 +23,7 @@ import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
 import { mlflowCaller } from '../../lambdas/tracking/client/rest';
 import { readTable } from '../../lambdas/training/data/read-table';
 import { evaluatePredictions } from '../../lambdas/training/evaluation/evaluate';
-import type { ModelSignature } from '../../lambdas/training/signature';
+import type { ModelSignature } from '../../lambdas/serving/inference/signature';
 import { builtInSignature, fitModel } from '../../lambdas/training/trained-model';
 import { classifierOnnx } from '../support/onnx-fixtures';
 
@@ -112,6 +112,7 @@ async function scenario(name: string): Promise<Scenario & { ref: TrainingSetRef 
   const plan = {
     trials: [{ index: 0, params: { ...input.training.options } }] as TrialSpec[],
     metric: 'auc',
+    count: 1,
   };
   return {
     ref,
@@ -172,6 +173,7 @@ describe('Plan Trials for a SageMaker trainer without tuning', () => {
     expect(planned).toEqual({
       trials: [{ index: 0, params: { epochs: 12, optimizer: 'adam' } }],
       metric: 'auc',
+      count: 1,
     });
     await expect(planTrials(deps, { state: s.state, execution: s.execution })).rejects.toThrow(/epochs/);
   });

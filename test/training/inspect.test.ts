@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from '../../lambdas/platform/errors';
-import { checkSignature, inspectOnnxModel, readOnnxArtifact } from '../../lambdas/training/onnx/inspect';
+import { checkSignature, inspectOnnxModel, readOnnxArtifact } from '../../lambdas/serving/inference/inspect';
 import { classifierOnnx } from '../support/onnx-fixtures';
 
 describe('inspecting a bring-your-own ONNX model', () => {

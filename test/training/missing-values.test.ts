@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { datasetOf } from '../../lambdas/training/data/dataset';
-import { buildFeeds } from '../../lambdas/training/onnx/score-onnx';
+import { buildFeeds } from '../../lambdas/serving/inference/score-onnx';
 import { compareWithProduction, executeTraining } from '../../lambdas/training/pipeline/execute';
 import { prepareTraining } from '../../lambdas/training/pipeline/prepare';
 import { createRng } from '../../lambdas/training/random';

@@ -1,11 +1,11 @@
 import { BadRequestError, InvalidParameterError, NotFoundError } from '../../platform/errors';
 import { type Evaluation, evaluatePredictions } from '../../training/evaluation/evaluate';
-import { checkSignature, inspectOnnxModel } from '../../training/onnx/inspect';
-import { scoreOnnx } from '../../training/onnx/score-onnx';
+import { checkSignature, inspectOnnxModel } from '../../serving/inference/inspect';
+import { scoreOnnx } from '../../serving/inference/score-onnx';
 import { logEvaluationArtifacts, logModelArtifacts } from '../../training/pipeline/candidate-artifacts';
 import { compareWithProduction } from '../../training/pipeline/execute';
 import type { PreparedTraining } from '../../training/pipeline/prepare';
-import type { ModelSignature } from '../../training/signature';
+import type { ModelSignature } from '../../serving/inference/signature';
 import type { RunRecorder } from '../../training/tracking/run-recorder';
 import type { CandidateRef, PipelineState, TaskEvent, TrainingSetRef } from '../contract';
 import type { PipelineDeps } from '../deps';

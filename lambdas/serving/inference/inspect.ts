@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { parse as parseYaml } from 'yaml';
 import { InvalidParameterError } from '../../platform/errors';
-import { type ModelSignature, ModelSignatureSchema } from '../signature';
-import { decodeFields } from './protobuf';
+import { decodeFields } from '../../training/onnx/protobuf';
+import { type ModelSignature, ModelSignatureSchema } from './signature';
 
 /** One graph input or output as onnxruntime-node sees it. */
 export interface OnnxValueInfo {
@@ -56,17 +56,8 @@ export async function inspectOnnxModel(bytes: Uint8Array): Promise<OnnxInspectio
     );
   }
   try {
-    const describe = (m: InferenceSession.ValueMetadata, fallback: string): OnnxValueInfo =>
-      m.isTensor
-        ? {
-            name: m.name,
-            kind: 'tensor',
-            type: m.type,
-            shape: m.shape.map((d) => (typeof d === 'number' ? d : String(d))),
-          }
-        : { name: m.name, kind: declared.outputKinds.get(m.name) ?? fallback };
-    const inputs = session.inputMetadata.map((m) => describe(m, 'non-tensor'));
-    const outputs = session.outputMetadata.map((m) => describe(m, 'non-tensor'));
+    const inputs = session.inputMetadata.map((m) => valueInfo(m));
+    const outputs = session.outputMetadata.map((m) => valueInfo(m, declared.outputKinds.get(m.name)));
     const bad = outputs.filter((o) => o.kind !== 'tensor');
     if (bad.length > 0) {
       throw new InvalidParameterError(
@@ -78,6 +69,18 @@ export async function inspectOnnxModel(bytes: Uint8Array): Promise<OnnxInspectio
   } finally {
     await session.release();
   }
+}
+
+/** Describes one graph input or output of a session; `kind` names what a non-tensor is. */
+export function valueInfo(m: InferenceSession.ValueMetadata, kind = 'non-tensor'): OnnxValueInfo {
+  return m.isTensor
+    ? {
+        name: m.name,
+        kind: 'tensor',
+        type: m.type,
+        shape: m.shape.map((d) => (typeof d === 'number' ? d : String(d))),
+      }
+    : { name: m.name, kind };
 }
 
 function text(b: Uint8Array): string {

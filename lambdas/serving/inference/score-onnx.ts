@@ -1,7 +1,7 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { InvalidParameterError } from '../../platform/errors';
-import { type Dataset, isNumericColumn } from '../data/dataset';
-import type { ModelSignature } from '../signature';
+import { type Dataset, isNumericColumn } from '../../training/data/dataset';
+import type { ModelSignature, SignatureOutput } from './signature';
 
 /**
  * Builds onnxruntime feeds for a dataset from a signature: one packed [N, D] tensor when the
@@ -84,13 +84,11 @@ export function buildFeeds(sig: ModelSignature, ds: Dataset): Record<string, Ten
 }
 
 /**
- * Scores a dataset with any ONNX model and its signature: returns P(y = 1) per row (the
- * last column of the `probability` output) or the `regression`/`score` output.
- *
- * @example
- * const p = await scoreOnnx(bytes, signature, testSet);
+ * The output a model is scored by: `probability` (P(y = 1) is its last column), else
+ * `regression`, else `score`. Training's evaluation, the registry check and serving all read
+ * the same one, so a model means the same number everywhere.
  */
-export async function scoreOnnx(bytes: Uint8Array, sig: ModelSignature, ds: Dataset): Promise<Float64Array> {
+export function primaryOutput(sig: ModelSignature): SignatureOutput {
   const out =
     sig.outputs.find((o) => o.meaning === 'probability') ??
     sig.outputs.find((o) => o.meaning === 'regression') ??
@@ -99,13 +97,29 @@ export async function scoreOnnx(bytes: Uint8Array, sig: ModelSignature, ds: Data
     throw new InvalidParameterError(
       'The signature declares no probability, regression or score output to evaluate',
     );
+  return out;
+}
+
+/** One number per row from the primary output's tensor: the last column of a [N, K] tensor. */
+export function primaryValues(t: Tensor, rows: number): Float64Array {
+  const width = t.dims.length === 2 ? Number(t.dims[1]) : 1;
+  const data = t.data as ArrayLike<number | bigint>;
+  return Float64Array.from({ length: rows }, (_, i) => Number(data[i * width + width - 1]!));
+}
+
+/**
+ * Scores a dataset with any ONNX model and its signature: returns P(y = 1) per row (the
+ * last column of the `probability` output) or the `regression`/`score` output.
+ *
+ * @example
+ * const p = await scoreOnnx(bytes, signature, testSet);
+ */
+export async function scoreOnnx(bytes: Uint8Array, sig: ModelSignature, ds: Dataset): Promise<Float64Array> {
+  const out = primaryOutput(sig);
   const session = await InferenceSession.create(bytes);
   try {
     const result = await session.run(buildFeeds(sig, ds), [out.name]);
-    const t = result[out.name]!;
-    const width = t.dims.length === 2 ? Number(t.dims[1]) : 1;
-    const data = t.data as ArrayLike<number | bigint>;
-    return Float64Array.from({ length: ds.rowCount }, (_, i) => Number(data[i * width + width - 1]!));
+    return primaryValues(result[out.name]!, ds.rowCount);
   } finally {
     await session.release();
   }

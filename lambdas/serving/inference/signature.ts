@@ -50,3 +50,4 @@ export const ModelSignatureSchema = z
   });
 export type ModelSignature = z.infer<typeof ModelSignatureSchema>;
 export type SignatureInput = z.infer<typeof SignatureInputSchema>;
+export type SignatureOutput = z.infer<typeof SignatureOutputSchema>;

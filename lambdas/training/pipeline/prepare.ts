@@ -21,7 +21,7 @@ import { encodeLabel, type Task } from '../labels';
 import type { SearchStrategy } from '../search/run-search';
 import { assertKnownParams } from '../search/samplers';
 import { DEFAULT_SPACES, type SearchSpace, SearchSpaceSchema } from '../search/search-space';
-import type { ModelSignature } from '../signature';
+import type { ModelSignature } from '../../serving/inference/signature';
 import { type Split, splitByColumn, splitByTime } from '../split';
 
 /** Everything `mlops train` (or the pipeline's training step) asks for. */

@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import { MlopsError, NotFoundError } from '../../platform/errors';
+import type { ObjectStore } from '../../platform/object-store';
+import type { ModelVersion } from '../../tracking/domain/model';
+import { sourceKey } from '../../tracking/domain/model-source';
+import type { RegistryStore } from '../../tracking/store/registry-store';
+import { checkSignature } from '../inference/inspect';
+import type { Scorer, ScorerFactory } from '../inference/session';
+import type { ModelSignature } from '../inference/signature';
+import { type ModelFiles, readModelFiles } from './model-files';
+
+/** Which version a predict function serves: a fixed version, an alias, or a stage's version. */
+export type ModelPin =
+  | { readonly name: string; readonly version: string }
+  | { readonly name: string; readonly alias: string }
+  | { readonly name: string; readonly stage: 'Production' };
+
+/** A model version loaded into one session, ready to score. */
+export interface ServedModel {
+  readonly name: string;
+  readonly version: string;
+  /** The deployment variant this function is (the Lambda alias or version it runs as). */
+  readonly variant: string;
+  readonly signature: ModelSignature;
+  readonly scorer: Scorer;
+  /** The feature service whose online features feed the model (the run's `mlops.feature_service`). */
+  readonly featureService?: string;
+  /** sha256 of the ONNX bytes, hex. */
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  /** Time to resolve, download and create the session, ms. */
+  readonly loadMs: number;
+}
+
+/** What loading needs: the registry's and runs' stores (read only), the artifacts bucket. */
+export interface ModelLoaderDeps {
+  readonly registry: Pick<RegistryStore, 'getModel' | 'getVersion'>;
+  readonly runs: {
+    getRun(
+      runId: string,
+    ): Promise<{ info: { artifact_uri: string }; tags: Readonly<Record<string, string>> } | undefined>;
+  };
+  readonly store: ObjectStore;
+  readonly bucket: string;
+  readonly createScorer: ScorerFactory;
+  /** Feature service when the run does not name one. */
+  readonly defaultFeatureService?: string;
+  readonly variant: string;
+}
+
+/** The registered version a pin names now; 404 when the model, version, alias or stage has none. */
+export async function resolvePin(
+  registry: ModelLoaderDeps['registry'],
+  pin: ModelPin,
+): Promise<ModelVersion> {
+  const stored = await registry.getModel(pin.name);
+  if (!stored) throw new NotFoundError(`Registered model '${pin.name}' not found`);
+  let version: string | undefined;
+  if ('version' in pin) version = pin.version;
+  else if ('alias' in pin) {
+    version = stored.model.aliases[pin.alias];
+    if (!version) throw new NotFoundError(`Model '${pin.name}' has no alias '${pin.alias}'`);
+  } else {
+    version = stored.production;
+    if (!version) throw new NotFoundError(`Model '${pin.name}' has no version in ${pin.stage}`);
+  }
+  const mv = await registry.getVersion(pin.name, version);
+  if (!mv) throw new NotFoundError(`Model '${pin.name}' has no version ${version}`);
+  return mv;
+}
+
+/**
+ * Loads the pinned version: resolves it in the registry, reads its ONNX file and signature
+ * from the artifacts bucket, creates one session and checks the signature against it. A
+ * version that is not READY, or whose files do not load, throws: it never serves.
+ *
+ * @example
+ * const model = await loadServedModel(deps, { name: 'churn', stage: 'Production' });
+ */
+export async function loadServedModel(deps: ModelLoaderDeps, pin: ModelPin): Promise<ServedModel> {
+  const started = performance.now();
+  const mv = await resolvePin(deps.registry, pin);
+  if (mv.status !== 'READY') {
+    throw new MlopsError(
+      'MODEL_NOT_READY',
+      `Version ${mv.version} of '${mv.name}' is ${mv.status}${mv.status_message ? `: ${mv.status_message}` : ''}`,
+    );
+  }
+  const { files, run } = await versionFiles(deps, mv);
+  const scorer = await deps.createScorer(files.bytes);
+  try {
+    checkSignature(files.signature, { inputs: scorer.inputs, outputs: scorer.outputs, opsets: {} });
+  } catch (err) {
+    await scorer.release();
+    throw err;
+  }
+  const featureService = run?.tags['mlops.feature_service'] ?? deps.defaultFeatureService;
+  return {
+    name: mv.name,
+    version: mv.version,
+    variant: deps.variant,
+    signature: files.signature,
+    scorer,
+    ...(featureService ? { featureService } : {}),
+    sha256: createHash('sha256').update(files.bytes).digest('hex'),
+    sizeBytes: files.bytes.byteLength,
+    loadMs: performance.now() - started,
+  };
+}
+
+/**
+ * Reads a version's ONNX file and signature from its source (`runs:/`, `models:/`,
+ * `mlflow-artifacts:/` or `s3://`), with the run that logged it when there is one.
+ */
+export async function versionFiles(
+  deps: Pick<ModelLoaderDeps, 'registry' | 'runs' | 'store' | 'bucket'>,
+  mv: ModelVersion,
+): Promise<{ files: ModelFiles; run?: { tags: Readonly<Record<string, string>> } }> {
+  const run = mv.run_id ? await deps.runs.getRun(mv.run_id) : undefined;
+  const key = await sourceKey(mv.source, deps.bucket, {
+    runArtifactUri: async (runId) => {
+      const r = runId === mv.run_id ? run : await deps.runs.getRun(runId);
+      if (!r) throw new NotFoundError(`Run '${runId}' of the model source not found`);
+      return r.info.artifact_uri;
+    },
+    versionSource: async (name, ref) => (await resolvePin(deps.registry, refPin(name, ref))).source,
+  });
+  return { files: await readModelFiles(deps.store, deps.bucket, key), ...(run ? { run } : {}) };
+}
+
+/** A `models:/name/<version|alias>` reference as a pin. */
+export function refPin(name: string, ref: string): ModelPin {
+  return /^\d+$/.test(ref) ? { name, version: ref } : { name, alias: ref };
+}
+
+/** The model a function serves, or why it does not (yet). */
+export type ModelState =
+  | { readonly ready: true; readonly model: ServedModel }
+  | { readonly ready: false; readonly reason: string };
+
+/** The model could not be loaded: predict answers 503 and readiness is false. */
+export class ModelNotReadyError extends MlopsError {
+  constructor(message: string) {
+    super('MODEL_NOT_READY', message);
+  }
+}
+
+/**
+ * Holds the one model a function serves. Loading starts at cold start (`start()`); a
+ * request waits for it. A failed load is remembered with its reason and retried at most
+ * once per `retryMs` (a version registered after the function started, a registry blip),
+ * one attempt at a time, so a version that cannot load answers not-ready without hammering
+ * the stores.
+ *
+ * @example
+ * const host = new ModelHost(() => loadServedModel(deps, pin));
+ * host.start();
+ * const model = await host.model(); // or ModelNotReadyError
+ */
+export class ModelHost {
+  private loading: Promise<ModelState> | undefined;
+  private state: ModelState | undefined;
+  private failedAt = 0;
+
+  constructor(
+    private readonly load: () => Promise<ServedModel>,
+    private readonly retryMs = 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Begins loading now (cold start) without waiting. */
+  start(): void {
+    void this.status();
+  }
+
+  /** The current state, loading (or retrying a failed load) first when due. */
+  async status(): Promise<ModelState> {
+    if (this.state?.ready) return this.state;
+    if (!this.loading && (!this.state || this.now() - this.failedAt >= this.retryMs)) {
+      this.loading = this.load().then(
+        (model): ModelState => ({ ready: true, model }),
+        (err): ModelState => {
+          this.failedAt = this.now();
+          const e = err as Error;
+          return { ready: false, reason: e instanceof MlopsError ? e.message : `load failed: ${e.message}` };
+        },
+      );
+      this.state = await this.loading;
+      this.loading = undefined;
+      return this.state;
+    }
+    return this.loading ? await this.loading : (this.state as ModelState);
+  }
+
+  /** The served model, or ModelNotReadyError with the reason it did not load. */
+  async model(): Promise<ServedModel> {
+    const s = await this.status();
+    if (s.ready) return s.model;
+    throw new ModelNotReadyError(`The model is not ready: ${s.reason}`);
+  }
+}

@@ -1,0 +1,43 @@
+import { InferenceSession, type Tensor } from 'onnxruntime-node';
+import { InvalidParameterError } from '../../platform/errors';
+import { type OnnxValueInfo, valueInfo } from './inspect';
+
+/**
+ * One loaded model that scores feeds: what serving holds for its lifetime. An interface so
+ * tests can wrap the real session (to count model calls) without mocking any scoring.
+ */
+export interface Scorer {
+  readonly inputs: readonly OnnxValueInfo[];
+  readonly outputs: readonly OnnxValueInfo[];
+  /** Runs the model once on the feeds and fetches the named outputs. */
+  run(feeds: Record<string, Tensor>, outputs: readonly string[]): Promise<Record<string, Tensor>>;
+  release(): Promise<void>;
+}
+
+/** Creates a scorer from model bytes; the default is one onnxruntime-node session. */
+export type ScorerFactory = (bytes: Uint8Array) => Promise<Scorer>;
+
+/**
+ * Creates one onnxruntime-node session for model bytes. Bytes that do not load become an
+ * InvalidParameterError naming the runtime's reason.
+ *
+ * @example
+ * const scorer = await createOnnxScorer(bytes);
+ * const out = await scorer.run(feeds, ['probabilities']);
+ */
+export async function createOnnxScorer(bytes: Uint8Array): Promise<Scorer> {
+  let session: InferenceSession;
+  try {
+    session = await InferenceSession.create(bytes);
+  } catch (err) {
+    throw new InvalidParameterError(
+      `onnxruntime-node cannot load this ONNX model: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  return {
+    inputs: session.inputMetadata.map((m) => valueInfo(m)),
+    outputs: session.outputMetadata.map((m) => valueInfo(m)),
+    run: (feeds, outputs) => session.run(feeds, [...outputs]),
+    release: () => session.release(),
+  };
+}

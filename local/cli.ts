@@ -17,6 +17,8 @@ interface RuntimeOptions {
   dataDir: string;
   stage: string;
   verbose?: boolean;
+  /** Require SigV4 and authorize by the access roles (`mlops up --auth`). */
+  auth?: boolean;
 }
 
 function parsePort(value: string): number {
@@ -33,6 +35,7 @@ function startRuntime(opts: RuntimeOptions, out: NodeJS.WritableStream): Promise
     dataDir: opts.dataDir,
     config: { stage: opts.stage },
     logLevel: opts.verbose ? 'INFO' : 'WARN',
+    auth: opts.auth,
     onProgress: (m) => out.write(`  ${m}\n`),
   });
 }
@@ -50,6 +53,15 @@ export async function up(
   out.write(`  DynamoDB       ${rt.dynamodbEndpoint}  (dynalite, data in ${rt.dataDir}/dynamodb)\n`);
   out.write(`  S3             ${rt.dataDir}/s3/<bucket>/<key>\n`);
   out.write(`  state machines ${[...rt.stepFunctions.machines.keys()].join(', ') || '(none)'}\n`);
+  if (rt.credentials) {
+    out.write(
+      `\nIAM authorization is on: sign requests with a role's key (in ${rt.dataDir}/credentials.json)\n`,
+    );
+    for (const c of rt.credentials) out.write(`  ${c.role.padEnd(15)}AWS_ACCESS_KEY_ID=${c.accessKeyId}\n`);
+    out.write(
+      '  then            MLOPS_API_SIGV4=true AWS_SECRET_ACCESS_KEY=<its secretAccessKey> npx mlops ...\n',
+    );
+  }
   out.write(`Press Ctrl+C to stop; data stays in ${rt.dataDir}.\n`);
   return rt;
 }
@@ -115,7 +127,7 @@ async function runAndReport(
     `  training set   ${state.trainingSet?.rows} rows, digest ${String(state.trainingSet?.digest).slice(0, 16)}…\n`,
   );
   out.write(
-    `  search         ${state.trialResults?.length} trials, best #${state.candidate?.bestTrial} by ${state.plan?.metric}\n`,
+    `  search         ${state.plan?.count} trials, best #${state.candidate?.bestTrial} by ${state.plan?.metric}\n`,
   );
   const shown = ['auc', 'log_loss', 'accuracy', 'f1', 'brier', 'rmse', 'r2'].filter((k) => k in metrics);
   out.write(`  test metrics   ${shown.map((k) => `${k}=${metrics[k]?.toFixed(4)}`).join('  ')}\n`);
@@ -131,7 +143,8 @@ async function runAndReport(
   // the platform is up: training curves per step, metrics and parameters side by side.
   const trialRuns = [
     state.run?.runId,
-    ...(state.trialResults ?? []).map((t: { runId: string }) => t.runId),
+    // Inline results only: a Distributed Map's are in S3 (and too many for one page).
+    ...(Array.isArray(state.trialResults) ? state.trialResults : []).map((t: { runId: string }) => t.runId),
   ].filter(Boolean) as string[];
   const page = join(rt.dataDir, 'reports', `trials-${name}.html`);
   const client = createMlflowClient({ apiUrl: rt.url });
@@ -180,7 +193,11 @@ export function registerLocalCommands(program: Command): void {
   withRuntimeOptions(
     program
       .command('up')
-      .description('start the platform locally (DynamoDB, S3, the API and schedules from the CDK app)'),
+      .description('start the platform locally (DynamoDB, S3, the API and schedules from the CDK app)')
+      .option(
+        '--auth',
+        "require SigV4-signed requests, authorized by the access roles' policies (docs/security.md)",
+      ),
   ).action(async (opts: RuntimeOptions) => {
     const rt = await up(opts);
     const stopSchedules = startSchedules(rt.plan, rt.stepFunctions, (l) =>

@@ -3,6 +3,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ConflictError, NotFoundError } from '../lambdas/platform/errors';
+import { FsObjectStore } from '../lambdas/platform/fs-object-store';
+import { type DistributedMapSpec, rewriteDistributedMaps, runDistributedMap } from './distributed-map';
 import { FunctionError, type FunctionHost, type HandlerTiming } from './function-host';
 import { resolveValue } from './resources';
 import type { LocalPlan } from './template';
@@ -17,9 +19,20 @@ export interface LocalStateMachine {
   readonly taskFunctions: Map<string, string>;
   /** Task state names that publish to SNS. */
   readonly snsTasks: Set<string>;
+  /** Task state name → the AWS SDK integration it calls (`cloudwatch:describeAlarms`). */
+  readonly sdkTasks: Map<string, string>;
+  /** The definition the engine runs: Distributed Maps (ItemReader, ResultWriter) become local Tasks. */
+  readonly runnable: Record<string, any>;
+  /** Those Distributed Maps, by state name. */
+  readonly distributedMaps: Map<string, DistributedMapSpec>;
 }
 
 const FUNCTION_ARN = /^arn:aws:lambda:[^:]+:\d+:function:([^:]+)$/;
+/** An AWS SDK service integration (`arn:aws:states:::aws-sdk:cloudwatch:describeAlarms`). */
+const SDK_TASK = /^arn:aws:states:::aws-sdk:/;
+
+/** Local implementations of AWS SDK integrations, by `service:action`. */
+export type LocalSdkIntegrations = Record<string, (input: unknown) => Promise<unknown>>;
 
 /** Reads every state machine of the template, resolving its definition to local ARNs. */
 export function readStateMachines(plan: LocalPlan): Map<string, LocalStateMachine> {
@@ -31,12 +44,15 @@ export function readStateMachines(plan: LocalPlan): Map<string, LocalStateMachin
     const definition = JSON.parse(text) as Record<string, any>;
     const taskFunctions = new Map<string, string>();
     const snsTasks = new Set<string>();
+    const sdkTasks = new Map<string, string>();
     const walk = (states: Record<string, any>) => {
       for (const [name, state] of Object.entries(states ?? {})) {
         if (state.Type === 'Task') {
           const m = FUNCTION_ARN.exec(String(state.Resource));
           if (m) taskFunctions.set(name, m[1] as string);
           else if (String(state.Resource).startsWith('arn:aws:states:::sns:publish')) snsTasks.add(name);
+          else if (SDK_TASK.test(String(state.Resource)))
+            sdkTasks.set(name, String(state.Resource).replace(SDK_TASK, ''));
           else {
             throw new Error(
               `state machine ${id}, state '${name}': resource ${state.Resource} cannot run locally; ` +
@@ -49,7 +65,12 @@ export function readStateMachines(plan: LocalPlan): Map<string, LocalStateMachin
       }
     };
     walk(definition.States);
-    out.set(id, { logicalId: id, definition, taskFunctions, snsTasks });
+    const distributedMaps = new Map<string, DistributedMapSpec>();
+    const runnable = {
+      ...definition,
+      States: rewriteDistributedMaps(id, definition.States, distributedMaps),
+    };
+    out.set(id, { logicalId: id, definition, taskFunctions, snsTasks, sdkTasks, runnable, distributedMaps });
   }
   return out;
 }
@@ -102,8 +123,16 @@ export class LocalStepFunctions {
     plan: LocalPlan,
     private readonly host: FunctionHost,
     private readonly dataDir: string,
+    private readonly sdk: LocalSdkIntegrations = {},
   ) {
     this.machines = readStateMachines(plan);
+    for (const m of this.machines.values()) {
+      for (const [state, action] of m.sdkTasks) {
+        if (!sdk[action]) {
+          throw new Error(`state machine ${m.logicalId}, state '${state}': aws-sdk:${action} cannot run locally`);
+        }
+      }
+    }
   }
 
   /** Finds a state machine by logical id or by a substring of it (e.g. 'TrainingPipeline'). */
@@ -192,47 +221,70 @@ export class LocalStepFunctions {
         return { MessageId: `local-${Date.now()}` };
       };
     }
+    for (const [state, action] of machine.sdkTasks) {
+      const call = this.sdk[action] as (input: unknown) => Promise<unknown>;
+      handlers[state] = async (input) => call(input);
+    }
     const retryIntervalOverrides: Record<string, number> = {};
-    for (const s of [...machine.taskFunctions.keys(), ...machine.snsTasks])
+    for (const s of [
+      ...machine.taskFunctions.keys(),
+      ...machine.snsTasks,
+      ...machine.sdkTasks.keys(),
+      ...machine.distributedMaps.keys(),
+    ])
       retryIntervalOverrides[s] = options.retryIntervalMs ?? 10;
 
-    const sm = new StateMachine(machine.definition as never, {
-      validationOptions: { checkPaths: false, checkArn: false },
-    });
-    const execution = sm.run(options.input as never, {
-      overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
-      context: {
-        Execution: {
-          Id: executionArn,
-          Name: options.name,
-          Input: options.input,
-          StartTime: record.startDate,
-        },
-        StateMachine: {
-          Id: `arn:aws:states:us-east-1:000000000000:stateMachine:${machine.logicalId}`,
-          Name: machine.logicalId,
-        },
-      } as never,
-    });
+    const stateMachineArn = `arn:aws:states:us-east-1:000000000000:stateMachine:${machine.logicalId}`;
+    const context = {
+      Execution: {
+        Id: executionArn,
+        Name: options.name,
+        Input: options.input,
+        StartTime: record.startDate,
+      },
+      StateMachine: { Id: stateMachineArn, Name: machine.logicalId },
+    };
+    const runOptions = { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides } };
     const wallStarted = performance.now();
     const entered = new Map<string, number>();
     // On failure the engine returns no output: keep the last state's, which on the failure
     // path carries what Mark Failed recorded.
     let lastOutput: Json | undefined;
-    const logEvents = (async () => {
-      for await (const ev of execution.eventLogs as AsyncIterable<ExecutionEvent>) {
-        if (ev.type === 'StateEntered' && ev.state) entered.set(ev.state.name, ev.timestamp);
-        if (ev.type === 'StateExited' && ev.state && 'output' in ev.state) {
-          lastOutput = (ev.state as { output?: Json }).output;
-        }
-        if ((ev.type === 'StateExited' || ev.type === 'StateFailed') && ev.state) {
-          const t0 = entered.get(ev.state.name);
-          if (t0 !== undefined)
-            record.stateDurations[ev.state.name] =
-              (record.stateDurations[ev.state.name] ?? 0) + ev.timestamp - t0;
-        }
-        options.onEvent?.(ev);
+    const onEngineEvent = (ev: ExecutionEvent) => {
+      // Keyed by item too: parallel iterations enter the same state at once.
+      const key = ev.state ? `${ev.state.name}#${ev.index ?? ''}` : '';
+      if (ev.type === 'StateEntered' && ev.state) entered.set(key, ev.timestamp);
+      if (ev.type === 'StateExited' && ev.state && ev.index === undefined && 'output' in ev.state) {
+        lastOutput = (ev.state as { output?: Json }).output;
       }
+      if ((ev.type === 'StateExited' || ev.type === 'StateFailed') && ev.state) {
+        const t0 = entered.get(key);
+        entered.delete(key);
+        if (t0 !== undefined)
+          record.stateDurations[ev.state.name] =
+            (record.stateDurations[ev.state.name] ?? 0) + ev.timestamp - t0;
+      }
+      options.onEvent?.(ev);
+    };
+    const store = new FsObjectStore(join(this.dataDir, 's3'));
+    for (const [state, spec] of machine.distributedMaps) {
+      handlers[state] = (input) =>
+        runDistributedMap(spec, input, {
+          store,
+          executionArn,
+          stateMachineArn,
+          context,
+          runOptions,
+          onEvent: (ev) => onEngineEvent(ev as unknown as ExecutionEvent),
+        });
+    }
+
+    const sm = new StateMachine(machine.runnable as never, {
+      validationOptions: { checkPaths: false, checkArn: false },
+    });
+    const execution = sm.run(options.input as never, { ...runOptions, context: context as never });
+    const logEvents = (async () => {
+      for await (const ev of execution.eventLogs as AsyncIterable<ExecutionEvent>) onEngineEvent(ev);
     })();
     try {
       record.output = (await execution.result) as Json;

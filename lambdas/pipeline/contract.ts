@@ -101,6 +101,34 @@ export interface CandidateRef {
 /** Plan Trials' mode: a search, or one trial with the input's options (an external trainer without tuning). */
 export type Planning = 'search' | 'configured';
 
+/**
+ * Where the planned trials go: into the state (an inline Map iterates them), or into an
+ * object in the features bucket (a Distributed Map reads it), keeping the state small.
+ */
+export type TrialsIn = 'state' | 'object';
+
+/** The most trials an inline Map runs: its plan and results ride in the 256 KB state. */
+export const INLINE_MAX_TRIALS = 100;
+
+/** Prefix in the features bucket where the Distributed Map writes its trials' results. */
+export const TRIAL_RESULTS_PREFIX = 'trial-results';
+
+/** The search's plan: its metric, how many trials, and the trials (or the key of the object holding them). */
+export interface TrialPlan {
+  readonly metric: string;
+  readonly count: number;
+  /** Inline: the trials themselves. */
+  readonly trials?: readonly TrialSpec[];
+  /** In the features bucket: a JSON array of trials. */
+  readonly trialsKey?: string;
+}
+
+/**
+ * The trials' outcomes: inline, the Map's results; from a Distributed Map, the key of the
+ * manifest its ResultWriter wrote in the features bucket.
+ */
+export type TrialResults = readonly TrialOutcome[] | { readonly manifest: string };
+
 /** What Prepare Training Job hands the SageMaker task: where to read and write, and with what settings. */
 export interface TrainingJobRequest {
   /** Unique per execution and stable across retries (SageMaker refuses a name twice). */
@@ -140,8 +168,8 @@ export interface PipelineState {
     readonly ingested: readonly { source: string; batchId: string; rows: number; status: string }[];
   };
   readonly trainingSet?: TrainingSetRef;
-  readonly plan?: { readonly trials: readonly TrialSpec[]; readonly metric: string };
-  readonly trialResults?: readonly TrialOutcome[];
+  readonly plan?: TrialPlan;
+  readonly trialResults?: TrialResults;
   readonly trainingJob?: TrainingJobRequest;
   readonly trainedJob?: TrainedJob;
   readonly candidate?: CandidateRef;

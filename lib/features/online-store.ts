@@ -36,6 +36,8 @@ export interface FeatureOnlineStoreProps {
   readonly maxConcurrency?: number;
   /** The layer with DuckDB's native bindings (both functions run DuckDB). */
   readonly nativeLayer: lambda.ILayerVersion;
+  /** Ephemeral storage (/tmp) of both functions, for DuckDB's spill files, in MiB. @default 2048 */
+  readonly ephemeralStorageMiB?: number;
 }
 
 /**
@@ -90,6 +92,11 @@ export class FeatureOnlineStore extends Construct {
       environment,
     });
     this.table.grantReadWriteData(this.materializer.fn);
+    for (const fn of [this.api.fn, this.materializer.fn]) {
+      (fn.node.defaultChild as lambda.CfnFunction).ephemeralStorage = {
+        size: props.ephemeralStorageMiB ?? 2048,
+      };
+    }
     grantObjects(this.materializer.fn, props.bucket, { read: ['registry/', 'offline/'], list: true });
 
     const invoke = (name: string, payload?: sfn.TaskInput, resultPath?: string) =>
@@ -103,12 +110,24 @@ export class FeatureOnlineStore extends Construct {
     // Without a payload the task gets the execution input as is ({action: 'plan', ...}).
     const plan = invoke('Plan', undefined, '$.plan');
     plan.addRetry({ errors: ['States.TaskFailed'], maxAttempts: 2, interval: Duration.seconds(10) });
+    // Each item names its run by index ({run, chunk}): the run is in the state once, not per chunk.
     const chunks = new sfn.Map(this, 'Chunks', {
       itemsPath: '$.plan.tasks',
+      itemSelector: {
+        action: 'chunk',
+        'run.$': 'States.ArrayGetItem($.plan.runs, $$.Map.Item.Value.run)',
+        'chunk.$': '$$.Map.Item.Value.chunk',
+      },
       maxConcurrency: props.maxConcurrency ?? 10,
       resultPath: sfn.JsonPath.DISCARD,
     });
-    const chunk = invoke('Chunk');
+    // The Map gathers every chunk's result before discarding them: keep each one small.
+    const chunk = new tasks.LambdaInvoke(this, 'Chunk', {
+      lambdaFunction: this.materializer.fn,
+      payloadResponseOnly: true,
+      resultSelector: { 'written.$': '$.written' },
+      retryOnServiceExceptions: true,
+    });
     chunk.addRetry({ errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(5), backoffRate: 2 });
     chunks.itemProcessor(chunk);
     const finish = invoke(

@@ -18,6 +18,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ECR_IMAGE_URI, type TrainerConfig } from '../config';
+import { arnInFinding } from '../private/nag-findings';
 
 export type SageMakerTrainer = Extract<TrainerConfig, { kind: 'sagemaker' }>;
 
@@ -221,7 +222,7 @@ export class SageMakerTraining extends Construct {
         'ecr:GetAuthorizationToken and cloudwatch:PutMetricData (limited to SageMaker namespaces) take no resource ARN.',
       ],
       [
-        `Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${LOG_GROUP}:*`,
+        `Resource::${arnInFinding(this, 'logs', `log-group:${LOG_GROUP}:*`)}`,
         "SageMaker writes one log stream per job and instance in its fixed log group; streams' names are not known in advance.",
       ],
       ['Action::kms:ReEncrypt*', "CDK's encrypt grant on the pipeline's own training key, nothing else."],

@@ -1,14 +1,16 @@
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { INLINE_MAX_TRIALS, type PipelineState, TRIAL_RESULTS_PREFIX } from '../../lambdas/pipeline/contract';
 import type { IPlatformApi } from '../api/platform-api';
 import type { PlatformConfig } from '../config';
 import type { IFeatureOfflineStore } from '../features/offline-store';
@@ -16,6 +18,9 @@ import { arnAttrInFinding, arnInFinding } from '../private/nag-findings';
 import { NATIVE_MODULES } from '../private/native-layer';
 import { PlatformFunction, type PlatformFunctionProps } from '../private/platform-function';
 import { JOB_OVERHEAD, SageMakerTraining } from './sagemaker-training';
+
+/** A part of the pipeline's state a step may be given. */
+type StatePart = keyof PipelineState;
 
 export interface TrainingPipelineProps {
   readonly api: IPlatformApi;
@@ -29,6 +34,8 @@ export interface TrainingPipelineProps {
   readonly nativeLayer: lambda.ILayerVersion;
   /** Event source and detail type that start a retraining when drift is detected. */
   readonly driftEvent?: { readonly source: string; readonly detailType: string };
+  /** Where failure notices go (the platform's alert topic). @default - a topic of its own */
+  readonly failureTopic?: sns.ITopic;
 }
 
 /** The pipeline's steps: the handler each runs, and how much room it needs. */
@@ -48,6 +55,14 @@ const STEPS = {
   importCandidate: { memory: 4096, timeout: 15 },
 } as const;
 export type PipelineStep = keyof typeof STEPS;
+
+/** Steps that only talk to the platform API: they need no scratch space. */
+const NO_DATA_STEPS: ReadonlySet<PipelineStep> = new Set([
+  'startRun',
+  'registerCandidate',
+  'recordRejection',
+  'markFailed',
+]);
 
 /** The steps a pipeline has for its trainer (a SageMaker job replaces the built-in training step). */
 export function pipelineSteps(trainer: PlatformConfig['pipeline']['trainer']): PipelineStep[] {
@@ -71,7 +86,7 @@ export const DRIFT_EVENT = { source: 'mlops.monitoring', detailType: 'DriftDetec
  */
 export class TrainingPipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
-  readonly failureTopic: sns.Topic;
+  readonly failureTopic: sns.ITopic;
   /** The Lambda function of each step the configured trainer uses. */
   readonly functions: Partial<Record<PipelineStep, lambda.Function>>;
   /** The SageMaker job's role, key and task, when the trainer is a SageMaker job. */
@@ -81,21 +96,26 @@ export class TrainingPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
+    // The Distributed Map's ResultWriterV2 renders only under this flag (set here, before any child).
+    this.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
     const { config } = props;
     const pipelineConfig = config.pipeline;
     const trainer = pipelineConfig.trainer;
     const steps = pipelineSteps(trainer);
 
-    this.failureTopic = new sns.Topic(this, 'Failures', {
-      displayName: `mlops ${config.stage} pipeline failures`,
-      enforceSSL: true,
-      masterKey: undefined,
-    });
-    Validations.of(this.failureTopic).acknowledge({
-      id: 'AwsSolutions-SNS2',
-      reason:
-        'Failure notices carry run ids and error text, no data; SNS-managed encryption would need a KMS key policy for EventBridge/Step Functions.',
-    });
+    this.failureTopic =
+      props.failureTopic ??
+      new sns.Topic(this, 'Failures', {
+        displayName: `mlops ${config.stage} pipeline failures`,
+        enforceSSL: true,
+        masterKey: undefined,
+      });
+    if (!props.failureTopic)
+      Validations.of(this.failureTopic).acknowledge({
+        id: 'AwsSolutions-SNS2',
+        reason:
+          'Failure notices carry run ids and error text, no data; SNS-managed encryption would need a KMS key policy for EventBridge/Step Functions.',
+      });
 
     const fns: Partial<Record<PipelineStep, lambda.Function>> = {};
     const fnOf = (step: PipelineStep): lambda.Function => {
@@ -126,6 +146,9 @@ export class TrainingPipeline extends Construct {
             : {}),
         },
       }).fn;
+      // Steps that read data copy it to /tmp, and DuckDB spills there.
+      if (!NO_DATA_STEPS.has(step))
+        (fn.node.defaultChild as lambda.CfnFunction).ephemeralStorage = { size: config.ephemeralStorageMiB };
       props.api.grantInvoke(fn);
       if (step === 'buildTrainingSet' && props.offlineStore) {
         const offline = props.offlineStore;
@@ -157,13 +180,18 @@ export class TrainingPipeline extends Construct {
       buildTrainingSet: ['registry/*', 'labels/*', 'offline/*'],
       planTrials: ['training-sets/*'],
       runTrial: ['training-sets/*'],
-      trainCandidate: ['training-sets/*'],
+      // The Distributed Map's trial results (manifest and result files).
+      trainCandidate: ['training-sets/*', `${TRIAL_RESULTS_PREFIX}/*`],
       evaluateCandidate: ['training-sets/*'],
       importCandidate: ['training-sets/*', 'models/*'],
     };
+    if (trainer.kind === 'sagemaker' && trainer.tuneWithBuiltin)
+      reads.prepareTrainingJob = [`${TRIAL_RESULTS_PREFIX}/*`];
     const writes: Partial<Record<PipelineStep, string[]>> = {
       validateData: ['offline/*', 'quarantine/*'],
       buildTrainingSet: ['training-sets/*'],
+      // The plan of a search too large for the state (the Distributed Map reads it).
+      planTrials: ['training-sets/*'],
       // The job's channel: the training rows only.
       prepareTrainingJob: ['training-sets/*'],
     };
@@ -205,12 +233,23 @@ export class TrainingPipeline extends Construct {
     }
     this.functions = fns;
 
+    /**
+     * A Lambda step. `needs` names the parts of the state the step reads: each task gets only
+     * those (never the whole state, which could near the 256 KB limit), plus the execution it
+     * belongs to and settings fixed at synth time. `'all'` passes the state as it is: the
+     * first step (the raw input) and the failure path (whatever the state held when it failed).
+     */
     const task = (
       step: PipelineStep,
       resultPath: string | undefined,
+      needs: readonly StatePart[] | 'all',
       extra: Partial<tasks.LambdaInvokeProps> = {},
       settings: Record<string, string> = {},
     ) => {
+      const state =
+        needs === 'all'
+          ? sfn.JsonPath.entirePayload
+          : Object.fromEntries(needs.map((part) => [part, sfn.JsonPath.objectAt(`$.${part}`)]));
       const t = new tasks.LambdaInvoke(
         this,
         capitalize(step)
@@ -220,10 +259,8 @@ export class TrainingPipeline extends Construct {
           lambdaFunction: fnOf(step),
           payloadResponseOnly: true,
           resultPath: resultPath === undefined ? sfn.JsonPath.DISCARD : resultPath,
-          // Every step gets the state so far and the execution it belongs to.
-          // Settings fixed at synth time ride beside them.
           payload: sfn.TaskInput.fromObject({
-            state: sfn.JsonPath.entirePayload,
+            state,
             execution: {
               id: sfn.JsonPath.stringAt('$$.Execution.Id'),
               name: sfn.JsonPath.stringAt('$$.Execution.Name'),
@@ -244,36 +281,67 @@ export class TrainingPipeline extends Construct {
       return t;
     };
 
-    // Failure path: mark the run FAILED (with the error), notify, fail.
-    const notify = new tasks.SnsPublish(this, 'Notify Failure', {
-      topic: this.failureTopic,
-      subject: sfn.JsonPath.format('mlops pipeline failed: {}', sfn.JsonPath.stringAt('$$.Execution.Name')),
-      message: sfn.TaskInput.fromObject({
-        execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
-        error: sfn.JsonPath.objectAt('$.error'),
-        failure: sfn.JsonPath.objectAt('$.failure'),
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-      taskTimeout: sfn.Timeout.duration(Duration.minutes(1)),
-    });
+    // Failure path: mark the run FAILED (with the error), notify, fail. Every way into it
+    // sets $.error; the notice never depends on a step of the failure path having worked.
+    const notice = (id: string, message: Record<string, unknown>) => {
+      const publish = new tasks.SnsPublish(this, id, {
+        topic: this.failureTopic,
+        subject: sfn.JsonPath.format('mlops pipeline failed: {}', sfn.JsonPath.stringAt('$$.Execution.Name')),
+        message: sfn.TaskInput.fromObject({
+          execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+          error: sfn.JsonPath.objectAt('$.error'),
+          ...message,
+        }),
+        resultPath: sfn.JsonPath.DISCARD,
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(1)),
+      });
+      publish.addRetry({
+        errors: ['States.ALL'],
+        interval: Duration.seconds(2),
+        maxAttempts: 3,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return publish;
+    };
     const failed = new sfn.Fail(this, 'Pipeline Failed', {
       errorPath: '$.error.Error',
       causePath: '$.error.Cause',
     });
-    const markFailed = task('markFailed', '$.failure');
-    markFailed.addCatch(notify, { resultPath: '$.markFailedError' });
+    const notify = notice('Notify Failure', { failure: sfn.JsonPath.objectAt('$.failure') });
+    // When Mark Failed itself fails there is no $.failure: this notice says so from the error alone.
+    const notifyUnmarked = notice('Notify Failure Run Not Marked', {
+      markFailedError: sfn.JsonPath.objectAt('$.markFailedError'),
+      note: 'The run could not be marked FAILED in tracking; it may still show as RUNNING.',
+    });
+    const markFailed = task('markFailed', '$.failure', 'all');
+    markFailed.addCatch(notifyUnmarked, { resultPath: '$.markFailedError' });
     markFailed.next(notify);
-    notify.next(failed);
+    // An undeliverable notice still ends the execution as FAILED with the pipeline's error.
+    for (const n of [notify, notifyUnmarked])
+      n.addCatch(failed, { resultPath: '$.notifyError' }).next(failed);
     const catchAll = (t: sfn.TaskStateBase | sfn.Map | sfn.DistributedMap) =>
       t.addCatch(markFailed, { errors: ['States.ALL'], resultPath: '$.error' });
 
     // ResultPath + OutputPath instead of ResultPath '$' (which some local engines mishandle).
-    const startRun = task('startRun', '$.start', { outputPath: '$.start' });
-    const validate = task('validateData', '$.data');
-    const buildSet = task('buildTrainingSet', '$.trainingSet');
+    const startRun = task('startRun', '$.start', 'all', { outputPath: '$.start' });
+    const validate = task('validateData', '$.data', ['input', 'run']);
+    const buildSet = task('buildTrainingSet', '$.trainingSet', ['input', 'run']);
     // A SageMaker trainer without built-in tuning trains the one configured trial: no search.
     const search = steps.includes('runTrial');
-    const plan = task('planTrials', '$.plan', {}, search ? {} : { planning: 'configured' });
+    // Many trials run in a Distributed Map that reads the plan from S3 and writes the trials'
+    // results there, so neither list enters the state; an inline Map keeps both in the state.
+    const distributed = search && pipelineConfig.maxTrials >= pipelineConfig.distributedMapFrom;
+    if (search && !distributed && pipelineConfig.maxTrials > INLINE_MAX_TRIALS) {
+      throw new Error(
+        `pipeline.maxTrials is ${pipelineConfig.maxTrials}, but an inline Map holds at most ${INLINE_MAX_TRIALS} trials ` +
+          `(its plan and results ride in the 256 KB state); set pipeline.distributedMapFrom to at most ${INLINE_MAX_TRIALS}`,
+      );
+    }
+    const planSettings: Record<string, string> = search
+      ? { planning: 'search', trialsIn: distributed ? 'object' : 'state' }
+      : { planning: 'configured', trialsIn: 'state' };
+    const plan = task('planTrials', '$.plan', ['input', 'run', 'trainingSet'], {}, planSettings);
     const searchTrials = (trial: sfn.TaskStateBase): sfn.Map | sfn.DistributedMap => {
       const itemSelector = {
         'trial.$': '$$.Map.Item.Value',
@@ -281,12 +349,14 @@ export class TrainingPipeline extends Construct {
         'run.$': '$.run',
         'trainingSet.$': '$.trainingSet',
       };
-      const distributed = pipelineConfig.maxTrials >= pipelineConfig.distributedMapFrom;
       const map = distributed
         ? new sfn.DistributedMap(this, 'Search Trials', {
-            itemsPath: '$.plan.trials',
+            itemReader: new PlanReader(props.featuresBucket, '$.plan.trialsKey'),
             itemSelector,
             maxConcurrency: pipelineConfig.maxConcurrency,
+            // Each trial's outcome goes to S3 (a manifest and result files); the state keeps the manifest's key.
+            resultWriterV2: new ResultsWriter(props.featuresBucket),
+            resultSelector: { 'manifest.$': '$.ResultWriterDetails.Key' },
             resultPath: '$.trialResults',
             mapExecutionType: sfn.StateMachineType.STANDARD,
           })
@@ -298,12 +368,13 @@ export class TrainingPipeline extends Construct {
           });
       return map.itemProcessor(trial);
     };
+    // The trial's payload is the Map item as a whole: the item selector already picked it.
     const trials = search
-      ? searchTrials(task('runTrial', '$.result', { outputPath: '$.result' }))
+      ? searchTrials(task('runTrial', '$.result', 'all', { outputPath: '$.result' }))
       : undefined;
-    const evaluate = task('evaluateCandidate', '$.evaluation');
-    const register = task('registerCandidate', '$.registration');
-    const reject = task('recordRejection', '$.rejection');
+    const evaluate = task('evaluateCandidate', '$.evaluation', ['input', 'run', 'trainingSet', 'candidate']);
+    const register = task('registerCandidate', '$.registration', ['input', 'run']);
+    const reject = task('recordRejection', '$.rejection', ['run', 'evaluation']);
     // Train Candidate: the built-in step, or prepare → SageMaker job (.sync) → import its model.
     let training: [sfn.TaskStateBase, ...sfn.TaskStateBase[]];
     if (trainer.kind === 'sagemaker') {
@@ -315,14 +386,24 @@ export class TrainingPipeline extends Construct {
       const importCandidate = task(
         'importCandidate',
         '$.candidate',
+        ['input', 'run', 'trainingSet', 'plan', 'trainingJob', 'trainedJob'],
         {},
         // A string, so no value in the signature is read as a JSONPath.
         { signature: JSON.stringify(trainer.signature) },
       );
       this.sageMaker.key.grantDecrypt(fnOf('importCandidate'));
-      training = [task('prepareTrainingJob', '$.trainingJob'), this.sageMaker.task, importCandidate];
+      const prepare = task('prepareTrainingJob', '$.trainingJob', [
+        'input',
+        'run',
+        'trainingSet',
+        'plan',
+        ...(search ? (['trialResults'] as const) : []),
+      ]);
+      training = [prepare, this.sageMaker.task, importCandidate];
     } else {
-      training = [task('trainCandidate', '$.candidate')];
+      training = [
+        task('trainCandidate', '$.candidate', ['input', 'run', 'trainingSet', 'plan', 'trialResults']),
+      ];
     }
     for (const t of [startRun, validate, buildSet, plan, ...(trials ? [trials] : []), ...training])
       catchAll(t);
@@ -367,11 +448,13 @@ export class TrainingPipeline extends Construct {
     });
     if (this.sageMaker) {
       Validations.of(smRole).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/*]',
+        // Named as cdk-nag names it: pseudo parameters for an env-agnostic stack, literally for a bound one.
+        id: `AwsSolutions-IAM5[Resource::${arnInFinding(this, 'sagemaker', 'training-job/*')}]`,
         reason:
           'Each execution names its own training job (mlops-<execution>-<hash>), so the job ARN is only known at run time.',
       });
     }
+    if (distributed) this.acknowledgeDistributedMap(props.featuresBucket);
     for (const fn of Object.values(fns)) {
       const id = stack.getLogicalId(fn.node.defaultChild as CfnElement);
       Validations.of(smRole).acknowledge({
@@ -418,6 +501,76 @@ export class TrainingPipeline extends Construct {
         }),
       ],
     });
+  }
+
+  /**
+   * cdk-nag findings of the Distributed Map: it starts and stops child executions of this
+   * state machine, reads the plan object and writes the results under their prefixes.
+   */
+  private acknowledgeDistributedMap(bucket: s3.IBucket): void {
+    const stack = Stack.of(this);
+    const machineId = stack.getLogicalId(this.stateMachine.node.defaultChild as CfnElement);
+    // CDK names the child executions by the machine's name, split out of its ARN.
+    const machineName = JSON.stringify({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: machineId }] }] });
+    const reason =
+      'The Distributed Map starts, describes and stops child executions of this state machine only; their names are chosen at run time.';
+    for (const resource of [`execution:${machineName}:*`, `execution:${machineName}/*:*`]) {
+      Validations.of(this.stateMachine).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${arnInFinding(this, 'states', resource)}]`,
+        reason,
+      });
+    }
+    const bucketArn = arnAttrInFinding(bucket);
+    const findings: [string, string][] = [
+      [
+        `Resource::${bucketArn}/${PLAN_PREFIX}*`,
+        "The Distributed Map's item reader gets the plan object Plan Trials wrote for the execution (its key is chosen at run time).",
+      ],
+      [
+        `Resource::${bucketArn}/${TRIAL_RESULTS_PREFIX}/*`,
+        "The Distributed Map's result writer puts a manifest and result files named by the map run under its own prefix only.",
+      ],
+    ];
+    for (const [finding, why] of findings)
+      Validations.of(this.stateMachine).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: why });
+  }
+}
+
+/** Where Plan Trials writes the plan of a large search (`training-sets/<execution>/trials.json`). */
+const PLAN_PREFIX = 'training-sets/';
+
+/** The Distributed Map's item reader, allowed to read the plans' prefix only (CDK's grants the whole bucket). */
+class PlanReader extends sfn.S3JsonItemReader {
+  constructor(
+    private readonly planBucket: s3.IBucket,
+    keyPath: string,
+  ) {
+    super({ bucket: planBucket, key: sfn.JsonPath.stringAt(keyPath) });
+  }
+
+  override providePolicyStatements(): iam.PolicyStatement[] {
+    return [
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.planBucket.arnForObjects(`${PLAN_PREFIX}*`)],
+      }),
+    ];
+  }
+}
+
+/** The Distributed Map's result writer, allowed to write its own prefix only (CDK's grants the whole bucket). */
+class ResultsWriter extends sfn.ResultWriterV2 {
+  constructor(private readonly resultsBucket: s3.IBucket) {
+    super({ bucket: resultsBucket, prefix: TRIAL_RESULTS_PREFIX });
+  }
+
+  override providePolicyStatements(): iam.PolicyStatement[] {
+    return [
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        resources: [this.resultsBucket.arnForObjects(`${TRIAL_RESULTS_PREFIX}/*`)],
+      }),
+    ];
   }
 }
 

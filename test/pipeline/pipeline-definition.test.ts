@@ -69,19 +69,27 @@ describe('the synthesized training pipeline', () => {
   it('retries, times out and catches every task, into a failure path that notifies and fails', () => {
     const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task' || s.Type === 'Map');
     expect(tasks.length).toBeGreaterThanOrEqual(10);
+    const notices = ['Notify Failure', 'Notify Failure Run Not Marked'];
     for (const [name, s] of tasks) {
-      if (name === 'Notify Failure') continue;
+      if (notices.includes(name)) continue;
       const retried = (s.Retry ?? []).flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals);
       if (s.Type === 'Task') {
         expect(retried, name).toContain('Lambda.TooManyRequestsException');
         expect(retried, name).toContain('Lambda.ServiceException');
         expect(s.TimeoutSeconds, name).toBeGreaterThan(0);
       }
-      expect(s.Catch?.[0]?.Next, name).toBe(name === 'Mark Failed' ? 'Notify Failure' : 'Mark Failed');
+      expect(s.Catch?.[0]?.Next, name).toBe(
+        name === 'Mark Failed' ? 'Notify Failure Run Not Marked' : 'Mark Failed',
+      );
     }
     expect(asl.States['Mark Failed'].Next).toBe('Notify Failure');
-    expect(asl.States['Notify Failure'].Resource).toMatch(/sns:publish/);
-    expect(asl.States[asl.States['Notify Failure'].Next].Type).toBe('Fail');
+    for (const n of notices) {
+      expect(asl.States[n].Resource, n).toMatch(/sns:publish/);
+      expect(asl.States[asl.States[n].Next].Type, n).toBe('Fail');
+      expect(asl.States[asl.States[n].Catch[0].Next].Type, n).toBe('Fail');
+    }
+    // The notice sent when Mark Failed fails reads nothing Mark Failed would have written.
+    expect(JSON.stringify(asl.States['Notify Failure Run Not Marked'].Parameters)).not.toContain('$.failure');
     // The trial inside the Map retries and times out too.
     const trial = asl.States['Search Trials'].ItemProcessor.States['Run Trial'];
     expect(trial.Retry.flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals)).toContain(
@@ -100,6 +108,37 @@ describe('the synthesized training pipeline', () => {
     );
     const many = definitionOf(Template.fromStack(stack));
     expect(many.States['Search Trials'].ItemProcessor.ProcessorConfig.Mode).toBe('DISTRIBUTED');
+    // The plan and the results stay in S3: the Map reads one and writes the other.
+    expect(many.States['Search Trials'].ItemReader.Parameters['Key.$']).toBe('$.plan.trialsKey');
+    expect(many.States['Search Trials'].ResultWriter.Parameters.Prefix).toBe('trial-results');
+    expect(many.States['Plan Trials'].Parameters.trialsIn).toBe('object');
+  });
+
+  it('gives each task only the parts of the state it reads', () => {
+    const given = (name: string) => Object.keys(asl.States[name].Parameters.state ?? {}).sort();
+    expect(given('Validate Data')).toEqual(['input.$', 'run.$']);
+    expect(given('Record Rejection')).toEqual(['evaluation.$', 'run.$']);
+    expect(given('Train Candidate')).toEqual([
+      'input.$',
+      'plan.$',
+      'run.$',
+      'trainingSet.$',
+      'trialResults.$',
+    ]);
+    // Only the first step (the raw input) and the failure path see the state as it is.
+    const whole = Object.entries(asl.States)
+      .filter(([, s]) => s.Parameters?.['state.$'] === '$')
+      .map(([n]) => n);
+    expect(whole.sort()).toEqual(['Mark Failed', 'Start Run']);
+  });
+
+  it('refuses at synth an inline Map too large for the state, naming the setting to change', () => {
+    expect(() =>
+      buildApp(
+        { stage: 'wide', pipeline: { maxTrials: 500, distributedMapFrom: 1000 } },
+        { nag: false, skipBundling: true },
+      ),
+    ).toThrow(/pipeline\.distributedMapFrom/);
   });
 
   it('logs every execution event and traces with X-Ray', () => {

@@ -177,7 +177,7 @@ describe('the pipeline with a SageMaker trainer', () => {
       'Search Trials',
       'Prepare Training Job',
     ]);
-    expect(tuned.States['Plan Trials'].Parameters.planning).toBeUndefined();
+    expect(tuned.States['Plan Trials'].Parameters.planning).toBe('search');
     expect(asl.States['Search Trials']).toBeUndefined();
     // g5 has NVMe instance storage: SageMaker refuses a volume key there.
     expect(tuned.States['Train Candidate'].Parameters.ResourceConfig.VolumeKmsKeyId).toBeUndefined();

@@ -1,9 +1,9 @@
 import { compareWithProduction, executeTraining } from '../../training/pipeline/execute';
-import type { ModelSignature } from '../../training/signature';
+import type { ModelSignature } from '../../serving/inference/signature';
 import type { RunRecorder } from '../../training/tracking/run-recorder';
 import type { CandidateRef, PipelineState, TaskEvent, Verdict } from '../contract';
 import type { PipelineDeps } from '../deps';
-import { bestTrial } from './search';
+import { bestTrial, trialOutcomes } from './search';
 import { prepareFromInput, readTrainingSet } from './training-request';
 
 /** Keeps the parent run open: the pipeline ends it when the whole execution is decided. */
@@ -32,7 +32,7 @@ export async function trainCandidate(
   const { input, run, trainingSet, trialResults, plan } = event.state;
   if (!trainingSet || !trialResults || !plan)
     throw new Error('trainCandidate needs the training set and trials');
-  const best = bestTrial(trialResults, plan.metric);
+  const best = bestTrial(await trialOutcomes(deps, trialResults), plan.metric);
   const { dataset } = await readTrainingSet(deps, trainingSet);
   const options = { ...input.training.options, ...best.params };
   const prep = prepareFromInput(dataset, input, trainingSet, options);

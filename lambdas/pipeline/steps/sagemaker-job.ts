@@ -5,7 +5,7 @@ import { DuckDbEngine, literal } from '../../features/duckdb-engine';
 import { InvalidParameterError } from '../../platform/errors';
 import type { PipelineState, TaskEvent, TrainingJobRequest, TrialSpec } from '../contract';
 import { localFile, type PipelineDeps, scratchDir } from '../deps';
-import { bestTrial } from './search';
+import { bestTrial, trialOutcomes } from './search';
 import { prepareFromInput, readTrainingSet } from './training-request';
 
 /** Prefix of the job outputs in the features bucket; the import step reads only there. */
@@ -91,9 +91,10 @@ export async function prepareTrainingJob(
 ): Promise<TrainingJobRequest> {
   const { input, run, trainingSet, plan, trialResults } = event.state;
   if (!trainingSet || !plan) throw new Error('prepareTrainingJob needs the training set and the plan');
-  const trial: TrialSpec | undefined = trialResults?.length
-    ? bestTrial(trialResults, plan.metric)
-    : plan.trials[0];
+  // The best of the search, or the one configured trial (no search, so no results).
+  const trial: TrialSpec | undefined = trialResults
+    ? bestTrial(await trialOutcomes(deps, trialResults), plan.metric)
+    : plan.trials?.[0];
   if (!trial) throw new Error('prepareTrainingJob needs at least one planned trial');
   const params = { ...input.training.options, ...trial.params };
   const hyperparameters = toHyperparameters(params);

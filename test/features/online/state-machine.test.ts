@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +73,6 @@ beforeAll(async () => {
   client = new DynamoDBClient({ endpoint: rt.dynamodbEndpoint, region: 'us-east-1' });
   table = new DynamoOnlineTable(DynamoDBDocumentClient.from(client), 'features-online');
   repo = buildRepo({ file: definitions });
-  await writeRegistry(store, BUCKET, repo, 0);
 });
 afterAll(async () => {
   engine.close();
@@ -81,7 +81,51 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation is read structurally
+type Resource = { Type: string; Properties?: Record<string, any> };
+
+/** What the materialization-failed alarm reads: failed executions of the state machine it watches. */
+function failedExecutionsAlarm(): { machine: string; threshold: number; failed: () => number } {
+  const resources = Object.values(rt.plan.template.Resources) as Resource[];
+  const alarm = resources.find(
+    (r) =>
+      r.Type === 'AWS::CloudWatch::Alarm' &&
+      r.Properties?.MetricName === 'ExecutionsFailed' &&
+      JSON.stringify(r.Properties?.Dimensions).includes('Materialization'),
+  );
+  if (!alarm?.Properties) throw new Error('no alarm on failed materializations in the template');
+  const machine = alarm.Properties.Dimensions[0].Value.Ref as string;
+  const records = join(rt.dataDir, 'executions', machine);
+  return {
+    machine,
+    threshold: alarm.Properties.Threshold,
+    failed: () =>
+      (existsSync(records) ? readdirSync(records) : []).filter(
+        (f) => JSON.parse(readFileSync(join(records, f), 'utf8')).status === 'FAILED',
+      ).length,
+  };
+}
+
+describe('the first scheduled materialization, before any registry is applied', () => {
+  it('succeeds doing nothing, says why, and leaves the failed-materialization alarm at 0', async () => {
+    const alarm = failedExecutionsAlarm();
+    const exec = await rt.stepFunctions.run(alarm.machine, {
+      name: 'first-schedule',
+      input: { action: 'plan' },
+    });
+    expect(exec.error).toBeUndefined();
+    expect(exec.status).toBe('SUCCEEDED');
+    expect(exec.output).toEqual({ finished: [], skipped: expect.stringMatching(/no feature registry yet/) });
+    expect(alarm.failed()).toBe(0);
+    expect(alarm.failed()).toBeLessThan(alarm.threshold);
+  });
+});
+
 describe('the materialization state machine, run locally', () => {
+  beforeAll(async () => {
+    await writeRegistry(store, BUCKET, repo, 0);
+  });
+
   it('completes a run an earlier attempt left half done, running only the missing chunks', async () => {
     await ingest(USERS.map((u) => `${u},2024-05-01T10:00:00Z,${u * 10}`));
     const start = us('2024-05-01T00:00:00Z');

@@ -8,11 +8,14 @@ export const ALGORITHMS = ['logistic', 'gbdt'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 
 const num = z.coerce.number();
+/** Threads to train on: the model does not depend on it (default: the cores the run may use). */
+const threads = num.int().min(1).max(64).optional();
 const LogisticParamsSchema = z
   .object({
     C: num.positive().default(DEFAULT_LOGISTIC_PARAMS.C),
     maxIterations: num.int().min(1).max(10_000).default(DEFAULT_LOGISTIC_PARAMS.maxIterations),
     tolerance: num.positive().default(DEFAULT_LOGISTIC_PARAMS.tolerance),
+    threads,
   })
   .strict();
 
@@ -34,6 +37,7 @@ const GbdtParamsSchema = z
       .default('auto'),
     validationFraction: num.gt(0).lt(1).default(0.1),
     seed: num.int().default(0),
+    threads,
   })
   .strict();
 

@@ -1,69 +1,45 @@
+import type { SyncPool } from '../parallel/sync-pool';
 import type { Rng } from '../random';
+import type { BinArgs, GbdtState } from './kernels';
 
 /** Most bins per feature; bin codes fit in a Uint8Array. */
 export const MAX_BINS = 255;
 
 /**
- * Learns split thresholds for one column: midpoints between distinct values when there are
- * few, quantiles of a sample otherwise. A row falls in bin b when t[b-1] < x <= t[b]: the
- * comparison (BRANCH_LEQ, in double) the exported TreeEnsemble makes, so the trained trees,
- * the in-memory model and ONNX agree on every row.
+ * Bins every column into `state.bins` on the pool's threads, one column per thread at a time:
+ * thresholds from a sample of up to `sampleSize` rows (drawn here, in column order, so the
+ * seed gives the same bins whatever the thread count), then each row's bin code. Each column
+ * is staged into shared memory once; the staging is dropped afterwards.
  */
-export function fitThresholds(
-  col: Float64Array,
+export function binColumns(
+  pool: SyncPool,
+  columns: readonly Float64Array[],
   maxBins: number,
   rng: Rng,
   sampleSize = 200_000,
-): Float64Array {
-  let sample: Float64Array;
-  if (col.length > sampleSize) {
-    sample = new Float64Array(sampleSize);
-    for (let i = 0; i < sampleSize; i++) sample[i] = col[rng.int(col.length)]!;
-  } else {
-    sample = Float64Array.from(col);
-  }
-  sample.sort();
-  const distinct: number[] = [];
-  for (let i = 0; i < sample.length; i++) {
-    if (i === 0 || sample[i] !== sample[i - 1]) distinct.push(sample[i]!);
-  }
-  const cuts: number[] = [];
-  if (distinct.length <= maxBins) {
-    for (let i = 0; i + 1 < distinct.length; i++) cuts.push(midpoint(distinct[i]!, distinct[i + 1]!));
-  } else {
-    // Quantiles of the sample (midpoint interpolation), as scikit-learn's binning does.
-    for (let k = 1; k < maxBins; k++) {
-      const pos = (k / maxBins) * (sample.length - 1);
-      const lo = sample[Math.floor(pos)]!;
-      const hi = sample[Math.ceil(pos)]!;
-      cuts.push(lo === hi ? lo : midpoint(lo, hi));
+): void {
+  const s = pool.state as unknown as GbdtState;
+  const { n, nf } = s;
+  const threads = pool.threads;
+  const sampled = n > sampleSize;
+  pool.share({
+    stage: new Float64Array(new SharedArrayBuffer(8 * threads * n)),
+    sample: new Uint32Array(new SharedArrayBuffer(sampled ? 4 * threads * sampleSize : 4)),
+  });
+  for (let f0 = 0; f0 < nf; f0 += threads) {
+    const features: number[] = [];
+    for (let t = 0; t < threads; t++) {
+      const f = f0 + t;
+      if (f >= nf) {
+        features.push(-1);
+        continue;
+      }
+      features.push(f);
+      s.stage.set(columns[f]!, t * n);
+      if (sampled) for (let i = 0; i < sampleSize; i++) s.sample[t * sampleSize + i] = rng.int(n);
     }
+    const args: BinArgs = { features, sampled, sampleSize, maxBins };
+    pool.run('bin', args);
   }
-  const out: number[] = [];
-  for (const c of cuts) if (out.length === 0 || c > out[out.length - 1]!) out.push(c);
-  return Float64Array.from(out);
-}
-
-function midpoint(a: number, b: number): number {
-  const m = a + (b - a) / 2;
-  // Adjacent doubles: a rounded-up midpoint would merge b into a's bin.
-  return m >= b ? a : m;
-}
-
-/** Bin codes of a column: the index of the first threshold t with x <= t. */
-export function binColumn(col: Float64Array, thresholds: Float64Array): Uint8Array {
-  const out = new Uint8Array(col.length);
-  const n = thresholds.length;
-  for (let i = 0; i < col.length; i++) {
-    const x = col[i]!;
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (x <= thresholds[mid]!) hi = mid;
-      else lo = mid + 1;
-    }
-    out[i] = lo;
-  }
-  return out;
+  pool.share({ stage: null, sample: null });
 }

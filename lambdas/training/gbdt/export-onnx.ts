@@ -1,4 +1,4 @@
-import type { ResolvedFeature } from '../features/feature-defs';
+import type { ResolvedFeature } from '../design/feature-defs';
 import { MODEL_INPUT } from '../logistic/export-onnx';
 import { buildEncodingGraph } from '../onnx/encoding-graph';
 import { DataType, encodeModel, type NodeDef, tensorType } from '../onnx/model-proto';

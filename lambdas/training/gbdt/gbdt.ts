@@ -1,7 +1,9 @@
-import type { DesignMatrix } from '../features/design-matrix';
+import type { DesignMatrix } from '../design/design-matrix';
+import { defaultThreads, SyncPool, sharedFloat64 } from '../parallel/sync-pool';
 import { createRng } from '../random';
-import { binColumn, fitThresholds, MAX_BINS } from './binning';
-import { type BinnedData, growTree } from './grow-tree';
+import { binColumns, MAX_BINS } from './binning';
+import { growTree, HistogramSlots } from './grow-tree';
+import { BLOCK_ROWS, gbdtKernels, MAX_THRESHOLDS, OUT_FIELDS } from './kernels';
 import { type Tree, treeValue } from './tree';
 
 /** Hyperparameters; defaults are scikit-learn's HistGradientBoosting defaults. */
@@ -18,7 +20,16 @@ export interface GbdtParams {
   readonly nIterNoChange: number;
   readonly tolerance: number;
   readonly seed: number;
+  /**
+   * Threads to train on; the model is the same for any count. Default: `defaultThreads()`
+   * (cores, or the vCPUs a Lambda's memory buys) for tables of AUTO_THREADS_CELLS cells or
+   * more, else 1, where starting workers would cost more than it saves.
+   */
+  readonly threads?: number;
 }
+
+/** Rows × columns from which training uses every thread by default. */
+export const AUTO_THREADS_CELLS = 1_000_000;
 
 export const DEFAULT_GBDT_PARAMS: GbdtParams = {
   learningRate: 0.1,
@@ -69,60 +80,92 @@ export function trainGbdt(
   validation?: { X: DesignMatrix; y: Float64Array },
   onIteration?: (p: GbdtProgress) => void,
 ): GbdtModel {
-  const rng = createRng(params.seed);
-  const maxBins = Math.min(MAX_BINS, Math.max(2, params.maxBins));
-  const thresholds = X.columns.map((c) => fitThresholds(c, maxBins, rng));
-  const data: BinnedData = {
-    bins: X.columns.map((c, j) => binColumn(c, thresholds[j]!)),
-    thresholds,
-    rows: X.rows,
-  };
   const n = X.rows;
+  const nf = X.columns.length;
+  const threads = params.threads ?? (n * nf >= AUTO_THREADS_CELLS ? defaultThreads() : 1);
+  const pool = new SyncPool(gbdtKernels, threads);
+  try {
+    return boost(pool, X, y, task, params, validation, onIteration);
+  } finally {
+    pool.close();
+  }
+}
+
+function boost(
+  pool: SyncPool,
+  X: DesignMatrix,
+  y: Float64Array,
+  task: GbdtTask,
+  params: GbdtParams,
+  validation: { X: DesignMatrix; y: Float64Array } | undefined,
+  onIteration: ((p: GbdtProgress) => void) | undefined,
+): GbdtModel {
+  const n = X.rows;
+  const nf = X.columns.length;
+  const shared = <T>(make: (b: SharedArrayBuffer) => T, bytes: number) => make(new SharedArrayBuffer(bytes));
+  const yShared = sharedFloat64(n);
+  yShared.set(y);
+  const raw = sharedFloat64(n);
+  const nBlocks = Math.ceil(n / BLOCK_ROWS);
+  const blocks = sharedFloat64(3 * nBlocks);
+  pool.share({
+    n,
+    nf,
+    lambda: params.l2Regularization,
+    minLeaf: params.minSamplesLeaf,
+    minHess: 1e-3,
+    bins: shared((b) => new Uint8Array(b), nf * n),
+    thr: sharedFloat64(nf * MAX_THRESHOLDS),
+    nb: shared((b) => new Int32Array(b), 4 * nf),
+    y: yShared,
+    raw,
+    gh: sharedFloat64(2 * n),
+    rows: shared((b) => new Uint32Array(b), 4 * n),
+    scratch: shared((b) => new Uint32Array(b), 4 * n),
+    scratch2: shared((b) => new Uint32Array(b), 4 * n),
+    parts: shared((b) => new Int32Array(b), 4 * pool.threads),
+    blocks,
+    out: sharedFloat64(2 * nf * OUT_FIELDS),
+  });
+  const maxBins = Math.min(MAX_BINS, Math.max(2, params.maxBins));
+  binColumns(pool, X.columns, maxBins, createRng(params.seed));
+
   let mean = 0;
   for (let i = 0; i < n; i++) mean += y[i]!;
   mean /= n;
   const baseScore = task === 'binary' ? Math.log(mean / (1 - mean)) : mean;
-  const raw = new Float64Array(n).fill(baseScore);
-  const grad = new Float64Array(n);
-  const hess = new Float64Array(n);
-  const rows = new Uint32Array(n);
-  const gain = new Float64Array(X.columns.length);
+  raw.fill(baseScore);
+  const binary = task === 'binary';
+  const sumBlocks = (field: number) => {
+    let t = 0;
+    for (let b = 0; b < nBlocks; b++) t += blocks[b * 3 + field]!;
+    return t;
+  };
+  pool.run('grad', { binary });
+  const slots = new HistogramSlots(pool, nf);
+  const gain = new Float64Array(nf);
   const trees: Tree[] = [];
   const valRaw = validation ? new Float64Array(validation.X.rows).fill(baseScore) : undefined;
   let bestLoss = Number.POSITIVE_INFINITY;
   let bestIter = 0;
   const gainAtIter: Float64Array[] = [];
+  const grow = {
+    maxLeafNodes: params.maxLeafNodes,
+    maxDepth: params.maxDepth,
+    minSamplesLeaf: params.minSamplesLeaf,
+    l2Regularization: params.l2Regularization,
+    learningRate: params.learningRate,
+    minHessianToSplit: 1e-3,
+  };
   for (let it = 0; it < params.maxIterations; it++) {
-    for (let i = 0; i < n; i++) {
-      if (task === 'binary') {
-        const p = 1 / (1 + Math.exp(-raw[i]!));
-        grad[i] = p - y[i]!;
-        hess[i] = Math.max(p * (1 - p), 1e-16);
-      } else {
-        grad[i] = raw[i]! - y[i]!;
-        hess[i] = 1;
-      }
-      rows[i] = i;
-    }
-    const tree = growTree(
-      data,
-      rows,
-      grad,
-      hess,
-      {
-        maxLeafNodes: params.maxLeafNodes,
-        maxDepth: params.maxDepth,
-        minSamplesLeaf: params.minSamplesLeaf,
-        l2Regularization: params.l2Regularization,
-        learningRate: params.learningRate,
-        minHessianToSplit: 1e-3,
-      },
-      gain,
-    );
+    const { tree, leaves } = growTree(pool, slots, { sumG: sumBlocks(1), sumH: sumBlocks(2) }, grow, gain);
     trees.push(tree);
     gainAtIter.push(gain.slice());
-    addTreeBinned(tree, data, raw);
-    const trainLoss = loss(task, y, raw);
+    // Training rows' scores move by their leaf (the partition says which), no tree walk needed.
+    pool.run('apply', { leaves });
+    // The next tree's gradients, and this iteration's loss, in one pass.
+    pool.run('grad', { binary });
+    const trainLoss = sumBlocks(0) / n;
     let validationLoss: number | undefined;
     if (validation && valRaw) {
       for (let i = 0; i < validation.X.rows; i++)
@@ -148,27 +191,6 @@ export function trainGbdt(
     trees: trees.slice(0, keep),
     gain: gainAtIter[keep - 1] ?? gain,
   };
-}
-
-function addTreeBinned(tree: Tree, data: BinnedData, raw: Float64Array): void {
-  // Training rows follow bins, which agree with thresholds by construction of binColumn.
-  const binOfNode = new Int32Array(tree.feature.length);
-  for (let k = 0; k < tree.feature.length; k++) {
-    const f = tree.feature[k]!;
-    if (f >= 0) {
-      const th = data.thresholds[f]!;
-      binOfNode[k] = th.indexOf(tree.threshold[k]!);
-    }
-  }
-  for (let i = 0; i < raw.length; i++) {
-    let node = 0;
-    for (;;) {
-      const f = tree.feature[node]!;
-      if (f < 0) break;
-      node = data.bins[f]![i]! <= binOfNode[node]! ? tree.left[node]! : tree.right[node]!;
-    }
-    raw[i] = raw[i]! + tree.value[node]!;
-  }
 }
 
 function loss(task: GbdtTask, y: Float64Array, raw: Float64Array): number {

@@ -1,4 +1,4 @@
-import type { ResolvedFeature } from '../features/feature-defs';
+import type { ResolvedFeature } from '../design/feature-defs';
 import { buildEncodingGraph } from '../onnx/encoding-graph';
 import { DataType, encodeModel, tensorType } from '../onnx/model-proto';
 import type { LogisticModel } from './logistic-regression';

@@ -1,0 +1,435 @@
+import type { Kernel } from '../parallel/sync-pool';
+
+/**
+ * The shared arrays the GBDT kernels work on (all over SharedArrayBuffers). Bins are one
+ * Uint8Array, column-major (feature f's codes at [f·n, (f+1)·n)), so a histogram pass reads one
+ * byte per row. `rows` is the row-index partition: each node owns a contiguous range of it.
+ */
+export interface GbdtState {
+  n: number;
+  nf: number;
+  bins: Uint8Array;
+  /** Thresholds, MAX_THRESHOLDS per feature; `nb[f]` bins are in use (thresholds + 1). */
+  thr: Float64Array;
+  nb: Int32Array;
+  /** Staging for binning: one column (and sample row numbers) per thread. */
+  stage: Float64Array;
+  sample: Uint32Array;
+  y: Float64Array;
+  raw: Float64Array;
+  /** Gradient and hessian of row i at 2i and 2i+1: one cache line read serves both. */
+  gh: Float64Array;
+  rows: Uint32Array;
+  /** Scratch for the stable partition of `rows`: left rows, right rows, and left counts per thread. */
+  scratch: Uint32Array;
+  scratch2: Uint32Array;
+  parts: Int32Array;
+  /** Per block of rows: loss, sum of gradients, sum of hessians (summed in block order: thread-count independent). */
+  blocks: Float64Array;
+  /** Best split per child (2) and feature: gain (-1 when none), bin, left gradient, left hessian, left count. */
+  out: Float64Array;
+  lambda: number;
+  minLeaf: number;
+  minHess: number;
+  /** Histogram slots come in chunks `hist0`, `hist1`, ... of SLOTS_PER_CHUNK. */
+  [chunk: `hist${number}`]: Float64Array;
+}
+
+export const MAX_THRESHOLDS = 254;
+export const SLOTS_PER_CHUNK = 8;
+/** Rows per block of the row-parallel passes; fixed, so sums do not depend on the thread count. */
+export const BLOCK_ROWS = 16_384;
+/** Doubles per feature in a histogram: 256 bins of (gradient, hessian, count). */
+export const HIST_STRIDE = 3 * 256;
+export const OUT_FIELDS = 5;
+
+/** Sums a node's split search needs; null when the node may not split. */
+export interface NodeSums {
+  readonly sumG: number;
+  readonly sumH: number;
+  readonly count: number;
+}
+
+export interface BinArgs {
+  /** Feature each thread bins this wave (index = thread), -1 for none. */
+  readonly features: readonly number[];
+  readonly sampled: boolean;
+  readonly sampleSize: number;
+  readonly maxBins: number;
+}
+
+/**
+ * The GBDT kernels. Each thread takes a contiguous range of features for histogram work and
+ * blocks b ≡ index (mod threads) for row passes; every feature or block is computed by one
+ * thread in a fixed order, so results are bit-identical whatever the thread count.
+ *
+ * Shipped to workers as source text: everything it uses is inside its body.
+ */
+export function gbdtKernels(): Record<string, Kernel> {
+  const THRESHOLDS = 254;
+  const CHUNK = 8;
+  const STRIDE = 768;
+  const FIELDS = 5;
+  const BLOCK = 16_384;
+
+  const slotBase = (s: GbdtState, slot: number, f: number): [Float64Array, number] => [
+    s[`hist${Math.floor(slot / CHUNK)}`]!,
+    ((slot % CHUNK) * s.nf + f) * STRIDE,
+  ];
+
+  const midpoint = (a: number, b: number): number => {
+    const m = a + (b - a) / 2;
+    // Adjacent doubles: a rounded-up midpoint would merge b into a's bin.
+    return m >= b ? a : m;
+  };
+
+  /**
+   * Split thresholds of one column: midpoints between distinct values when there are few,
+   * quantiles of the sample (midpoint interpolation, as scikit-learn) otherwise. A row falls in
+   * bin b when t[b-1] < x <= t[b]: the BRANCH_LEQ comparison the exported TreeEnsemble makes.
+   */
+  const fitThresholds = (sample: Float64Array, maxBins: number): number[] => {
+    sample.sort();
+    // Distinct values, counted only up to maxBins + 1: past that the quantile path is taken.
+    let nDistinct = 0;
+    for (let i = 0; i < sample.length && nDistinct <= maxBins; i++) {
+      if (i === 0 || sample[i] !== sample[i - 1]) nDistinct++;
+    }
+    const cuts: number[] = [];
+    if (nDistinct <= maxBins) {
+      let prev = sample[0]!;
+      for (let i = 1; i < sample.length; i++) {
+        const v = sample[i]!;
+        if (v !== prev) {
+          cuts.push(midpoint(prev, v));
+          prev = v;
+        }
+      }
+    } else {
+      for (let k = 1; k < maxBins; k++) {
+        const pos = (k / maxBins) * (sample.length - 1);
+        const lo = sample[Math.floor(pos)]!;
+        const hi = sample[Math.ceil(pos)]!;
+        cuts.push(lo === hi ? lo : midpoint(lo, hi));
+      }
+    }
+    const out: number[] = [];
+    for (const c of cuts) if (out.length === 0 || c > out[out.length - 1]!) out.push(c);
+    return out;
+  };
+
+  /** The best split of one feature's histogram into `out` at `o` (gain -1 when none). */
+  const findSplit = (
+    s: GbdtState,
+    h: Float64Array,
+    base: number,
+    nb: number,
+    node: NodeSums,
+    o: number,
+  ): void => {
+    const lambda = s.lambda;
+    const minLeaf = s.minLeaf;
+    const minHess = s.minHess;
+    const { sumG, sumH, count } = node;
+    const parentScore = (sumG * sumG) / (sumH + lambda);
+    let best = -1;
+    let bestBin = 0;
+    let bestG = 0;
+    let bestH = 0;
+    let bestC = 0;
+    let gl = 0;
+    let hl = 0;
+    let cl = 0;
+    for (let b = 0; b < nb - 1; b++) {
+      const k = base + b * 3;
+      gl += h[k]!;
+      hl += h[k + 1]!;
+      cl += h[k + 2]!;
+      if (cl < minLeaf) continue;
+      if (count - cl < minLeaf) break;
+      const hr = sumH - hl;
+      if (hl < minHess || hr < minHess) continue;
+      const gr = sumG - gl;
+      const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
+      if (gain > 1e-12 && gain > best) {
+        best = gain;
+        bestBin = b;
+        bestG = gl;
+        bestH = hl;
+        bestC = cl;
+      }
+    }
+    const out = s.out;
+    out[o] = best;
+    out[o + 1] = bestBin;
+    out[o + 2] = bestG;
+    out[o + 3] = bestH;
+    out[o + 4] = bestC;
+  };
+
+  /**
+   * Histograms of features [lo, hi) in `slot` over `rows[start, end)` (or rows start..end-1
+   * when `rows` is null). Four features per pass: one gradient/hessian load serves four
+   * histogram updates, and four 6 KiB histograms stay in L1. Each feature still sums its rows
+   * in row order, so the result does not depend on how features are grouped.
+   */
+  const buildHist = (
+    s: GbdtState,
+    slot: number,
+    lo: number,
+    hi: number,
+    rows: Uint32Array | null,
+    start: number,
+    end: number,
+  ): void => {
+    const { n, bins, gh } = s;
+    let f = lo;
+    for (; f + 4 <= hi; f += 4) {
+      const [h, b0] = slotBase(s, slot, f);
+      h.fill(0, b0, b0 + 4 * STRIDE);
+      const b1 = b0 + STRIDE;
+      const b2 = b1 + STRIDE;
+      const b3 = b2 + STRIDE;
+      const c0 = bins.subarray(f * n, (f + 1) * n);
+      const c1 = bins.subarray((f + 1) * n, (f + 2) * n);
+      const c2 = bins.subarray((f + 2) * n, (f + 3) * n);
+      const c3 = bins.subarray((f + 3) * n, (f + 4) * n);
+      // Two copies of the loop so the root's (no index array) has no per-row branch.
+      if (rows === null) {
+        for (let i = start; i < end; i++) {
+          const g = gh[2 * i]!;
+          const hh = gh[2 * i + 1]!;
+          let k = b0 + c0[i]! * 3;
+          h[k] = h[k]! + g;
+          h[k + 1] = h[k + 1]! + hh;
+          h[k + 2] = h[k + 2]! + 1;
+          k = b1 + c1[i]! * 3;
+          h[k] = h[k]! + g;
+          h[k + 1] = h[k + 1]! + hh;
+          h[k + 2] = h[k + 2]! + 1;
+          k = b2 + c2[i]! * 3;
+          h[k] = h[k]! + g;
+          h[k + 1] = h[k + 1]! + hh;
+          h[k + 2] = h[k + 2]! + 1;
+          k = b3 + c3[i]! * 3;
+          h[k] = h[k]! + g;
+          h[k + 1] = h[k + 1]! + hh;
+          h[k + 2] = h[k + 2]! + 1;
+        }
+      } else {
+        for (let p = start; p < end; p++) {
+          const i = rows[p]!;
+          const g = gh[2 * i]!;
+          const hh = gh[2 * i + 1]!;
+          let k = b0 + c0[i]! * 3;
+          h[k] = h[k]! + g;
+          h[k + 1] = h[k + 1]! + hh;
+          h[k + 2] = h[k + 2]! + 1;
+          k = b1 + c1[i]! * 3;
+          h[k] = h[k]! + g;
+          h[k + 1] = h[k + 1]! + hh;
+          h[k + 2] = h[k + 2]! + 1;
+          k = b2 + c2[i]! * 3;
+          h[k] = h[k]! + g;
+          h[k + 1] = h[k + 1]! + hh;
+          h[k + 2] = h[k + 2]! + 1;
+          k = b3 + c3[i]! * 3;
+          h[k] = h[k]! + g;
+          h[k + 1] = h[k + 1]! + hh;
+          h[k + 2] = h[k + 2]! + 1;
+        }
+      }
+    }
+    for (; f < hi; f++) {
+      const [h, b0] = slotBase(s, slot, f);
+      h.fill(0, b0, b0 + STRIDE);
+      const c0 = bins.subarray(f * n, (f + 1) * n);
+      for (let p = start; p < end; p++) {
+        const i = rows === null ? p : rows[p]!;
+        const k = b0 + c0[i]! * 3;
+        h[k] = h[k]! + gh[2 * i]!;
+        h[k + 1] = h[k + 1]! + gh[2 * i + 1]!;
+        h[k + 2] = h[k + 2]! + 1;
+      }
+    }
+  };
+
+  const noSplit = (s: GbdtState, o: number): void => {
+    s.out[o] = -1;
+  };
+
+  return {
+    /** Learns one column's thresholds (from the staged column and sample) and writes its bin codes. */
+    bin: (st, a, index) => {
+      const s = st as unknown as GbdtState;
+      const args = a as unknown as BinArgs;
+      const f = args.features[index] ?? -1;
+      if (f < 0) return;
+      const n = s.n;
+      const col = s.stage.subarray(index * n, (index + 1) * n);
+      let sample: Float64Array;
+      if (args.sampled) {
+        const idx = s.sample.subarray(index * args.sampleSize, (index + 1) * args.sampleSize);
+        sample = new Float64Array(args.sampleSize);
+        for (let i = 0; i < sample.length; i++) sample[i] = col[idx[i]!]!;
+      } else {
+        sample = Float64Array.from(col);
+      }
+      const t = fitThresholds(sample, args.maxBins);
+      const thr = s.thr.subarray(f * THRESHOLDS, f * THRESHOLDS + t.length);
+      thr.set(t);
+      s.nb[f] = t.length + 1;
+      // Bin code = number of thresholds below x: a branchless search over 256 slots padded
+      // with +Infinity (a mispredicted branch per level cost 4x as much).
+      const pad = new Float64Array(256).fill(Number.POSITIVE_INFINITY);
+      pad.set(t);
+      const out = s.bins.subarray(f * n, (f + 1) * n);
+      for (let i = 0; i < n; i++) {
+        const x = col[i]!;
+        let lo = 0;
+        lo += 128 * +(pad[lo + 127]! < x);
+        lo += 64 * +(pad[lo + 63]! < x);
+        lo += 32 * +(pad[lo + 31]! < x);
+        lo += 16 * +(pad[lo + 15]! < x);
+        lo += 8 * +(pad[lo + 7]! < x);
+        lo += 4 * +(pad[lo + 3]! < x);
+        lo += 2 * +(pad[lo + 1]! < x);
+        lo += +(pad[lo]! < x);
+        out[i] = lo;
+      }
+    },
+
+    /**
+     * Gradients and hessians of the current raw scores, the loss of those scores, per-block
+     * sums, and resets `rows` to the identity for the next tree.
+     */
+    grad: (st, a, index, threads) => {
+      const s = st as unknown as GbdtState;
+      const binary = (a as unknown as { binary: boolean }).binary;
+      const { n, raw, y, gh, rows, blocks } = s;
+      const nBlocks = Math.ceil(n / BLOCK);
+      for (let blk = index; blk < nBlocks; blk += threads) {
+        const end = Math.min(n, (blk + 1) * BLOCK);
+        let loss = 0;
+        let sg = 0;
+        let sh = 0;
+        for (let i = blk * BLOCK; i < end; i++) {
+          const r = raw[i]!;
+          const yi = y[i]!;
+          let g: number;
+          let hh: number;
+          if (binary) {
+            // One exp serves the probability and the stable log-loss.
+            const e = Math.exp(-Math.abs(r));
+            const p = r >= 0 ? 1 / (1 + e) : e / (1 + e);
+            const m = yi === 1 ? -r : r;
+            loss += Math.max(m, 0) + Math.log1p(e);
+            g = p - yi;
+            hh = p * (1 - p);
+            if (hh < 1e-16) hh = 1e-16;
+          } else {
+            g = r - yi;
+            hh = 1;
+            loss += 0.5 * g * g;
+          }
+          gh[2 * i] = g;
+          gh[2 * i + 1] = hh;
+          sg += g;
+          sh += hh;
+          rows[i] = i;
+        }
+        blocks[blk * 3] = loss;
+        blocks[blk * 3 + 1] = sg;
+        blocks[blk * 3 + 2] = sh;
+      }
+    },
+
+    /** The root's histogram (all rows, in order: no index indirection) and its best split per feature. */
+    root: (st, a, index, threads) => {
+      const s = st as unknown as GbdtState;
+      const { slot, node } = a as unknown as { slot: number; node: NodeSums | null };
+      const lo = Math.floor((index * s.nf) / threads);
+      const hi = Math.floor(((index + 1) * s.nf) / threads);
+      buildHist(s, slot, lo, hi, null, 0, s.n);
+      for (let f = lo; f < hi; f++) {
+        const [h, base] = slotBase(s, slot, f);
+        if (node) findSplit(s, h, base, s.nb[f]!, node, f * FIELDS);
+        else noSplit(s, f * FIELDS);
+      }
+    },
+
+    /**
+     * After a split: the smaller child's histogram from its rows, the larger child's as the
+     * parent's minus it (in the parent's slot), and both children's best split per feature.
+     */
+    children: (st, a, index, threads) => {
+      const s = st as unknown as GbdtState;
+      const args = a as unknown as {
+        parent: number;
+        small: number;
+        start: number;
+        end: number;
+        smallSums: NodeSums | null;
+        bigSums: NodeSums | null;
+      };
+      const nf = s.nf;
+      const lo = Math.floor((index * nf) / threads);
+      const hi = Math.floor(((index + 1) * nf) / threads);
+      buildHist(s, args.small, lo, hi, s.rows, args.start, args.end);
+      for (let f = lo; f < hi; f++) {
+        const [hs, bs] = slotBase(s, args.small, f);
+        const [hp, bp] = slotBase(s, args.parent, f);
+        const nb = s.nb[f]!;
+        for (let k = 0; k < nb * 3; k++) hp[bp + k] = hp[bp + k]! - hs[bs + k]!;
+        if (args.smallSums) findSplit(s, hs, bs, nb, args.smallSums, f * FIELDS);
+        else noSplit(s, f * FIELDS);
+        if (args.bigSums) findSplit(s, hp, bp, nb, args.bigSums, (nf + f) * FIELDS);
+        else noSplit(s, (nf + f) * FIELDS);
+      }
+    },
+
+    /**
+     * Stable partition of one contiguous share of `rows[start, end)` by feature <= bin: the
+     * share's left rows go to `scratch`, its right rows to `scratch2`, at the share's own
+     * offsets; the caller joins the shares (`partitionRows` in grow-tree.ts).
+     */
+    partition: (st, a, index, threads) => {
+      const s = st as unknown as GbdtState;
+      const { start, end, feature, bin } = a as unknown as {
+        start: number;
+        end: number;
+        feature: number;
+        bin: number;
+      };
+      const { rows, scratch, scratch2, bins } = s;
+      const chunk = Math.ceil((end - start) / threads);
+      const cs = Math.min(end, start + index * chunk);
+      const ce = Math.min(end, cs + chunk);
+      const off = feature * s.n;
+      let l = cs;
+      let r = cs;
+      for (let p = cs; p < ce; p++) {
+        const row = rows[p]!;
+        if (bins[off + row]! <= bin) scratch[l++] = row;
+        else scratch2[r++] = row;
+      }
+      s.parts[index] = l - cs;
+    },
+
+    /** Adds each leaf's value to the raw score of the rows it holds (`leaves`: start, end, value triples). */
+    apply: (st, a, index, threads) => {
+      const s = st as unknown as GbdtState;
+      const leaves = (a as unknown as { leaves: number[] }).leaves;
+      const { n, raw, rows } = s;
+      const chunk = Math.ceil(n / threads);
+      const lo = index * chunk;
+      const hi = Math.min(n, lo + chunk);
+      for (let l = 0; l < leaves.length; l += 3) {
+        const from = Math.max(lo, leaves[l]!);
+        const to = Math.min(hi, leaves[l + 1]!);
+        const v = leaves[l + 2]!;
+        for (let p = from; p < to; p++) raw[rows[p]!] = raw[rows[p]!]! + v;
+      }
+    },
+  };
+}

@@ -32,6 +32,21 @@ interface Pending {
 
 let nextId = 0;
 
+/** Splits a worker's stdout into lines for a consumer; lines it does not take are printed. */
+function captureLines(worker: Worker, onLine: (line: string) => boolean): void {
+  let rest = '';
+  worker.stdout.setEncoding('utf8');
+  worker.stdout.on('data', (chunk: string) => {
+    const text = rest + chunk;
+    const end = text.lastIndexOf('\n');
+    rest = text.slice(end + 1);
+    if (end < 0) return;
+    for (const line of text.slice(0, end).split('\n')) {
+      if (!onLine(line)) process.stdout.write(`${line}\n`);
+    }
+  });
+}
+
 /** One worker thread running one handler module with one environment. */
 class Sandbox {
   private readonly worker: Worker;
@@ -40,12 +55,19 @@ class Sandbox {
   private outbox: unknown[] = [];
   readonly ready: Promise<void>;
 
-  constructor(entry: string, handlers: string[], env: Record<string, string>) {
+  constructor(
+    entry: string,
+    handlers: string[],
+    env: Record<string, string>,
+    onStdoutLine?: (line: string) => boolean,
+  ) {
     this.worker = new Worker(WORKER, {
       env,
       workerData: { entryPath: resolve(REPO_ROOT, entry), handlers },
+      stdout: Boolean(onStdoutLine),
     });
     this.worker.unref();
+    if (onStdoutLine) captureLines(this.worker, onStdoutLine);
     this.ready = new Promise((resolveReady, rejectReady) => {
       this.worker.on('message', (msg) => {
         if (msg.type === 'batch') {
@@ -187,6 +209,11 @@ export class FunctionHost {
   constructor(
     private readonly functions: Map<string, LocalFunction>,
     private readonly envFor: (fn: LocalFunction) => Record<string, string>,
+    /**
+     * Sees each line a function writes to stdout, as CloudWatch Logs would (the alarms read
+     * embedded metrics from it); a line it returns true for is consumed, others are printed.
+     */
+    private readonly onStdoutLine?: (line: string) => boolean,
   ) {}
 
   private sandbox(functionId: string): { sandbox: Sandbox; fn: LocalFunction } {
@@ -203,7 +230,7 @@ export class FunctionHost {
       const handlers = [...this.functions.values()]
         .filter((f) => f.entry === fn.entry && `${f.entry}\n${JSON.stringify(this.envFor(f))}` === key)
         .map((f) => f.handler);
-      sandbox = new Sandbox(fn.entry, [...new Set(handlers)], env);
+      sandbox = new Sandbox(fn.entry, [...new Set(handlers)], env, this.onStdoutLine);
       this.sandboxes.set(key, sandbox);
     }
     return { sandbox, fn };

@@ -12,6 +12,7 @@ import {
   localSigningKey,
   verifyLocalGrant,
 } from '../lambdas/tracking/artifacts/local-s3';
+import type { AuthDecision, AuthRequest } from './auth';
 import { FunctionError, type FunctionHost } from './function-host';
 import { matchesMediaType, type RawHttpRequest } from './proxy-event';
 import { RouteMatcher } from './route-matcher';
@@ -36,6 +37,16 @@ export interface GatewayOptions {
    * presigned URLs (`/_local/s3/...`) functions sign, as S3 serves them on AWS.
    */
   readonly objectStoreRoot?: string;
+  /**
+   * IAM authorization of API routes (`mlops up --auth`): SigV4 and the role's policy.
+   * @default - none: every request is let through, as before
+   */
+  readonly authorize?: (req: AuthRequest) => Promise<AuthDecision>;
+  /**
+   * The function id to invoke for a route (an alias route picks a version by its weights,
+   * see lambda-api.ts). @default the route's function
+   */
+  readonly target?: (route: LocalRoute) => string;
 }
 
 /** Largest body one local presigned PUT (an object or a part) takes; S3 allows 5 GiB. */
@@ -53,9 +64,11 @@ function sendError(
   code: string,
   message: string,
   requestId: string,
+  headers: Record<string, string> = {},
 ): void {
   const body = JSON.stringify({ error_code: code, message });
   res.writeHead(status, {
+    ...headers,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'x-request-id': requestId,
@@ -240,6 +253,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         requestId,
       );
     }
+    let callerArn: string | undefined;
+    if (options.authorize) {
+      const decision = await options.authorize({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.search.slice(1),
+        rawHeaders: req.rawHeaders,
+        body,
+      });
+      if ('refused' in decision) {
+        const { status, code, message, errorType } = decision.refused;
+        return sendError(res, status, code, message, requestId, { 'x-amzn-errortype': errorType });
+      }
+      callerArn = decision.principal.arn;
+    }
     // The event carries the body base64-encoded when its type is binary: 4/3 of its size.
     const binaryBody = matchesMediaType(
       match.route.binaryMediaTypes,
@@ -268,11 +296,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       httpVersion: req.httpVersion,
       binaryMediaTypes: match.route.binaryMediaTypes,
+      callerArn,
     };
     let result: APIGatewayProxyResult;
     try {
       // The sandbox builds the proxy event: less work on the gateway's thread.
-      result = (await options.host.invokeHttp(match.route.functionId, raw)) as APIGatewayProxyResult;
+      const target = options.target ? options.target(match.route) : match.route.functionId;
+      result = (await options.host.invokeHttp(target, raw)) as APIGatewayProxyResult;
     } catch (err) {
       const timeout = err instanceof FunctionError && err.errorType === 'TimeoutError';
       return sendError(

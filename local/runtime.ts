@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { removeStaleTempFiles } from '../lambdas/platform/fs-object-store';
-import { createAuthorizer, ensureLocalCredentials, type LocalCredential, readAccessPrincipals } from './auth';
+import { LocalAlarms } from './alarms';
+import {
+  createAuthorizer,
+  ensureLocalCredentials,
+  functionCallers,
+  type LocalCredential,
+  readAccessPrincipals,
+} from './auth';
 import { startDynamoDb } from './engines/dynamodb';
 import { FunctionHost } from './function-host';
 import { startGateway } from './gateway';
@@ -31,6 +38,11 @@ export interface LocalRuntimeOptions {
    * @default false
    */
   readonly auth?: boolean;
+  /**
+   * Multiplies alarm periods (and so how long an alarm takes to fire): tests run a 60 s
+   * period in 1 s with 1/60. @default 1
+   */
+  readonly alarmTimeScale?: number;
 }
 
 export interface LocalRuntime {
@@ -43,6 +55,8 @@ export interface LocalRuntime {
   readonly stepFunctions: LocalStepFunctions;
   /** Lambda versions and aliases (served to the SDK at `env.AWS_ENDPOINT_URL_LAMBDA`). */
   readonly lambda: LocalLambda;
+  /** The template's CloudWatch alarms, evaluated on the metrics functions emit (EMF). */
+  readonly alarms: LocalAlarms;
   /** Environment that points AWS SDK code at the local engines. */
   readonly env: Record<string, string>;
   /** With `auth`: each access role's local key pair (also in `<dataDir>/credentials.json`). */
@@ -103,26 +117,54 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     };
     const stage = String(config.stage);
     let apiUrl = '';
-    host = new FunctionHost(plan.functions, (fn) => ({
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      ...resolveEnvironment(fn, plan),
-      ...env,
-      // The platform API's own URL (a deploy-time token on AWS) is the local gateway here.
-      ...('MLOPS_API_URL' in fn.environment ? { MLOPS_API_URL: apiUrl } : {}),
-      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
-      // EMF goes to CloudWatch on AWS; locally it would only flood the console.
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    }));
+    const alarms = new LocalAlarms(plan, { dataDir, timeScale: options.alarmTimeScale, log: progress });
+    const alarmed = alarms.namespaces;
+    host = new FunctionHost(
+      plan.functions,
+      (fn) => ({
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        ...resolveEnvironment(fn, plan),
+        ...env,
+        // The platform API's own URL (a deploy-time token on AWS) is the local gateway here.
+        ...('MLOPS_API_URL' in fn.environment ? { MLOPS_API_URL: apiUrl } : {}),
+        // With --auth, a function calling the API signs as its own role (set below).
+        ...callers?.env.get(fn.logicalId),
+        POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
+        // EMF goes to CloudWatch on AWS; locally only alarms read it (from stdout), else it is off.
+        POWERTOOLS_METRICS_DISABLED: alarmed.has(
+          resolveEnvironment(fn, plan).POWERTOOLS_METRICS_NAMESPACE ?? 'ServerlessMlops',
+        )
+          ? 'false'
+          : 'true',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      }),
+      alarms.alarms.length ? (line) => alarms.ingest(line) : undefined,
+    );
+    alarms.start();
     // The access roles' policies as synthesized: local and cloud authorize from one source.
     const principals = options.auth ? readAccessPrincipals(template) : [];
     if (options.auth && !principals.length) throw new Error('--auth: the template defines no access roles');
     const credentials = options.auth
       ? ensureLocalCredentials(join(dataDir, 'credentials.json'), principals)
       : undefined;
+    const callers = options.auth
+      ? functionCallers(
+          template,
+          [...plan.functions.values()]
+            .filter((f) => 'MLOPS_API_URL' in f.environment)
+            .map((f) => f.logicalId),
+        )
+      : undefined;
     const gateway = await startGateway({
-      authorize: credentials && createAuthorizer({ template, principals, credentials, stage }),
+      authorize:
+        credentials &&
+        createAuthorizer({
+          template,
+          principals: [...principals, ...(callers?.principals ?? [])],
+          credentials: [...credentials, ...(callers?.credentials ?? [])],
+          stage,
+        }),
       routes: plan.routes,
       host,
       stage,
@@ -142,7 +184,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await gateway.close();
       throw err;
     });
-    const stepFunctions = new LocalStepFunctions(plan, host, dataDir);
+    const stepFunctions = new LocalStepFunctions(plan, host, dataDir, {
+      'cloudwatch:describeAlarms': (input) => alarms.describe(input as never),
+    });
     const hostRef = host;
     return {
       url: gateway.url,
@@ -152,9 +196,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       host,
       stepFunctions,
       lambda,
+      alarms,
       env,
       credentials,
       async stop() {
+        alarms.stop();
         await gateway.close();
         await lambdaApi?.close();
         await hostRef.stop();

@@ -129,7 +129,9 @@ export class LocalStepFunctions {
     for (const m of this.machines.values()) {
       for (const [state, action] of m.sdkTasks) {
         if (!sdk[action]) {
-          throw new Error(`state machine ${m.logicalId}, state '${state}': aws-sdk:${action} cannot run locally`);
+          throw new Error(
+            `state machine ${m.logicalId}, state '${state}': aws-sdk:${action} cannot run locally`,
+          );
         }
       }
     }
@@ -292,7 +294,11 @@ export class LocalStepFunctions {
     } catch (err) {
       const e = err as Error & { cause?: unknown };
       record.status = 'FAILED';
-      record.error = { Error: e.name, Cause: e.cause ?? e.message };
+      // The engine wraps the state's error (a Fail state's Error and Cause): report that, as AWS does.
+      const inner = e.name === 'ExecutionError' && e.cause instanceof Error ? e.cause : undefined;
+      record.error = inner
+        ? { Error: inner.name, Cause: inner.message }
+        : { Error: e.name, Cause: e.cause ?? e.message };
     }
     await logEvents.catch(() => undefined);
     if (record.status === 'FAILED' && lastOutput !== undefined) record.output = lastOutput;

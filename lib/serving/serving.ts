@@ -9,6 +9,7 @@ import type { IPlatformApi } from '../api/platform-api';
 import type { FunctionDefaults } from '../features/online-store';
 import { NATIVE_MODULES } from '../private/native-layer';
 import { PlatformFunction } from '../private/platform-function';
+import { CanaryDeployment, type CanaryDeploymentProps } from './deployment';
 
 export interface ServingProps {
   readonly api: IPlatformApi;
@@ -33,6 +34,8 @@ export interface ServingProps {
   readonly provisionedConcurrency?: number;
   /** Memory: onnxruntime and the model live in it; CPU grows with it. @default 1769 (one full vCPU) */
   readonly memorySize?: number;
+  /** Canary settings (alarm thresholds, bake time). @default - CanaryDeployment's defaults */
+  readonly deployment?: Partial<Pick<CanaryDeploymentProps, 'errorRate' | 'latencyP99Ms' | 'bakeTime'>>;
 }
 
 /**
@@ -46,6 +49,8 @@ export class Serving extends Construct {
   readonly fn: PlatformFunction;
   /** The alias the API invokes; the canary moves its weights between published versions. */
   readonly liveAlias: lambda.Alias;
+  /** The canary deployment workflow of this function and its per-variant alarms. */
+  readonly deployment: CanaryDeployment;
 
   constructor(scope: Construct, id: string, props: ServingProps) {
     super(scope, id);
@@ -96,6 +101,15 @@ export class Serving extends Construct {
       ...(concurrency > 0 ? { provisionedConcurrentExecutions: concurrency } : {}),
     });
     props.api.addRoutes(this.liveAlias, servingRoutes);
+    // Canary deployments through `live` (lib/serving/deployment.ts).
+    this.deployment = new CanaryDeployment(this, 'Deployment', {
+      function: fn,
+      alias: this.liveAlias,
+      modelName: props.modelName,
+      trackingTable: props.trackingTable,
+      functionDefaults: props.functionDefaults,
+      ...props.deployment,
+    });
 
     const stack = Stack.of(this);
     const artifactsId = stack.getLogicalId(props.artifacts.node.defaultChild as CfnElement);

@@ -237,7 +237,10 @@ describe.each(cases)('predictions of %s', (_label, make) => {
     });
     expect(line._aws.CloudWatchMetrics[0]).toMatchObject({
       Namespace: 'ServerlessMlops/Serving',
-      Dimensions: [['model', 'version']],
+      Dimensions: [
+        ['model', 'version'],
+        ['model', 'variant'],
+      ],
     });
     expect(line.PredictLatency).toBeGreaterThan(0);
     expect(line.Prediction).toEqual(expected);

@@ -121,7 +121,15 @@ export class PredictionLog {
       _aws: {
         Timestamp: this.now(),
         CloudWatchMetrics: [
-          { Namespace: SERVING_NAMESPACE, Dimensions: [['model', 'version']], Metrics: metrics },
+          // Per variant too: the canary's alarms (lib/serving/deployment.ts) watch the new version's variant.
+          {
+            Namespace: SERVING_NAMESPACE,
+            Dimensions: [
+              ['model', 'version'],
+              ['model', 'variant'],
+            ],
+            Metrics: metrics,
+          },
         ],
       },
       timestamp: new Date(this.now()).toISOString(),

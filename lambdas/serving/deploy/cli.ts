@@ -1,0 +1,155 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { Command } from 'commander';
+import { localDynamoClients } from '../../../local/engines/dynamodb';
+import { type LocalRuntime, startLocalRuntime } from '../../../local/runtime';
+import { InvalidParameterError, InvalidStateError, MlopsError } from '../../platform/errors';
+import { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
+import { RegistryDeploymentRecords, SdkLambdaControl } from './adapters';
+import { type DeploymentState, rollback, TAG, validateSteps } from './workflow';
+
+interface LocalOptions {
+  dataDir: string;
+  stage: string;
+}
+
+/** The serving function, its deployment workflow and the registry of a local runtime. */
+function servingOf(rt: LocalRuntime) {
+  const machine = [...rt.stepFunctions.machines.keys()].find((k) => k.includes('ServingDeployment'));
+  const alias = rt.plan.aliases.find((a) => a.name === 'live' && a.functionId.includes('Serving'));
+  if (!machine || !alias) throw new InvalidStateError('the template has no serving deployment workflow');
+  const fn = rt.plan.functions.get(alias.functionId);
+  const lambda = new SdkLambdaControl(
+    new LambdaClient({
+      endpoint: rt.env.AWS_ENDPOINT_URL_LAMBDA,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+    alias.functionId,
+  );
+  const registry = new DynamoRegistryStore(localDynamoClients(rt.dynamodbEndpoint).doc, 'tracking');
+  return {
+    machine,
+    lambda,
+    records: new RegistryDeploymentRecords(registry),
+    registry,
+    model: String(fn?.environment.MODEL_NAME ?? ''),
+  };
+}
+
+async function withRuntime<T>(o: LocalOptions, run: (rt: LocalRuntime) => Promise<T>): Promise<T> {
+  const rt = await startLocalRuntime({ port: 0, dataDir: o.dataDir, config: { stage: o.stage } });
+  try {
+    return await run(rt);
+  } finally {
+    await rt.stop();
+  }
+}
+
+/** The deployment status of a model: the alias's versions and each deployed version's record. */
+export async function deploymentStatus(rt: LocalRuntime, model: string) {
+  const s = servingOf(rt);
+  if (model !== s.model) throw new InvalidParameterError(`This platform serves '${s.model}', not '${model}'`);
+  const alias = await s.lambda.getAlias('live');
+  const versions = (await s.registry.listVersions(model))
+    .filter((v) => v.tags[`${TAG}.status`])
+    .map((v) => ({
+      version: v.version,
+      ...Object.fromEntries(
+        Object.entries(v.tags)
+          .filter(([k]) => k.startsWith(`${TAG}.`))
+          .map(([k, val]) => [k.slice(TAG.length + 1), val]),
+      ),
+    }));
+  return {
+    model,
+    alias: { name: 'live', version: alias.version, weights: alias.weights },
+    deployments: versions,
+  };
+}
+
+/**
+ * `mlops deploy <model> <version>`, `mlops deploy status <model>` and `mlops rollback <model>`
+ * on the local runtime: the deployment runs the synthesized workflow, so the canary, its
+ * alarms and the registry record are the same as on AWS.
+ */
+export function registerDeployCommands(program: Command): void {
+  const local = (c: Command) =>
+    c
+      .option('--data-dir <dir>', 'local data directory', '.mlops')
+      .option('--stage <stage>', 'stage', 'local');
+  const deploy = local(
+    program
+      .command('deploy')
+      .description('canary-deploy a registered model version through the live alias (status: deploy status)')
+      .argument('[model]')
+      .argument('[version]')
+      .option('--steps <list>', 'traffic steps in percent', '5,25,50,100')
+      .option('--bake-seconds <n>', 'how long each step is held before its alarms are checked'),
+  ).action(
+    async (
+      model: string | undefined,
+      version: string | undefined,
+      o: LocalOptions & { steps: string; bakeSeconds?: string },
+    ) => {
+      if (!model || !version) throw new InvalidParameterError('usage: mlops deploy <model> <version>');
+      const steps = validateSteps(o.steps.split(',').map((x) => Number(x.trim())));
+      const bake = o.bakeSeconds === undefined ? undefined : Number(o.bakeSeconds);
+      await withRuntime(o, async (rt) => {
+        const s = servingOf(rt);
+        const r = await rt.stepFunctions.run(s.machine, {
+          name: `deploy-${model}-${version}-${Date.now()}`,
+          input: { request: { model, version, steps, ...(bake !== undefined ? { bakeSeconds: bake } : {}) } },
+        });
+        const tags = (await s.registry.getVersion(model, version))?.tags ?? {};
+        process.stdout.write(
+          `${JSON.stringify({ status: tags[`${TAG}.status`] ?? r.status, error: r.error, tags }, null, 2)}\n`,
+        );
+        if (r.status !== 'SUCCEEDED')
+          throw new MlopsError(
+            'INVALID_STATE',
+            `deployment of ${model} v${version}: ${r.error?.Error}: ${r.error?.Cause}`,
+          );
+      });
+    },
+  );
+  local(
+    deploy.command('status').description('the live alias and each deployment of a model').argument('<model>'),
+  ).action(async (model: string, o: LocalOptions) => {
+    await withRuntime(o, async (rt) => {
+      process.stdout.write(`${JSON.stringify(await deploymentStatus(rt, model), null, 2)}\n`);
+    });
+  });
+  local(
+    program
+      .command('rollback')
+      .description('send all live traffic back to the previous version')
+      .argument('<model>'),
+  ).action(async (model: string, o: LocalOptions) => {
+    await withRuntime(o, async (rt) => {
+      const s = servingOf(rt);
+      const status = await deploymentStatus(rt, model);
+      const current = status.deployments.find(
+        (d) =>
+          (d as Record<string, string>).lambda_version === status.alias.version ||
+          (d as Record<string, string>).lambda_version === Object.keys(status.alias.weights)[0],
+      ) as Record<string, string> | undefined;
+      if (!current?.previous_lambda_version)
+        throw new InvalidStateError(`no deployment of '${model}' to roll back`);
+      const state = {
+        model,
+        version: current.version,
+        previousVersion: current.previous_lambda_version,
+      } as DeploymentState;
+      await rollback(
+        state,
+        'manual rollback (mlops rollback)',
+        { servedModel: s.model, alias: 'live', alarms: { blue: [], green: [] }, defaultBakeSeconds: 0 },
+        s.lambda,
+        s.records,
+      );
+      process.stdout.write(
+        `live → version ${current.previous_lambda_version}; ${model} v${current.version} rolled back\n`,
+      );
+    });
+  });
+}

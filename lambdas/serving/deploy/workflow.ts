@@ -1,0 +1,232 @@
+import { InvalidParameterError, InvalidStateError, NotFoundError } from '../../platform/errors';
+
+/** Traffic steps (percent of the alias's calls on the new version) when a deployment names none. */
+export const DEFAULT_STEPS = [5, 25, 50, 100] as const;
+
+/** Tag prefix of what a deployment records on the model version. */
+export const TAG = 'mlops.deployment';
+
+/** The serving function's versions and alias, as Lambda's API keeps them. */
+export interface LambdaControl {
+  getAlias(alias: string): Promise<{ version: string; weights: Record<string, number>; revisionId: string }>;
+  /** The environment a published version runs with. */
+  versionEnvironment(version: string): Promise<Record<string, string>>;
+  /** Publishes a version of `$LATEST` with these variables changed; returns its number. */
+  publishPinned(changes: Record<string, string>, description: string): Promise<string>;
+  /** Sets the alias: its version and at most one additional version with its weight (0..1). */
+  setAlias(
+    alias: string,
+    version: string,
+    additional?: { version: string; weight: number },
+    revisionId?: string,
+  ): Promise<void>;
+}
+
+/** Where a deployment's record lives: tags on the registered model version. */
+export interface DeploymentRecords {
+  versionExists(model: string, version: string): Promise<boolean>;
+  tags(model: string, version: string): Promise<Record<string, string>>;
+  setTags(model: string, version: string, tags: Record<string, string>): Promise<void>;
+}
+
+export interface DeploymentSettings {
+  readonly servedModel: string;
+  readonly alias: string;
+  /** Alarm names per variant: the new version is checked on its own variant's alarms. */
+  readonly alarms: Readonly<Record<'blue' | 'green', readonly string[]>>;
+  readonly defaultBakeSeconds: number;
+}
+
+/** What the workflow carries from step to step. */
+export interface DeploymentState {
+  readonly model: string;
+  readonly version: string;
+  readonly functionVersion: string;
+  readonly previousVersion: string;
+  readonly variant: 'blue' | 'green';
+  readonly alarmNames: readonly string[];
+  readonly steps: readonly number[];
+  readonly step: number;
+  readonly bakeSeconds: number;
+  readonly execution?: string;
+}
+
+export interface DeployRequest {
+  readonly model: string;
+  readonly version: string;
+  readonly steps?: readonly number[];
+  readonly bakeSeconds?: number;
+  readonly execution?: string;
+}
+
+/** Checks a step list: increasing whole percentages in 1..100 that end at 100. */
+export function validateSteps(steps: readonly number[]): number[] {
+  const ok =
+    steps.length > 0 &&
+    steps.length <= 20 &&
+    steps.every(
+      (s, i) => Number.isInteger(s) && s >= 1 && s <= 100 && (i === 0 || s > (steps[i - 1] as number)),
+    ) &&
+    steps.at(-1) === 100;
+  if (!ok) {
+    throw new InvalidParameterError(
+      `steps must be increasing whole percentages from 1 to 100 ending at 100 (at most 20), got [${steps.join(', ')}]`,
+    );
+  }
+  return [...steps];
+}
+
+const now = () => new Date().toISOString();
+
+/**
+ * Checks a deployment request against the registry and the alias before anything changes:
+ * the model is the one this function serves, the version exists, no canary is under way,
+ * the version is not already live.
+ */
+export async function checkDeployable(
+  req: DeployRequest,
+  s: DeploymentSettings,
+  lambda: LambdaControl,
+  records: DeploymentRecords,
+): Promise<{ primary: string }> {
+  if (req.model !== s.servedModel) {
+    throw new NotFoundError(`This platform serves model '${s.servedModel}', not '${req.model}'`);
+  }
+  if (!(await records.versionExists(req.model, req.version))) {
+    throw new NotFoundError(`Model '${req.model}' has no version '${req.version}'`);
+  }
+  if (req.steps) validateSteps(req.steps);
+  if (
+    req.bakeSeconds !== undefined &&
+    !(Number.isInteger(req.bakeSeconds) && req.bakeSeconds >= 0 && req.bakeSeconds <= 86_400)
+  ) {
+    throw new InvalidParameterError(
+      `bakeSeconds must be a whole number from 0 to 86400, got ${req.bakeSeconds}`,
+    );
+  }
+  const alias = await lambda.getAlias(s.alias);
+  if (Object.keys(alias.weights).length) {
+    throw new InvalidStateError(
+      `A deployment is under way: alias '${s.alias}' sends traffic to version ${Object.keys(alias.weights).join(', ')}; wait for it or roll back`,
+    );
+  }
+  const env = await lambda.versionEnvironment(alias.version);
+  if (env.MODEL_VERSION === req.version) {
+    throw new InvalidStateError(`Version ${req.version} of '${req.model}' is already live`);
+  }
+  return { primary: alias.version };
+}
+
+/**
+ * Prepare: publishes a Lambda version pinned to the model version (its `MODEL_VERSION`) on
+ * the variant the live version does not use, so the new version's metrics and alarms are
+ * its own, and records the deployment on the model version.
+ */
+export async function prepare(
+  req: DeployRequest,
+  s: DeploymentSettings,
+  lambda: LambdaControl,
+  records: DeploymentRecords,
+): Promise<DeploymentState> {
+  const { primary } = await checkDeployable(req, s, lambda, records);
+  const liveVariant = (await lambda.versionEnvironment(primary)).SERVING_VARIANT;
+  const variant = liveVariant === 'green' ? 'blue' : 'green';
+  const functionVersion = await lambda.publishPinned(
+    { MODEL_VERSION: req.version, SERVING_VARIANT: variant },
+    `${req.model} v${req.version} (${variant})`,
+  );
+  const steps = req.steps ? validateSteps(req.steps) : [...DEFAULT_STEPS];
+  await records.setTags(req.model, req.version, {
+    [`${TAG}.status`]: 'canary',
+    [`${TAG}.lambda_version`]: functionVersion,
+    [`${TAG}.previous_lambda_version`]: primary,
+    [`${TAG}.variant`]: variant,
+    [`${TAG}.traffic`]: '0',
+    [`${TAG}.steps`]: '',
+    [`${TAG}.started_at`]: now(),
+    ...(req.execution ? { [`${TAG}.execution`]: req.execution } : {}),
+  });
+  return {
+    model: req.model,
+    version: req.version,
+    functionVersion,
+    previousVersion: primary,
+    variant,
+    alarmNames: [...s.alarms[variant]],
+    steps,
+    step: 0,
+    bakeSeconds: req.bakeSeconds ?? s.defaultBakeSeconds,
+    ...(req.execution ? { execution: req.execution } : {}),
+  };
+}
+
+/** Shift: moves the alias to the current step's weight (at 100%, the new version becomes the alias's). */
+export async function shift(
+  state: DeploymentState,
+  s: DeploymentSettings,
+  lambda: LambdaControl,
+  records: DeploymentRecords,
+) {
+  const percent = state.steps[state.step] as number;
+  if (percent >= 100) await lambda.setAlias(s.alias, state.functionVersion);
+  else
+    await lambda.setAlias(s.alias, state.previousVersion, {
+      version: state.functionVersion,
+      weight: percent / 100,
+    });
+  const tags = await records.tags(state.model, state.version);
+  const history = tags[`${TAG}.steps`] ? `${tags[`${TAG}.steps`]},` : '';
+  await records.setTags(state.model, state.version, {
+    [`${TAG}.traffic`]: String(percent),
+    [`${TAG}.steps`]: `${history}${percent}%@${now()}`,
+  });
+  return state;
+}
+
+interface AlarmSummary {
+  readonly AlarmName?: string;
+  readonly StateValue?: string;
+  readonly StateReason?: string;
+}
+
+/** Decide: after a bake, any of the new version's alarms in ALARM rolls back; else the next step, or done. */
+export function decide(
+  state: DeploymentState,
+  check: { MetricAlarms?: readonly AlarmSummary[] } | undefined,
+): { action: 'rollback' | 'next' | 'promote'; reason?: string; state: DeploymentState } {
+  const firing = (check?.MetricAlarms ?? []).filter((a) => a.StateValue === 'ALARM');
+  if (firing.length) {
+    const reason = firing.map((a) => `${a.AlarmName}: ${a.StateReason ?? 'ALARM'}`).join('; ');
+    return { action: 'rollback', reason: `alarm at ${state.steps[state.step]}% traffic: ${reason}`, state };
+  }
+  if (state.step + 1 >= state.steps.length) return { action: 'promote', state };
+  return { action: 'next', state: { ...state, step: state.step + 1 } };
+}
+
+/** Rollback: all traffic back to the previous version, and why, on the model version. */
+export async function rollback(
+  state: DeploymentState,
+  reason: string,
+  s: DeploymentSettings,
+  lambda: LambdaControl,
+  records: DeploymentRecords,
+) {
+  await lambda.setAlias(s.alias, state.previousVersion);
+  await records.setTags(state.model, state.version, {
+    [`${TAG}.status`]: 'rolled_back',
+    [`${TAG}.traffic`]: '0',
+    [`${TAG}.rollback_reason`]: reason.slice(0, 4000),
+    [`${TAG}.rolled_back_at`]: now(),
+  });
+  return { status: 'rolled_back', reason, state };
+}
+
+/** Promote: the new version holds all traffic and passed every check. */
+export async function promote(state: DeploymentState, records: DeploymentRecords) {
+  await records.setTags(state.model, state.version, {
+    [`${TAG}.status`]: 'live',
+    [`${TAG}.traffic`]: '100',
+    [`${TAG}.promoted_at`]: now(),
+  });
+  return { status: 'live', state };
+}

@@ -1,0 +1,260 @@
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { SERVING_NAMESPACE } from '../../lambdas/serving/domain/prediction-log';
+import type { FunctionDefaults } from '../features/online-store';
+import { PlatformFunction } from '../private/platform-function';
+
+/** The two variants versions alternate between, so the new version's metrics are its own. */
+export const VARIANTS = ['blue', 'green'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export interface CanaryDeploymentProps {
+  /** The serving function whose versions are published. */
+  readonly function: lambda.IFunction;
+  /** The alias the API invokes (`live`); its routing weights carry the canary. */
+  readonly alias: lambda.IAlias;
+  /** The registered model the function serves. */
+  readonly modelName: string;
+  /** The registry's table: deployments are recorded as tags of the model version. */
+  readonly trackingTable: dynamodb.ITable;
+  readonly functionDefaults: FunctionDefaults;
+  /** Errors (5xx and model failures) per request above which the new version rolls back. @default 0.01 */
+  readonly errorRate?: number;
+  /** p99 latency (ms) above which the new version rolls back. @default 500 */
+  readonly latencyP99Ms?: number;
+  /** How long each traffic step is held before its alarms are checked. @default 300 seconds */
+  readonly bakeTime?: Duration;
+  /** Alarm period: metrics are judged per period of this length. @default 60 seconds */
+  readonly alarmPeriod?: Duration;
+}
+
+/** What other constructs may depend on. */
+export interface ICanaryDeployment {
+  readonly stateMachine: sfn.IStateMachine;
+  /** The new version's alarms, per variant. */
+  readonly alarms: Readonly<Record<Variant, readonly cloudwatch.IAlarm[]>>;
+}
+
+/**
+ * Canary deployments of the serving function through its weighted alias: a Step Functions
+ * workflow publishes a Lambda version pinned to a registered model version (on the variant
+ * the live version does not use), moves the alias's weight in steps (5 → 25 → 50 → 100% by
+ * default, each held for the bake time), checks the new variant's alarms (error rate and
+ * p99 latency, from the prediction log's metrics) after every step, and on any alarm sends
+ * all traffic back to the previous version. Every step and any rollback with its reason is
+ * recorded on the model version's `mlops.deployment.*` tags.
+ *
+ * @example
+ * const deploy = new CanaryDeployment(this, 'Deployment', { function: fn, alias: live, modelName: 'churn', trackingTable, functionDefaults });
+ */
+export class CanaryDeployment extends Construct implements ICanaryDeployment {
+  readonly stateMachine: sfn.StateMachine;
+  readonly alarms: Record<Variant, cloudwatch.Alarm[]>;
+  /** The step functions of the workflow (prepare, shift, decide, rollback, promote). */
+  readonly functions: Record<string, lambda.Function>;
+
+  constructor(scope: Construct, id: string, props: CanaryDeploymentProps) {
+    super(scope, id);
+    const errorRate = props.errorRate ?? 0.01;
+    const latency = props.latencyP99Ms ?? 500;
+    if (!(errorRate >= 0 && errorRate < 1))
+      throw new Error(`CanaryDeployment errorRate must be in [0, 1), got ${errorRate}`);
+    const period = props.alarmPeriod ?? Duration.seconds(60);
+    const bake = props.bakeTime ?? Duration.minutes(5);
+
+    this.alarms = { blue: [], green: [] };
+    for (const variant of VARIANTS) {
+      const dims = { model: props.modelName, variant };
+      const metric = (name: string, statistic: string) =>
+        new cloudwatch.Metric({
+          namespace: SERVING_NAMESPACE,
+          metricName: name,
+          dimensionsMap: dims,
+          statistic,
+          period,
+        });
+      const v = variant[0]?.toUpperCase() + variant.slice(1);
+      this.alarms[variant].push(
+        // PredictErrors is 0 or 1 per request: its average is the error rate.
+        new cloudwatch.Alarm(this, `${v}ErrorRate`, {
+          metric: metric('PredictErrors', 'Average'),
+          threshold: errorRate,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          alarmDescription: `Error rate of ${props.modelName} (${variant}) above ${errorRate}`,
+        }),
+        new cloudwatch.Alarm(this, `${v}LatencyP99`, {
+          metric: metric('PredictLatency', 'p99'),
+          threshold: latency,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          alarmDescription: `p99 latency of ${props.modelName} (${variant}) above ${latency} ms`,
+        }),
+      );
+    }
+
+    const fnArn = props.function.functionArn;
+    const stack = Stack.of(this);
+    const fnId = stack.getLogicalId(props.function.node.defaultChild as CfnElement);
+    this.functions = {};
+    const step = (handler: string, lambdaActions: string[]) => {
+      const fn = new PlatformFunction(this, `${handler[0]?.toUpperCase()}${handler.slice(1)}Step`, {
+        ...props.functionDefaults('serving-deploy'),
+        entry: 'lambdas/serving/deploy/handlers.ts',
+        handler,
+        memorySize: 256,
+        timeout: Duration.minutes(3),
+        environment: {
+          MODEL_NAME: props.modelName,
+          SERVING_FUNCTION: props.function.functionName,
+          SERVING_ALIAS: props.alias.aliasName,
+          TABLE: props.trackingTable.tableName,
+          BAKE_SECONDS: String(bake.toSeconds()),
+          ALARMS_BLUE: this.alarms.blue.map((a) => a.alarmName).join(','),
+          ALARMS_GREEN: this.alarms.green.map((a) => a.alarmName).join(','),
+        },
+      }).fn;
+      iam.Grant.addToPrincipal({
+        grantee: fn,
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resourceArns: [props.trackingTable.tableArn],
+      });
+      if (lambdaActions.length) {
+        // Versions and aliases are qualified ARNs (`function:name:3`): this function's only.
+        iam.Grant.addToPrincipal({
+          grantee: fn,
+          actions: lambdaActions,
+          resourceArns: [fnArn, `${fnArn}:*`],
+        });
+        Validations.of(fn.role as iam.Role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`,
+          reason:
+            'Publishes versions of and moves the alias of the serving function only (its qualified ARNs).',
+        });
+      }
+      this.functions[handler] = fn;
+      return fn;
+    };
+    const prepareFn = step('prepare', [
+      'lambda:GetAlias',
+      'lambda:GetFunction',
+      'lambda:GetFunctionConfiguration',
+      'lambda:UpdateFunctionConfiguration',
+      'lambda:PublishVersion',
+    ]);
+    const shiftFn = step('shift', ['lambda:UpdateAlias']);
+    const decideFn = step('decide', []);
+    const rollbackFn = step('rollback', ['lambda:UpdateAlias']);
+    const promoteFn = step('promote', []);
+
+    const invoke = (
+      name: string,
+      fn: lambda.IFunction,
+      payload: Record<string, unknown>,
+      resultPath: string,
+    ) =>
+      new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: fn,
+        payloadResponseOnly: true,
+        payload: sfn.TaskInput.fromObject(payload),
+        resultPath,
+        retryOnServiceExceptions: true,
+      });
+    const state = sfn.JsonPath.objectAt('$.state');
+    const refused = new sfn.Fail(this, 'Refused', { error: 'DeploymentRefused', causePath: '$.error.Cause' });
+    const rolledBack = new sfn.Fail(this, 'Rolled back', {
+      error: 'CanaryRolledBack',
+      causePath: '$.outcome.reason',
+    });
+    const rollbackOnError = invoke(
+      'Roll back on error',
+      rollbackFn,
+      { state, error: sfn.JsonPath.objectAt('$.error') },
+      '$.outcome',
+    ).next(rolledBack);
+    const prepare = invoke(
+      'Publish pinned version',
+      prepareFn,
+      { request: sfn.JsonPath.objectAt('$.request'), execution: sfn.JsonPath.stringAt('$$.Execution.Name') },
+      '$.state',
+    ).addCatch(refused, { resultPath: '$.error' });
+    const shift = invoke('Shift traffic', shiftFn, { state }, '$.state').addCatch(rollbackOnError, {
+      resultPath: '$.error',
+    });
+    const wait = new sfn.Wait(this, 'Bake', { time: sfn.WaitTime.secondsPath('$.state.bakeSeconds') });
+    const check = new tasks.CallAwsService(this, 'Check alarms', {
+      service: 'cloudwatch',
+      action: 'describeAlarms',
+      parameters: { AlarmNames: sfn.JsonPath.listAt('$.state.alarmNames') },
+      iamResources: [...this.alarms.blue, ...this.alarms.green].map((a) => a.alarmArn),
+      iamAction: 'cloudwatch:DescribeAlarms',
+      resultSelector: { MetricAlarms: sfn.JsonPath.listAt('$.MetricAlarms') },
+      resultPath: '$.check',
+    }).addCatch(rollbackOnError, { resultPath: '$.error' });
+    const decide = invoke(
+      'Decide',
+      decideFn,
+      { state, check: sfn.JsonPath.objectAt('$.check') },
+      '$.decision',
+    ).addCatch(rollbackOnError, { resultPath: '$.error' });
+    const rollbackOnAlarm = invoke(
+      'Roll back on alarm',
+      rollbackFn,
+      { state, reason: sfn.JsonPath.stringAt('$.decision.reason') },
+      '$.outcome',
+    ).next(rolledBack);
+    const promote = invoke('Promote', promoteFn, { state }, '$.outcome')
+      .addCatch(rollbackOnError, { resultPath: '$.error' })
+      .next(new sfn.Succeed(this, 'Live'));
+    const nextStep = new sfn.Pass(this, 'Next step', {
+      inputPath: '$.decision.state',
+      resultPath: '$.state',
+    });
+    nextStep.next(shift);
+    const definition = prepare
+      .next(shift)
+      .next(wait)
+      .next(check)
+      .next(decide)
+      .next(
+        new sfn.Choice(this, 'Healthy?')
+          .when(sfn.Condition.stringEquals('$.decision.action', 'rollback'), rollbackOnAlarm)
+          .when(sfn.Condition.stringEquals('$.decision.action', 'next'), nextStep)
+          .otherwise(promote),
+      );
+
+    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      retention: props.functionDefaults('serving-deploy').logRetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      timeout: Duration.days(2),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    const smRole = this.stateMachine.role as iam.Role;
+    Validations.of(smRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing and CloudWatch Logs delivery for Step Functions support no resource-level permissions.',
+    });
+    for (const fn of Object.values(this.functions)) {
+      const id = stack.getLogicalId(fn.node.defaultChild as CfnElement);
+      Validations.of(smRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${id}.Arn>:*]`,
+        reason: "LambdaInvoke grants the function's versions and aliases (Function:*), this function only.",
+      });
+    }
+  }
+}

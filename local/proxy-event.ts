@@ -43,6 +43,8 @@ export interface RawHttpRequest {
   readonly httpVersion: string;
   /** The API's binary media types (from the template): bodies of these types arrive base64-encoded. */
   readonly binaryMediaTypes: readonly string[];
+  /** The signer's ARN when the gateway checks IAM (`mlops up --auth`). @default the local user */
+  readonly callerArn?: string;
 }
 
 /**
@@ -114,7 +116,7 @@ export function toProxyEvent(raw: RawHttpRequest): APIGatewayProxyEvent {
       resourcePath: raw.resource,
       identity: {
         sourceIp: raw.sourceIp,
-        userArn: 'arn:aws:iam::000000000000:user/local',
+        userArn: raw.callerArn ?? 'arn:aws:iam::000000000000:user/local',
         user: 'local',
         accessKey: null,
         accountId: '000000000000',

@@ -13,6 +13,7 @@ import { startDynamoDb } from './engines/dynamodb';
 import { FunctionHost } from './function-host';
 import { startGateway } from './gateway';
 import { LocalLambda, type RunningLambdaApi, startLambdaApi } from './lambda-api';
+import { type RunningSfnApi, startSfnApi } from './sfn-api';
 import { ensureTables, resolveEnvironment } from './resources';
 import { LocalStepFunctions } from './stepfunctions';
 import { synthTemplate } from './synth';
@@ -93,6 +94,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   );
   let host: FunctionHost | undefined;
   let lambdaApi: RunningLambdaApi | undefined;
+  let sfnApi: RunningSfnApi | undefined;
+  // Set once the state machines are read; the SFN API answers 503 until then.
+  let stepFunctionsRef: LocalStepFunctions | undefined;
   try {
     const created = await ensureTables(plan, ddb.endpoint);
     if (created.length) progress(`created tables: ${created.join(', ')}`);
@@ -106,9 +110,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // Versions and aliases as Lambda's API keeps them, for the SDK in functions and tests.
     const lambda = new LocalLambda(plan, options.inMemory ? undefined : dataDir);
     lambdaApi = await startLambdaApi(lambda);
+    // Step Functions' API, for functions that start executions (the deployment API).
+    sfnApi = await startSfnApi(() => stepFunctionsRef, dataDir);
     const env: Record<string, string> = {
       AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
       AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
+      AWS_ENDPOINT_URL_SFN: sfnApi.url,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -187,6 +194,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const stepFunctions = new LocalStepFunctions(plan, host, dataDir, {
       'cloudwatch:describeAlarms': (input) => alarms.describe(input as never),
     });
+    stepFunctionsRef = stepFunctions;
     const hostRef = host;
     return {
       url: gateway.url,
@@ -203,6 +211,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         alarms.stop();
         await gateway.close();
         await lambdaApi?.close();
+        await sfnApi?.close();
         await hostRef.stop();
         await ddb.close();
       },
@@ -210,6 +219,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   } catch (err) {
     await host?.stop();
     await lambdaApi?.close();
+    await sfnApi?.close();
     await ddb.close();
     throw err;
   }

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteSpec } from '../../lambdas/platform/http/route';
 import { arnInFinding } from '../private/nag-findings';
+import { accountOnlyApiPolicy } from './access-roles';
 
 export interface PlatformApiProps {
   readonly stage: string;
@@ -25,6 +26,8 @@ export interface IPlatformApi {
   readonly url: string;
   /** The cdk-nag IAM5 finding a `grantInvoke` policy raises (to acknowledge with a reason). */
   readonly invokeFinding: string;
+  /** Every route added so far (the access roles are derived from them). */
+  readonly routes: readonly RouteSpec[];
 }
 
 /** The error body API Gateway itself answers with, in the same shape as our handlers'. */
@@ -42,6 +45,7 @@ function errorTemplate(code: string): Record<string, string> {
 export class PlatformApi extends Construct implements IPlatformApi {
   readonly api: apigw.RestApi;
   private readonly integrations = new Map<string, apigw.LambdaIntegration>();
+  private readonly routeSpecs: RouteSpec[] = [];
 
   constructor(scope: Construct, id: string, props: PlatformApiProps) {
     super(scope, id);
@@ -49,6 +53,7 @@ export class PlatformApi extends Construct implements IPlatformApi {
       retention: props.logRetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const policy = accountOnlyApiPolicy();
     this.api = new apigw.RestApi(this, 'Api', {
       restApiName: `mlops-${props.stage}`,
       description: 'serverless-mlops platform API (feature store, tracking, registry, serving, monitoring)',
@@ -62,6 +67,8 @@ export class PlatformApi extends Construct implements IPlatformApi {
       binaryMediaTypes: ['*/*'],
       minCompressionSize: undefined,
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
+      // Principals of this account only; each one's IAM policy says which routes (docs/security.md).
+      policy,
       deployOptions: {
         stageName: props.stage,
         tracingEnabled: true,
@@ -73,10 +80,14 @@ export class PlatformApi extends Construct implements IPlatformApi {
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
       },
     });
+    // A resource policy takes effect only when deployed: a change must make a new deployment.
+    this.api.latestDeployment?.addToLogicalId({ resourcePolicy: policy });
     const responses: [apigw.ResponseType, string, string?][] = [
       [apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 'UNAUTHENTICATED'],
       [apigw.ResponseType.ACCESS_DENIED, 'PERMISSION_DENIED'],
       [apigw.ResponseType.UNAUTHORIZED, 'UNAUTHENTICATED'],
+      [apigw.ResponseType.INVALID_SIGNATURE, 'UNAUTHENTICATED'],
+      [apigw.ResponseType.EXPIRED_TOKEN, 'UNAUTHENTICATED'],
       [apigw.ResponseType.REQUEST_TOO_LARGE, 'REQUEST_TOO_LARGE'],
       [apigw.ResponseType.THROTTLED, 'REQUEST_LIMIT_EXCEEDED'],
       [apigw.ResponseType.QUOTA_EXCEEDED, 'REQUEST_LIMIT_EXCEEDED'],
@@ -108,6 +119,10 @@ export class PlatformApi extends Construct implements IPlatformApi {
     });
   }
 
+  get routes(): readonly RouteSpec[] {
+    return this.routeSpecs;
+  }
+
   get url(): string {
     return this.api.url;
   }
@@ -128,6 +143,7 @@ export class PlatformApi extends Construct implements IPlatformApi {
       this.integrations.set(fn.node.addr, integration);
     }
     for (const spec of specs) {
+      this.routeSpecs.push(spec);
       this.api.root.resourceForPath(spec.path).addMethod(spec.method, integration, {
         operationName: spec.summary,
       });

@@ -1,4 +1,4 @@
-import { type Column, type Dataset, isNumericColumn } from '../data/dataset';
+import { type Column, type Dataset, isNumericColumn } from '../../training/data/dataset';
 
 /**
  * The baseline profile stored with each registered version: what the features and the

@@ -1,9 +1,9 @@
 import { stringify as toYaml } from 'yaml';
-import type { Evaluation } from '../evaluation/evaluate';
-import { calibrationSvg, confusionMatrixSvg } from '../plots/svg-plots';
 import { buildBaselineProfile } from '../../monitoring/profile/baseline-profile';
 import type { ModelSignature } from '../../serving/inference/signature';
-import type { RunRecorder } from '../tracking/run-recorder';
+import type { Evaluation } from '../evaluation/evaluate';
+import { calibrationSvg, confusionMatrixSvg } from '../plots/svg-plots';
+import type { RunRecorder } from '../recording/run-recorder';
 import type { PreparedTraining } from './prepare';
 
 /**

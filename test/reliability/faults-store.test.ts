@@ -1,12 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidParameterError } from '../../lambdas/platform/errors';
 import { ExperimentService } from '../../lambdas/tracking/domain/experiments';
 import { metricOrderKey } from '../../lambdas/tracking/domain/order-key';
+import { REGISTRATION_TIMEOUT_MS, RegistryService } from '../../lambdas/tracking/domain/registry';
 import { RunService } from '../../lambdas/tracking/domain/runs';
 import { PENDING_GRACE_MS, settleRunItem } from '../../lambdas/tracking/store/dynamo-latest-repair';
+import { DynamoRegistryStore } from '../../lambdas/tracking/store/dynamo-registry-store';
 import { createDynamoTrackingStore } from '../../lambdas/tracking/store/dynamo-tracking-store';
 import {
   lastDynaliteLevel,
@@ -281,5 +284,212 @@ describe('dynalite index entries never outlive or run ahead of their item', () =
     } finally {
       await e.close();
     }
+  });
+});
+
+// The registry's source check, as the tracking function wires it, stands in for loading the
+// ONNX file: sources naming "broken" fail it; `hang` holds a check open like a slow load.
+const checked: string[] = [];
+async function checkSource(source: string): Promise<void> {
+  checked.push(source);
+  if (source.includes('broken')) throw new InvalidParameterError('not an ONNX model');
+}
+
+async function freshRegistry() {
+  const table = `crash-${++tableNo}`;
+  const doc = await createTrackingTable(engine.endpoint, table);
+  const clock = { t: 1_700_000_000_000 };
+  const now = () => clock.t;
+  const events = { publish: async () => undefined };
+  const service = (d = doc, check = checkSource) =>
+    new RegistryService(new DynamoRegistryStore(d, table), events, check, now);
+  return {
+    doc,
+    table,
+    clock,
+    healthy: service(),
+    crashing: (writes: number, check = checkSource) => service(crashAfterWrites(doc, writes), check),
+  };
+}
+
+describe('a registered model rename survives a crash at any write', () => {
+  it('exactly one name holds the model with all its versions, stages, aliases and history; the other is free', async () => {
+    let crashPoints = 0;
+    for (let writes = 0; writes < 60; writes++) {
+      const t = await freshRegistry();
+      await t.healthy.createModel({ name: 'before', tags: [{ key: 'team', value: 'growth' }] }, 'u');
+      for (const source of ['s3://a/1', 's3://a/2', 's3://a/3'])
+        await t.healthy.createVersion({ name: 'before', source }, 'u');
+      await t.healthy.transition({ name: 'before', version: '2', stage: 'Production' }, 'u');
+      await t.healthy.transition({ name: 'before', version: '3', stage: 'Staging' }, 'u');
+      await t.healthy.setAlias('before', 'champion', '2', 'u');
+      const changes = (await t.healthy.changes('before')).length;
+      let crashed = false;
+      try {
+        await t.crashing(writes).renameModel('before', 'after');
+      } catch (err) {
+        if (!(err instanceof SimulatedCrash)) throw err;
+        crashed = true;
+      }
+      // The listing first (it finishes what it finds), then each name.
+      const listed = (await t.healthy.listModels()).map((m) => m.name);
+      expect(listed.length, `crash after ${writes} writes`).toBe(1);
+      const holder = listed[0] as string;
+      const other = holder === 'before' ? 'after' : 'before';
+      if (!crashed) expect(holder).toBe('after');
+      const { model } = await t.healthy.getModel(holder);
+      expect(model.tags).toEqual({ team: 'growth' });
+      expect(model.aliases).toEqual({ champion: '2' });
+      const versions = await t.healthy.listVersions(holder);
+      expect(versions.map((v) => [v.name, v.version, v.current_stage])).toEqual([
+        [holder, '1', 'None'],
+        [holder, '2', 'Production'],
+        [holder, '3', 'Staging'],
+      ]);
+      expect((await t.healthy.changes(holder)).length).toBe(changes);
+      await expect(t.healthy.getModel(other)).rejects.toMatchObject({ name: 'NotFoundError' });
+      expect(await t.healthy.listVersions(other)).toEqual([]);
+      // Nothing wedged: the version counter continues, a rerun of the rename completes,
+      // and the free name can be created.
+      expect((await t.healthy.createVersion({ name: holder, source: 's3://a/4' }, 'u')).version).toBe('4');
+      if (holder === 'before') await t.healthy.renameModel('before', 'after');
+      await t.healthy.createModel({ name: 'before' }, 'u');
+      expect((await t.healthy.listModels()).map((m) => m.name).sort()).toEqual(['after', 'before']);
+      expect((await t.healthy.listVersions('after')).map((v) => v.version)).toEqual(['1', '2', '3', '4']);
+      expect(await t.healthy.listVersions('before')).toEqual([]);
+      if (!crashed) break;
+      crashPoints++;
+    }
+    expect(crashPoints).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a rename to a taken name changes nothing and leaves no mark behind', async () => {
+    const t = await freshRegistry();
+    await t.healthy.createModel({ name: 'a' }, 'u');
+    await t.healthy.createModel({ name: 'b' }, 'u');
+    await t.healthy.createVersion({ name: 'a', source: 's3://a/1' }, 'u');
+    await expect(t.healthy.renameModel('a', 'b')).rejects.toMatchObject({ name: 'AlreadyExistsError' });
+    expect((await t.healthy.listVersions('a')).map((v) => v.version)).toEqual(['1']);
+    expect(await t.healthy.listVersions('b')).toEqual([]);
+    const head = await t.doc.send(new GetCommand({ TableName: t.table, Key: { pk: 'RM#a', sk: 'RM' } }));
+    expect(head.Item?.renaming).toBeUndefined();
+  });
+
+  it('a copy left by the old protocol does not pull in a later model of the old name', async () => {
+    const t = await freshRegistry();
+    await t.healthy.createModel({ name: 'a' }, 'u');
+    await t.healthy.createVersion({ name: 'a', source: 's3://a/1' }, 'u');
+    await t.healthy.renameModel('a', 'b');
+    // The old protocol kept renamed_from on the copy for ever.
+    await t.doc.send(
+      new UpdateCommand({
+        TableName: t.table,
+        Key: { pk: 'RM#b', sk: 'RM' },
+        UpdateExpression: 'SET renamed_from = :a',
+        ExpressionAttributeValues: { ':a': 'a' },
+      }),
+    );
+    await t.healthy.createModel({ name: 'a' }, 'u');
+    await t.healthy.createVersion({ name: 'a', source: 's3://a/new' }, 'u');
+    expect((await t.healthy.listModels()).map((m) => m.name).sort()).toEqual(['a', 'b']);
+    expect((await t.healthy.listVersions('b')).map((v) => v.source)).toEqual(['s3://a/1']);
+    expect((await t.healthy.listVersions('a')).map((v) => v.source)).toEqual(['s3://a/new']);
+  });
+});
+
+describe('a model version left PENDING_REGISTRATION by a crash is settled by the next reader', () => {
+  it('at every crash point of a registration, readers see a settled version once the check has timed out', async () => {
+    for (const source of ['s3://a/model', 's3://a/broken']) {
+      let crashPoints = 0;
+      for (let writes = 0; writes < 10; writes++) {
+        const t = await freshRegistry();
+        await t.healthy.createModel({ name: 'm' }, 'u');
+        let crashed = false;
+        try {
+          await t.crashing(writes).createVersion({ name: 'm', source }, 'u');
+        } catch (err) {
+          if (!(err instanceof SimulatedCrash)) throw err;
+          crashed = true;
+        }
+        const [v] = await t.healthy.listVersions('m');
+        if (v && v.status === 'PENDING_REGISTRATION') {
+          // Within the timeout the check may still be running elsewhere: left alone.
+          t.clock.t += REGISTRATION_TIMEOUT_MS;
+          expect((await t.healthy.getVersion('m', v.version)).status).toBe('PENDING_REGISTRATION');
+          t.clock.t += 1;
+        }
+        const versions = await t.healthy.listVersions('m');
+        // A crash before the version was written leaves no version (its number is skipped).
+        expect(versions.length).toBe(crashed && writes < 2 ? 0 : 1);
+        for (const got of versions) {
+          expect(got.status).toBe(source.includes('broken') ? 'FAILED_REGISTRATION' : 'READY');
+          if (got.status === 'FAILED_REGISTRATION') expect(got.status_message).toMatch(/not an ONNX model/);
+          expect((await t.healthy.getVersion('m', got.version)).status).toBe(got.status);
+        }
+        // The next registration gets a fresh number and completes.
+        const next = await t.healthy.createVersion({ name: 'm', source: 's3://a/next' }, 'u');
+        expect(next.status).toBe('READY');
+        expect(Number(next.version)).toBeGreaterThan(Number(versions[0]?.version ?? 0));
+        if (!crashed) break;
+        crashPoints++;
+      }
+      expect(crashPoints).toBe(3);
+    }
+  });
+
+  it('a retried check that is interrupted too fails the version with the reason, once', async () => {
+    const t = await freshRegistry();
+    await t.healthy.createModel({ name: 'm' }, 'u');
+    // The create's process dies after writing the pending version.
+    await expect(
+      t.crashing(2).createVersion({ name: 'm', source: 's3://a/heavy' }, 'u'),
+    ).rejects.toBeInstanceOf(SimulatedCrash);
+    t.clock.t += REGISTRATION_TIMEOUT_MS + 1;
+    // The reader that takes the check over dies while loading the model.
+    const dying = t.crashing(1, async () => {
+      throw new SimulatedCrash();
+    });
+    await expect(dying.getVersion('m', '1')).rejects.toBeInstanceOf(SimulatedCrash);
+    const retrying = await t.healthy.getVersion('m', '1');
+    expect(retrying).toMatchObject({
+      status: 'PENDING_REGISTRATION',
+      status_message: expect.stringMatching(/checking again/),
+    });
+    t.clock.t += REGISTRATION_TIMEOUT_MS + 1;
+    const before = checked.length;
+    const failed = await t.healthy.getVersion('m', '1');
+    expect(failed.status).toBe('FAILED_REGISTRATION');
+    expect(failed.status_message).toMatch(/interrupted twice/);
+    expect(checked.length).toBe(before);
+    await expect(
+      t.healthy.transition({ name: 'm', version: '1', stage: 'Production' }, 'u'),
+    ).rejects.toMatchObject({
+      name: 'InvalidStateError',
+    });
+  });
+
+  it('a check that outlives its time does not overwrite the reader that took it over', async () => {
+    const t = await freshRegistry();
+    await t.healthy.createModel({ name: 'm' }, 'u');
+    let release: () => void = () => undefined;
+    const started = new Promise<void>((r) => {
+      release = r;
+    });
+    let finish: () => void = () => undefined;
+    // A slow first check, whose model then fails; the takeover's check passes.
+    const slow = t.crashing(100, async () => {
+      release();
+      await new Promise<void>((r) => {
+        finish = r;
+      });
+      throw new InvalidParameterError('not an ONNX model');
+    });
+    const creating = slow.createVersion({ name: 'm', source: 's3://a/model' }, 'u');
+    await started;
+    t.clock.t += REGISTRATION_TIMEOUT_MS + 1;
+    expect((await t.healthy.getVersion('m', '1')).status).toBe('READY');
+    finish();
+    expect((await creating).status).toBe('READY');
+    expect((await t.healthy.getVersion('m', '1')).status).toBe('READY');
   });
 });

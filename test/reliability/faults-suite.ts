@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { synthTemplate } from '../../local/synth';
+import { type MaterializeFaultCounts, runMaterializeFaults } from './faults-materialize';
+import { type PipelineFaultCounts, pipelineCounts, preparePipeline, verifyPipeline } from './faults-pipeline';
+import { mulberry32, startChild, writeTemplate } from './faults-support';
 
-/** What the fault suite found, summed over its cycles. */
-export interface FaultCounts {
+/** What the tracking workload's kill -9 cycles found. */
+export interface TrackingFaultCounts {
   readonly cycles: number;
   /** Writes the API answered 200 (experiments, runs, metric points). */
   readonly acknowledged: number;
@@ -22,29 +22,87 @@ export interface FaultCounts {
   readonly lagging: number;
 }
 
-const CHILD = fileURLToPath(new URL('./faults-child.ts', import.meta.url));
+/** What the whole fault suite found: totals over its scenarios, and each scenario's counts. */
+export interface FaultCounts {
+  readonly cycles: number;
+  /** Acknowledged tracking writes, online values compared, and pipeline records checked. */
+  readonly acknowledged: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly ghosts: number;
+  readonly wedged: number;
+  readonly lagging: number;
+  /** Online values that differ from a clean materialization's. */
+  readonly mismatched: number;
+  readonly scenarios: {
+    readonly tracking: TrackingFaultCounts;
+    readonly materialize: MaterializeFaultCounts;
+    readonly pipeline: PipelineFaultCounts;
+  };
+}
 
 /**
- * The kill -9 fault suite: runs the local platform in a child process on a persistent data
- * dir, drives experiment creation, run creation and log-batch streams against it from
- * several clients, kills it with SIGKILL at a random moment, restarts it on the same dir,
- * and checks that nothing acknowledged was lost or duplicated, no listing shows a ghost,
- * no name is wedged, latest metrics match their history, and a rerun of the work completes.
+ * The kill -9 fault suite: the local runtime under a tracking workload while a training
+ * pipeline executes (runRuntimeFaults), and a materialization (runMaterializeFaults), each in
+ * a child process on a persistent data dir killed with SIGKILL at a random moment, restarted
+ * and rerun. `cycles` applies to each scenario.
  *
  * @example
  * const counts = await runFaultSuite({ cycles: 3 });
- * // counts.lost + counts.duplicated + counts.ghosts + counts.wedged + counts.lagging === 0
+ * // counts.lost + counts.duplicated + counts.ghosts + counts.wedged + counts.lagging + counts.mismatched === 0
  */
 export async function runFaultSuite(
-  options: { cycles?: number; seed?: number; workers?: number; onProgress?: (m: string) => void } = {},
+  options: { cycles?: number; seed?: number; onProgress?: (m: string) => void } = {},
 ): Promise<FaultCounts> {
   const cycles = options.cycles ?? 3;
+  const random = mulberry32(options.seed ?? 17);
+  const { tracking, pipeline } = await runRuntimeFaults({ ...options, cycles, pipelineCycles: cycles });
+  const materialize = await runMaterializeFaults({ cycles, random, onProgress: options.onProgress });
+  return {
+    cycles,
+    acknowledged: tracking.acknowledged + materialize.values + pipeline.checked,
+    lost: tracking.lost,
+    duplicated: tracking.duplicated + materialize.duplicated + pipeline.duplicated,
+    ghosts: tracking.ghosts + pipeline.ghosts,
+    wedged: tracking.wedged + materialize.wedged + pipeline.wedged,
+    lagging: tracking.lagging,
+    mismatched: materialize.mismatched,
+    scenarios: { tracking, materialize, pipeline },
+  };
+}
+
+/**
+ * kill -9 of the local runtime: runs it in a child process on a persistent data dir, drives
+ * experiment creation, run creation and log-batch streams against it from several clients,
+ * kills it with SIGKILL at a random moment, restarts it on the same dir, and checks that
+ * nothing acknowledged was lost or duplicated, no listing shows a ghost, no name is wedged,
+ * latest metrics match their history, and a rerun of the work completes.
+ *
+ * In the first `pipelineCycles` cycles the runtime also executes a training pipeline, and the
+ * kill comes after a random number of its state changes (plus a random delay), inside the
+ * tracking writes: one child start serves both. Every restarted runtime reruns the
+ * executions under their names; at the end each is checked (verifyPipeline).
+ *
+ * @example
+ * const { tracking, pipeline } = await runRuntimeFaults({ cycles: 3, pipelineCycles: 1 });
+ * // tracking.lost + tracking.duplicated + tracking.ghosts + tracking.wedged + tracking.lagging === 0
+ */
+export async function runRuntimeFaults(
+  options: {
+    cycles?: number;
+    pipelineCycles?: number;
+    seed?: number;
+    workers?: number;
+    onProgress?: (m: string) => void;
+  } = {},
+): Promise<{ tracking: TrackingFaultCounts; pipeline: PipelineFaultCounts }> {
+  const cycles = options.cycles ?? 3;
+  const pipelineCycles = Math.min(cycles, options.pipelineCycles ?? 1);
   const workers = options.workers ?? 3;
   const progress = options.onProgress ?? (() => undefined);
   const random = mulberry32(options.seed ?? 17);
   const dir = mkdtempSync(join(tmpdir(), 'mlops-faults-'));
-  const templatePath = join(dir, 'template.json');
-  writeFileSync(templatePath, JSON.stringify(synthTemplate({ stage: 'local' })));
+  const templatePath = await writeTemplate(dir);
   const dataDir = join(dir, 'data');
   const counts: Counts = {
     cycles,
@@ -56,9 +114,34 @@ export async function runFaultSuite(
     lagging: 0,
   };
   const ledger: Ledger = { experiments: new Map(), runs: new Map(), attempted: new Set() };
-  let child = await startChild(dataDir, templatePath);
+  const pipeline = pipelineCounts(pipelineCycles) as { -readonly [K in keyof PipelineFaultCounts]: number };
+  const executions = Array.from({ length: pipelineCycles }, (_, i) => `faults-${i}`);
+  const pipelinesFile = join(dir, 'pipelines.json');
+  mkdirSync(dataDir, { recursive: true });
+  if (pipelineCycles > 0) {
+    const input = await preparePipeline(dataDir);
+    writeFileSync(pipelinesFile, JSON.stringify(executions.map((name) => ({ name, input }))));
+  }
+  const start = () => startRuntime(dataDir, templatePath, pipelineCycles > 0 ? pipelinesFile : undefined);
+  let child = await start();
   try {
     for (let cycle = 0; cycle < cycles; cycle++) {
+      const execution = executions[cycle];
+      if (execution) {
+        // A random point of the execution: after some of its ~20 state changes, some ms into the next.
+        const changes = 1 + Math.floor(random() * 19);
+        const wait = Math.floor(random() * 400);
+        const ended = await Promise.race([
+          child
+            .waitFor(new RegExp(`^# ${execution} .*[▶✓]`), changes)
+            .then(() => new Promise((r) => setTimeout(r, wait)).then(() => false)),
+          child.waitFor(new RegExp(`^RESULT ${execution} `)).then(() => true),
+        ]);
+        if (!ended) pipeline.interrupted++;
+        progress(
+          `cycle ${cycle + 1}: ${execution} ${ended ? 'ended' : `at state change ${changes} + ${wait} ms`}`,
+        );
+      }
       const api = child.url;
       let stopped = false;
       const work = Array.from({ length: workers }, (_, w) =>
@@ -68,29 +151,31 @@ export async function runFaultSuite(
       // Somewhere inside the stream of writes: after the first creates, before it ends.
       const delay = 150 + Math.floor(random() * 900);
       await new Promise((r) => setTimeout(r, delay));
-      child.process.kill('SIGKILL');
-      await child.exited;
+      await child.kill();
       stopped = true;
       await Promise.allSettled(work);
       progress(`cycle ${cycle + 1}/${cycles}: killed after ${delay} ms; restarting`);
-      child = await startChild(dataDir, templatePath);
+      child = await start();
       await verify(child.url, ledger, counts);
       await rerun(child.url, ledger, counts, `c${cycle}`);
     }
     await verify(child.url, ledger, counts);
+    for (const execution of executions) {
+      const result = JSON.parse((await child.waitFor(new RegExp(`^RESULT ${execution} (.*)$`)))[1] as string);
+      await verifyPipeline(child.url, execution, result.status, pipeline);
+    }
   } finally {
-    child.process.kill('SIGKILL');
-    await child.exited;
+    await child.kill();
     rmSync(dir, { recursive: true, force: true });
   }
   counts.acknowledged =
     ledger.experiments.size +
     ledger.runs.size +
     [...ledger.runs.values()].reduce((n, r) => n + r.points.length, 0);
-  return counts;
+  return { tracking: counts, pipeline };
 }
 
-type Counts = { -readonly [K in keyof FaultCounts]: number };
+type Counts = { -readonly [K in keyof TrackingFaultCounts]: number };
 
 interface Ledger {
   /** Acknowledged experiments: name → id. */
@@ -254,45 +339,9 @@ async function rerun(api: string, ledger: Ledger, counts: Counts, prefix: string
   }
 }
 
-async function startChild(
-  dataDir: string,
-  templatePath: string,
-): Promise<{ url: string; process: ChildProcess; exited: Promise<void> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, dataDir, templatePath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    },
-  });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  let err = '';
-  proc.stderr?.on('data', (d) => {
-    err += String(d);
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout?.on('data', (d) => {
-      out += String(d);
-      const m = /READY (\S+)/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    proc.once('exit', (code) =>
-      reject(new Error(`fault child exited (${code}) before it was ready: ${err}`)),
-    );
-  });
-  return { url, process: proc, exited };
-}
-
-/** A small seeded generator, so a failing cycle's kill time can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** The local runtime in a child process on `dataDir`, once its gateway answers. */
+async function startRuntime(dataDir: string, templatePath: string, pipelines?: string) {
+  const child = startChild(['runtime', dataDir, templatePath, ...(pipelines ? [pipelines] : [])]);
+  const url = (await child.waitFor(/^READY (\S+)/))[1] as string;
+  return { ...child, url };
 }

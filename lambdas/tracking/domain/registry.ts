@@ -7,7 +7,13 @@ import {
   NotFoundError,
 } from '../../platform/errors';
 import type { EventPublisher } from '../../platform/events';
-import type { PendingTransition, RegistryStore, StageMove, StoredModel } from '../store/registry-store';
+import type {
+  PendingTransition,
+  RegistrationAttempt,
+  RegistryStore,
+  StageMove,
+  StoredModel,
+} from '../store/registry-store';
 import type { ModelVersion, RegisteredModel, RegistryChange, Stage } from './model';
 import { STAGES } from './model';
 import { registrationFailure } from './model-source';
@@ -25,6 +31,12 @@ import {
 } from './validation';
 
 export const REGISTRY_EVENT_SOURCE = 'mlops.registry';
+
+/**
+ * How long a registration check may run before a reader takes it over: twice the tracking
+ * function's 29 s timeout, so no check that started it can still be running.
+ */
+export const REGISTRATION_TIMEOUT_MS = 60_000;
 
 /** Checks a version's source: resolves it to ONNX bytes and loads them; throws with export guidance. */
 export type SourceChecker = (source: string) => Promise<void>;
@@ -82,7 +94,7 @@ export class RegistryService {
   /** A model and its latest version per stage. */
   async getModel(name: string): Promise<{ model: RegisteredModel; latest: ModelVersion[] }> {
     const m = await this.stored(name);
-    return { model: m.model, latest: latestPerStage(await this.store.listVersions(name)) };
+    return { model: m.model, latest: latestPerStage(await this.listVersions(name)) };
   }
 
   async renameModel(name: string, newName: string): Promise<RegisteredModel> {
@@ -122,21 +134,21 @@ export class RegistryService {
   }
 
   async listVersions(name: string): Promise<ModelVersion[]> {
-    return this.store.listVersions(name);
+    const versions = await this.store.listVersions(name);
+    return Promise.all(versions.map((v) => this.settleVersion(v)));
   }
 
   /** The latest version in each requested stage (all stages when none given). */
   async latestVersions(name: string, stages: string[] | undefined): Promise<ModelVersion[]> {
     await this.stored(name);
     const wanted = stages?.length ? stages.map(parseStage) : [...STAGES];
-    return latestPerStage(await this.store.listVersions(name)).filter((v) =>
-      wanted.includes(v.current_stage),
-    );
+    return latestPerStage(await this.listVersions(name)).filter((v) => wanted.includes(v.current_stage));
   }
 
   /**
    * Registers a version: created PENDING_REGISTRATION, then READY once its source loads
    * in onnxruntime-node with tensor outputs, else FAILED_REGISTRATION with the reason.
+   * A check a crash abandoned is taken over by a reader (settleVersion).
    */
   async createVersion(
     req: {
@@ -173,21 +185,67 @@ export class RegistryService {
       status_message: '',
       tags,
     };
-    await this.store.putVersion(pending);
-    let status: ModelVersion['status'] = 'READY';
-    let message = '';
-    try {
-      await this.checkSource(req.source);
-    } catch (err) {
-      status = 'FAILED_REGISTRATION';
-      message = registrationFailure(err);
+    const attempt: RegistrationAttempt = { startedAt: t, attempt: 1 };
+    await this.store.putVersion(pending, attempt);
+    const outcome = await this.check(req.source);
+    const done = { ...outcome, last_updated_timestamp: this.now() };
+    if (!(await this.store.settleRegistration(req.name, version, attempt, done))) {
+      // This check outlived its time and a reader took it over: what it wrote stands.
+      return (await this.store.getVersion(req.name, version)) ?? { ...pending, ...outcome };
     }
-    await this.store.updateVersion(req.name, version, {
-      status,
-      status_message: message,
+    return { ...pending, ...outcome };
+  }
+
+  private async check(source: string): Promise<Pick<ModelVersion, 'status' | 'status_message'>> {
+    try {
+      await this.checkSource(source);
+      return { status: 'READY', status_message: '' };
+    } catch (err) {
+      return { status: 'FAILED_REGISTRATION', status_message: registrationFailure(err) };
+    }
+  }
+
+  /**
+   * A version as readers see it. A PENDING_REGISTRATION version whose check started more than
+   * REGISTRATION_TIMEOUT_MS ago was abandoned (its process crashed or timed out): one reader
+   * takes it over (a compare-and-set on its attempt) and runs the check again; if that retry
+   * is abandoned too (a model that kills the process that loads it), the version is failed
+   * with the reason instead of being retried for ever.
+   */
+  private async settleVersion(v: ModelVersion): Promise<ModelVersion> {
+    if (v.status !== 'PENDING_REGISTRATION') return v;
+    const attempt = await this.store.registrationOf(v.name, v.version);
+    const now = this.now();
+    if (!attempt || now - attempt.startedAt <= REGISTRATION_TIMEOUT_MS) return v;
+    const reread = async () => (await this.store.getVersion(v.name, v.version)) ?? v;
+    if (attempt.attempt >= 2) {
+      await this.store.settleRegistration(v.name, v.version, attempt, {
+        status: 'FAILED_REGISTRATION',
+        status_message:
+          'The registration check was interrupted twice (the process that loaded the model stopped before finishing); check that the model loads in ONNX Runtime, then register the source again.',
+        last_updated_timestamp: now,
+      });
+      return reread();
+    }
+    const retry: RegistrationAttempt = { startedAt: now, attempt: attempt.attempt + 1 };
+    const claimed = await this.store.settleRegistration(
+      v.name,
+      v.version,
+      attempt,
+      {
+        status: 'PENDING_REGISTRATION',
+        status_message: 'The registration check was interrupted; checking again.',
+        last_updated_timestamp: now,
+      },
+      retry,
+    );
+    if (!claimed) return reread();
+    const outcome = await this.check(v.source);
+    await this.store.settleRegistration(v.name, v.version, retry, {
+      ...outcome,
       last_updated_timestamp: this.now(),
     });
-    return { ...pending, status, status_message: message };
+    return reread();
   }
 
   async getVersion(name: string, version: string | number): Promise<ModelVersion> {
@@ -195,7 +253,7 @@ export class RegistryService {
     await this.stored(name);
     const mv = await this.store.getVersion(name, v);
     if (!mv) throw new NotFoundError(`Model Version (name=${name}, version=${v}) not found`);
-    return mv;
+    return this.settleVersion(mv);
   }
 
   async updateVersion(name: string, version: string, description: string | undefined): Promise<ModelVersion> {
@@ -246,7 +304,7 @@ export class RegistryService {
     const version = parseVersion(req.version);
     for (let attempt = 0; attempt < 50; attempt++) {
       const m = await this.stored(req.name);
-      const versions = await this.store.listVersions(req.name);
+      const versions = await this.listVersions(req.name);
       const target = versions.find((v) => v.version === version);
       if (!target) throw new NotFoundError(`Model Version (name=${req.name}, version=${version}) not found`);
       if ((stage === 'Production' || stage === 'Staging') && target.status !== 'READY') {

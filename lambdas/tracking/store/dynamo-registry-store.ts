@@ -7,11 +7,18 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { mapLimit } from '../../platform/concurrency';
 import { isConditionFailed } from '../../platform/dynamo-conditions';
 import type { ModelVersion, RegisteredModel, RegistryChange } from '../domain/model';
 import { GSI1, keys } from './dynamo-keys';
 import { ExpressionBuilder, queryAll } from './dynamo-util';
-import type { PendingTransition, RegistryStore, StageMove, StoredModel } from './registry-store';
+import type {
+  PendingTransition,
+  RegistrationAttempt,
+  RegistryStore,
+  StageMove,
+  StoredModel,
+} from './registry-store';
 
 const MODEL_FIELDS = [
   'name',
@@ -27,6 +34,13 @@ const MODEL_FIELDS = [
  * RegistryStore on the shared table: the model item (`RM#<name>`/`RM`) holds tags,
  * aliases, the Production pointer, a revision and a version counter; versions
  * (`MV#<0-padded>`) and change records (`CH#<time>#<id>`) sit in the same partition.
+ *
+ * Crash safety without transactions (docs/tracking.md, "Crash safety"): a rename marks the
+ * old model item `renaming: <new>`, then writes the new model item with `renamed_from: <old>`
+ * (the commit point), copies versions and changes, deletes the old partition and clears
+ * `renamed_from`. A reader of either name that finds a committed rename half done finishes it.
+ * A version's registration check carries an attempt (`reg_at`, `reg_attempt`) that its
+ * final write is conditional on, so a reader can take over a check a crash abandoned.
  */
 export class DynamoRegistryStore implements RegistryStore {
   constructor(
@@ -60,7 +74,7 @@ export class DynamoRegistryStore implements RegistryStore {
     const res = await this.db.send(
       new GetCommand({ TableName: this.table, Key: keys.model(name), ConsistentRead: true }),
     );
-    const it = res.Item;
+    const it = res.Item && (await this.settleHead(res.Item));
     if (!it) return undefined;
     return {
       model: toModel(it),
@@ -77,7 +91,50 @@ export class DynamoRegistryStore implements RegistryStore {
       KeyConditionExpression: 'gsi1pk = :p',
       ExpressionAttributeValues: { ':p': 'MODELS' },
     });
-    return items.map(toModel);
+    const settled: RegisteredModel[] = [];
+    for (const it of items) {
+      // Only a model caught in a rename needs a second look (read afresh: settling one name
+      // may have finished the other's rename since the listing); it is listed under one name.
+      if (it.renaming === undefined && it.renamed_from === undefined) settled.push(toModel(it));
+      else {
+        const m = await this.getModel(it.name as string);
+        if (m) settled.push(m.model);
+      }
+    }
+    return settled;
+  }
+
+  /**
+   * A model item as readers may see it: under the old name of a committed rename it is
+   * absent (the rename is finished first); under the new name, the copy is completed.
+   */
+  private async settleHead(item: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    const name = item.name as string;
+    if (typeof item.renaming === 'string') {
+      const target = await this.rawHead(item.renaming);
+      if (target?.renamed_from === name) {
+        await this.finishRename(name, item.renaming);
+        return undefined;
+      }
+      // Not committed (the new name was never written, or is another model's): the mark is inert.
+    }
+    if (typeof item.renamed_from === 'string') {
+      const source = await this.rawHead(item.renamed_from);
+      if (source && source.renaming !== name) {
+        // An old copy's leftover (a rename from before marks were written): the source is another model now.
+        await this.clearRenamedFrom(name, item.renamed_from);
+      } else await this.finishRename(item.renamed_from, name);
+      const { renamed_from: _f, ...rest } = item;
+      return rest;
+    }
+    return item;
+  }
+
+  private async rawHead(name: string): Promise<Record<string, unknown> | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: keys.model(name), ConsistentRead: true }),
+    );
+    return res.Item;
   }
 
   async updateModel(
@@ -133,36 +190,115 @@ export class DynamoRegistryStore implements RegistryStore {
   }
 
   async renameModel(name: string, newName: string, now: number): Promise<'ok' | 'exists'> {
-    const items = await this.partition(name);
-    const head = items.find((it) => it.sk === 'RM');
+    const head = await this.rawHead(name);
     if (!head) return 'ok';
+    // 1. Intent on the old item, so a crash after the commit is rolled forward by a reader.
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.model(name),
+        UpdateExpression: 'SET #r = :n',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#r': 'renaming' },
+        ExpressionAttributeValues: { ':n': newName },
+      }),
+    );
+    const { renaming: _r, renamed_from: _f, ...fields } = head;
     try {
+      // 2. The commit point: the new name, taken only if free (or our own earlier copy).
       await this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: {
-            ...head,
+            ...fields,
             ...keys.model(newName),
             ...keys.modelIndex(newName),
             name: newName,
             last_updated_timestamp: now,
             renamed_from: name,
           },
-          // A retry after a crash may overwrite its own earlier copy.
           ConditionExpression: 'attribute_not_exists(pk) OR renamed_from = :old',
           ExpressionAttributeValues: { ':old': name },
         }),
       );
     } catch (err) {
-      if (isConditionFailed(err)) return 'exists';
-      throw err;
+      if (!isConditionFailed(err)) throw err;
+      await this.db
+        .send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.model(name),
+            UpdateExpression: 'REMOVE #r',
+            ConditionExpression: '#r = :n',
+            ExpressionAttributeNames: { '#r': 'renaming' },
+            ExpressionAttributeValues: { ':n': newName },
+          }),
+        )
+        .catch((e) => {
+          if (!isConditionFailed(e)) throw e;
+        });
+      return 'exists';
     }
-    const moved = items
-      .filter((it) => it.sk !== 'RM')
-      .map((it) => ({ PutRequest: { Item: { ...it, pk: keys.model(newName).pk, name: newName } } }));
-    await this.batch(moved);
-    await this.deleteModel(name);
+    // 3-5: copy, delete the old partition, clear the mark.
+    await this.finishRename(name, newName);
     return 'ok';
+  }
+
+  /**
+   * Finishes a committed rename (idempotent; the renamer and readers may run it at once):
+   * copies what is left of the old partition without overwriting anything already copied,
+   * deletes it (the model item last), then clears `renamed_from` on the new model item.
+   */
+  private async finishRename(name: string, newName: string): Promise<void> {
+    const items = await this.partition(name);
+    const rest = items.filter((it) => it.sk !== 'RM');
+    const pk = keys.model(newName).pk;
+    await mapLimit(rest, 8, async (it) => {
+      await this.db
+        .send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...it, pk, name: newName },
+            // A copy may already exist and have changed since: never put an older one over it.
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        )
+        .catch((err) => {
+          if (!isConditionFailed(err)) throw err;
+        });
+    });
+    await this.batch(rest.map((it) => ({ DeleteRequest: { Key: { pk: it.pk, sk: it.sk } } })));
+    await this.db
+      .send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: keys.model(name),
+          ConditionExpression: '#r = :n',
+          ExpressionAttributeNames: { '#r': 'renaming' },
+          ExpressionAttributeValues: { ':n': newName },
+        }),
+      )
+      .catch((err) => {
+        if (!isConditionFailed(err)) throw err;
+      });
+    await this.clearRenamedFrom(newName, name);
+  }
+
+  private async clearRenamedFrom(name: string, from: string): Promise<void> {
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.model(name),
+          UpdateExpression: 'REMOVE #f',
+          ConditionExpression: '#f = :o',
+          ExpressionAttributeNames: { '#f': 'renamed_from' },
+          ExpressionAttributeValues: { ':o': from },
+        }),
+      )
+      .catch((err) => {
+        if (!isConditionFailed(err)) throw err;
+      });
   }
 
   async nextVersion(name: string): Promise<string> {
@@ -180,10 +316,64 @@ export class DynamoRegistryStore implements RegistryStore {
     return String(res.Attributes?.last_version);
   }
 
-  async putVersion(v: ModelVersion): Promise<void> {
+  async putVersion(v: ModelVersion, registration?: RegistrationAttempt): Promise<void> {
     await this.db.send(
-      new PutCommand({ TableName: this.table, Item: { ...keys.version(v.name, v.version), ...v } }),
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...keys.version(v.name, v.version),
+          ...v,
+          ...(registration ? { reg_at: registration.startedAt, reg_attempt: registration.attempt } : {}),
+        },
+      }),
     );
+  }
+
+  async registrationOf(name: string, version: string): Promise<RegistrationAttempt | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: keys.version(name, version), ConsistentRead: true }),
+    );
+    const it = res.Item;
+    if (it?.status !== 'PENDING_REGISTRATION') return undefined;
+    // A version written before attempts were recorded: its age is its last update.
+    if (it.reg_at === undefined)
+      return { startedAt: it.last_updated_timestamp as number, attempt: 1, legacy: true };
+    return { startedAt: it.reg_at as number, attempt: it.reg_attempt as number };
+  }
+
+  async settleRegistration(
+    name: string,
+    version: string,
+    expected: RegistrationAttempt,
+    changes: Pick<ModelVersion, 'status' | 'status_message' | 'last_updated_timestamp'>,
+    next?: RegistrationAttempt,
+  ): Promise<boolean> {
+    const b = new ExpressionBuilder();
+    const sets = Object.entries(changes).map(([k, v]) => `${b.name(k)} = ${b.value(v)}`);
+    if (next)
+      sets.push(
+        `${b.name('reg_at')} = ${b.value(next.startedAt)}`,
+        `${b.name('reg_attempt')} = ${b.value(next.attempt)}`,
+      );
+    const pending = `${b.name('status')} = ${b.value('PENDING_REGISTRATION')}`;
+    const same = expected.legacy
+      ? `attribute_not_exists(${b.name('reg_at')}) AND ${b.name('last_updated_timestamp')} = ${b.value(expected.startedAt)}`
+      : `${b.name('reg_at')} = ${b.value(expected.startedAt)} AND ${b.name('reg_attempt')} = ${b.value(expected.attempt)}`;
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.version(name, version),
+          UpdateExpression: `SET ${sets.join(', ')}${next ? '' : ` REMOVE ${b.name('reg_at')}, ${b.name('reg_attempt')}`}`,
+          ConditionExpression: `${pending} AND ${same}`,
+          ...b.attributes(),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
   }
 
   async getVersion(name: string, version: string): Promise<ModelVersion | undefined> {
@@ -359,6 +549,6 @@ function toModel(it: Record<string, unknown>): RegisteredModel {
 }
 
 function toVersion(it: Record<string, unknown>): ModelVersion {
-  const { pk: _pk, sk: _sk, stage_rev: _r, ...rest } = it;
+  const { pk: _pk, sk: _sk, stage_rev: _r, reg_at: _a, reg_attempt: _n, ...rest } = it;
   return { ...(rest as unknown as ModelVersion), tags: (it.tags ?? {}) as Record<string, string> };
 }

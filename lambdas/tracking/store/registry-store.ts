@@ -20,6 +20,20 @@ export interface PendingTransition {
   readonly timestamp: number;
 }
 
+/**
+ * One run of a version's registration check. The check's final write is conditional on it,
+ * so a reader that takes over a check abandoned by a crash (a newer attempt) wins over a
+ * late original writer, and two readers never both take over.
+ */
+export interface RegistrationAttempt {
+  /** When the attempt started (epoch ms): how old it is. */
+  readonly startedAt: number;
+  /** 1 for the create's own check, 2 for a reader's retry. */
+  readonly attempt: number;
+  /** A version written before attempts were recorded (matched on its last update instead). */
+  readonly legacy?: boolean;
+}
+
 /** A registered model with its concurrency state. */
 export interface StoredModel {
   readonly model: RegisteredModel;
@@ -46,11 +60,28 @@ export interface RegistryStore {
   ): Promise<void>;
   /** Deletes the model item, its versions and its change records. */
   deleteModel(name: string): Promise<void>;
-  /** Copies a model with its versions and changes under a new name, then deletes the old one. */
+  /**
+   * Copies a model with its versions and changes under a new name, then deletes the old one.
+   * Crash-safe: once the new name is written, a reader of either name finishes the rename.
+   */
   renameModel(name: string, newName: string, now: number): Promise<'ok' | 'exists'>;
   /** The next version number ("1", "2", ...). */
   nextVersion(name: string): Promise<string>;
-  putVersion(version: ModelVersion): Promise<void>;
+  /** Writes a version; a PENDING_REGISTRATION one with the attempt its check runs under. */
+  putVersion(version: ModelVersion, registration?: RegistrationAttempt): Promise<void>;
+  /** The current check attempt of a PENDING_REGISTRATION version; undefined for any other. */
+  registrationOf(name: string, version: string): Promise<RegistrationAttempt | undefined>;
+  /**
+   * Writes a registration outcome (or, with `next`, takes the check over under a new
+   * attempt) if the version is still PENDING_REGISTRATION under `expected`; false otherwise.
+   */
+  settleRegistration(
+    name: string,
+    version: string,
+    expected: RegistrationAttempt,
+    changes: Pick<ModelVersion, 'status' | 'status_message' | 'last_updated_timestamp'>,
+    next?: RegistrationAttempt,
+  ): Promise<boolean>;
   getVersion(name: string, version: string): Promise<ModelVersion | undefined>;
   listVersions(name: string): Promise<ModelVersion[]>;
   updateVersion(

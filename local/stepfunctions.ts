@@ -1,5 +1,5 @@
 import './polyfills';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ConflictError, NotFoundError } from '../lambdas/platform/errors';
@@ -192,7 +192,12 @@ export class LocalStepFunctions {
       stateDurations: {},
     };
     mkdirSync(join(this.dataDir, 'executions', machine.logicalId), { recursive: true });
-    const save = () => writeFileSync(path, JSON.stringify(record, null, 2));
+    // Temp file and rename: a process killed mid-write must not leave truncated JSON that
+    // makes every later run of this execution name fail to parse its record.
+    const save = () => {
+      writeFileSync(`${path}.tmp-${process.pid}`, JSON.stringify(record, null, 2));
+      renameSync(`${path}.tmp-${process.pid}`, path);
+    };
     save();
 
     const handlers: Record<string, (input: any) => Promise<any>> = {};

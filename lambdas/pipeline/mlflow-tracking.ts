@@ -4,7 +4,7 @@ import { filterLiteral } from '../tracking/client/paging';
 import { RegistryClient } from '../tracking/client/registry-client';
 import type { MlflowCall } from '../tracking/client/rest';
 import { isNotFound, TrackingClient } from '../tracking/client/tracking-client';
-import type { RunRecorder, RunStatus } from '../training/tracking/run-recorder';
+import type { RunRecorder, RunStatus } from '../training/recording/run-recorder';
 import type { ModelVersionRef, PipelineTracking } from './tracking-port';
 
 /**
@@ -128,7 +128,9 @@ export class MlflowPipelineTracking implements PipelineTracking {
         runId: args.runId,
         tags: args.tags,
       }));
-    for (let i = 0; v.status === 'PENDING_REGISTRATION' && i < 120; i++) {
+    // 75 s: longer than the registry's 60 s takeover of a check a crash interrupted, so a
+    // rerun after a crash during registration waits for the takeover instead of failing.
+    for (let i = 0; v.status === 'PENDING_REGISTRATION' && i < 300; i++) {
       await new Promise((r) => setTimeout(r, 250));
       v = await this.registry.getVersion(args.modelName, v.version);
     }

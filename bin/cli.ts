@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import { registerExperimentCommands } from '../lambdas/experiments/cli';
 import { registerFeatureCommands } from '../lambdas/features/cli';
 import { registerOnlineFeatureCommands } from '../lambdas/features/online/cli';
+import { registerMonitoringCommands } from '../lambdas/monitoring/cli';
 import { MlopsError } from '../lambdas/platform/errors';
+import { registerDeployCommands } from '../lambdas/serving/deploy/cli';
 import { registerTrackingCommands } from '../lambdas/tracking/cli';
 import { registerTrainingCommands } from '../lambdas/training/cli';
 import { registerLocalCommands } from '../local/cli';
@@ -16,6 +19,9 @@ export function buildProgram(): Command {
   registerOnlineFeatureCommands(registerFeatureCommands(program));
   registerTrainingCommands(program);
   registerTrackingCommands(program);
+  registerExperimentCommands(program);
+  registerMonitoringCommands(program);
+  registerDeployCommands(program);
   return program;
 }
 

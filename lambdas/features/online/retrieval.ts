@@ -1,7 +1,7 @@
 import { InvalidParameterError } from '../../platform/errors';
-import { computeOnDemandRow } from '../on-demand';
-import type { FeatureRepo, ResolvedView } from '../repo';
-import { type FeatureSelection, type SelectedFeature, selectFeatures } from '../selection';
+import { computeOnDemandRow } from '../definitions/on-demand';
+import type { FeatureRepo, ResolvedView } from '../definitions/repo';
+import { type FeatureSelection, type SelectedFeature, selectFeatures } from '../definitions/selection';
 import {
   checkKeyValue,
   featureAttr,
@@ -59,11 +59,7 @@ export async function getOnlineFeatures(
   deps: OnlineDeps,
   req: OnlineFeaturesRequest,
 ): Promise<OnlineFeaturesResponse> {
-  const selection = selectFeatures(deps.repo, {
-    ...(req.features ? { features: req.features } : {}),
-    ...(req.feature_service !== undefined ? { featureService: req.feature_service } : {}),
-    fullFeatureNames: req.full_feature_names ?? false,
-  });
+  const { selection, attrsOf, visible, joinKeys } = planFor(deps.repo, req);
   const rows = checkEntities(deps, selection, req.entities);
   const now = (deps.now?.() ?? new Date()).getTime() * 1000;
 
@@ -72,16 +68,6 @@ export async function getOnlineFeatures(
   const keysOf = new Map<ResolvedView, string[]>();
   await Promise.all(
     selection.views.map(async (view) => {
-      const mine = selection.features.filter((f) => f.kind !== 'onDemand' && f.view === view);
-      const attrs = new Set<string>();
-      for (const f of mine) {
-        if (f.kind === 'feature') attrs.add(featureAttr(f.name));
-        else if (f.kind === 'aggregation') {
-          attrs.add(WINDOW_TS);
-          if (f.agg.function === 'last') attrs.add(WINDOW_CTS);
-          if (f.agg.column) attrs.add(windowAttr(f.agg.column));
-        }
-      }
       const keys = Array.from({ length: rows }, (_, j) =>
         itemKey(
           view.def.name,
@@ -92,12 +78,10 @@ export async function getOnlineFeatures(
         ),
       );
       keysOf.set(view, keys);
-      byView.set(view, await deps.table.getItems(keys, [...attrs]));
+      byView.set(view, await deps.table.getItems(keys, attrsOf.get(view) ?? []));
     }),
   );
 
-  const visible = selection.features.filter((f) => !f.hidden);
-  const joinKeys = [...new Set(selection.views.flatMap((v) => v.joinKeys.map((k) => k.name)))];
   const columns = new Map<
     string,
     { values: unknown[]; statuses: FeatureStatus[]; event_timestamps: (string | null)[] }
@@ -164,6 +148,59 @@ export async function getOnlineFeatures(
       ...visible.map((f) => columns.get(f.output) ?? { values: [], statuses: [], event_timestamps: [] }),
     ],
   };
+}
+
+/** What a request shape reads and returns; depends only on the repo and the requested names. */
+interface ReadPlan {
+  readonly selection: FeatureSelection;
+  readonly attrsOf: ReadonlyMap<ResolvedView, readonly string[]>;
+  readonly visible: readonly SelectedFeature[];
+  readonly joinKeys: readonly string[];
+}
+
+// A repo is immutable once built: the selection for a feature service is resolved once per
+// repo, not per request (serving asks the same service on every call).
+const plans = new WeakMap<FeatureRepo, Map<string, ReadPlan>>();
+
+function planFor(repo: FeatureRepo, req: OnlineFeaturesRequest): ReadPlan {
+  const full = req.full_feature_names ?? false;
+  const key = JSON.stringify([req.features ?? null, req.feature_service ?? null, full]);
+  let byKey = plans.get(repo);
+  if (!byKey) {
+    byKey = new Map();
+    plans.set(repo, byKey);
+  }
+  const cached = byKey.get(key);
+  if (cached) return cached;
+  const selection = selectFeatures(repo, {
+    ...(req.features ? { features: req.features } : {}),
+    ...(req.feature_service !== undefined ? { featureService: req.feature_service } : {}),
+    fullFeatureNames: full,
+  });
+  const attrsOf = new Map<ResolvedView, string[]>();
+  for (const view of selection.views) {
+    const attrs = new Set<string>();
+    for (const f of selection.features) {
+      if (f.kind === 'onDemand' || f.view !== view) continue;
+      if (f.kind === 'feature') attrs.add(featureAttr(f.name));
+      else if (f.kind === 'aggregation') {
+        attrs.add(WINDOW_TS);
+        if (f.agg.function === 'last') attrs.add(WINDOW_CTS);
+        if (f.agg.column) attrs.add(windowAttr(f.agg.column));
+      }
+    }
+    attrsOf.set(view, [...attrs]);
+  }
+  const plan: ReadPlan = {
+    selection,
+    attrsOf,
+    visible: selection.features.filter((f) => !f.hidden),
+    joinKeys: [...new Set(selection.views.flatMap((v) => v.joinKeys.map((k) => k.name)))],
+  };
+  // Bounded: ad-hoc feature lists are caller-chosen, so the cache forgets rather than grows.
+  if (byKey.size >= 256) byKey.clear();
+  byKey.set(key, plan);
+  return plan;
 }
 
 function serveCell(

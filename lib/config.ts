@@ -126,6 +126,8 @@ export const platformConfigSchema = z
           .int()
           .min(0, 'serving.provisionedConcurrency must be 0 (on demand) or more')
           .default(0),
+        /** 'staging-winners': a version moved to Staging (the pipeline's winner) starts a canary deployment. */
+        autoDeploy: z.enum(['manual', 'staging-winners']).default('manual'),
       })
       .prefault({}),
     /** Days to keep function, API and state machine logs. */

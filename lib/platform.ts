@@ -100,6 +100,7 @@ export class MlopsPlatform extends Construct {
       modelAlias: config.serving.modelAlias,
       featureService: config.pipeline.featureService,
       provisionedConcurrency: config.serving.provisionedConcurrency,
+      autoDeploy: config.serving.autoDeploy,
       deployment: { errorRate: config.alarms.errorRate, latencyP99Ms: config.alarms.latencyP99Ms },
     });
     // Last: each role's policy lists the routes every area has added.

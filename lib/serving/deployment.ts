@@ -45,11 +45,11 @@ export interface ICanaryDeployment {
 /**
  * Canary deployments of the serving function through its weighted alias: a Step Functions
  * workflow publishes a Lambda version pinned to a registered model version (on the variant
- * the live version does not use), moves the alias's weight in steps (5 → 25 → 50 → 100% by
- * default, each held for the bake time), checks the new variant's alarms (error rate and
- * p99 latency, from the prediction log's metrics) after every step, and on any alarm sends
- * all traffic back to the previous version. Every step and any rollback with its reason is
- * recorded on the model version's `mlops.deployment.*` tags.
+ * the live version does not use), refuses it unless its ready route says its model loaded,
+ * moves the alias's weight in steps (5 → 25 → 50 → 100% by default, each held for the
+ * bake time), checks the new variant's alarms (error rate and p99 latency, from the
+ * prediction log's metrics) after every step, and on any alarm sends all traffic back to
+ * the previous version. Every step, any refusal or rollback with its reason is recorded on the model version's `mlops.deployment.*` tags.
  *
  * @example
  * const deploy = new CanaryDeployment(this, 'Deployment', { function: fn, alias: live, modelName: 'churn', trackingTable, functionDefaults });
@@ -57,7 +57,9 @@ export interface ICanaryDeployment {
 export class CanaryDeployment extends Construct implements ICanaryDeployment {
   readonly stateMachine: sfn.StateMachine;
   readonly alarms: Record<Variant, cloudwatch.Alarm[]>;
-  /** The step functions of the workflow (prepare, shift, decide, rollback, promote). */
+  /** The deployment API's function (`POST /v1/deployments`, status, rollback): add its routes to the API. */
+  readonly apiFunction: lambda.Function;
+  /** The step functions of the workflow (prepare, ready, shift, decide, rollback, promote). */
   readonly functions: Record<string, lambda.Function>;
 
   constructor(scope: Construct, id: string, props: CanaryDeploymentProps) {
@@ -151,6 +153,8 @@ export class CanaryDeployment extends Construct implements ICanaryDeployment {
       'lambda:UpdateFunctionConfiguration',
       'lambda:PublishVersion',
     ]);
+    // Invokes the new version only (its qualified ARN): its ready route, before any traffic.
+    const readyFn = step('ready', ['lambda:InvokeFunction']);
     const shiftFn = step('shift', ['lambda:UpdateAlias']);
     const decideFn = step('decide', []);
     const rollbackFn = step('rollback', ['lambda:UpdateAlias']);
@@ -187,6 +191,9 @@ export class CanaryDeployment extends Construct implements ICanaryDeployment {
       { request: sfn.JsonPath.objectAt('$.request'), execution: sfn.JsonPath.stringAt('$$.Execution.Name') },
       '$.state',
     ).addCatch(refused, { resultPath: '$.error' });
+    const ready = invoke('Check readiness', readyFn, { state }, '$.state').addCatch(refused, {
+      resultPath: '$.error',
+    });
     const shift = invoke('Shift traffic', shiftFn, { state }, '$.state').addCatch(rollbackOnError, {
       resultPath: '$.error',
     });
@@ -221,6 +228,7 @@ export class CanaryDeployment extends Construct implements ICanaryDeployment {
     });
     nextStep.next(shift);
     const definition = prepare
+      .next(ready)
       .next(shift)
       .next(wait)
       .next(check)
@@ -243,6 +251,20 @@ export class CanaryDeployment extends Construct implements ICanaryDeployment {
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
+    // The API checks a request as the workflow's first step does, starts the workflow,
+    // reads the alias and the records (status) and moves the alias back (rollback).
+    this.apiFunction = step('api', [
+      'lambda:GetAlias',
+      'lambda:GetFunctionConfiguration',
+      'lambda:UpdateAlias',
+    ]);
+    this.apiFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.stateMachine.grantStartExecution(this.apiFunction);
+    iam.Grant.addToPrincipal({
+      grantee: this.apiFunction,
+      actions: ['dynamodb:Query'],
+      resourceArns: [props.trackingTable.tableArn],
+    });
     const smRole = this.stateMachine.role as iam.Role;
     Validations.of(smRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -250,6 +272,7 @@ export class CanaryDeployment extends Construct implements ICanaryDeployment {
         'X-Ray tracing and CloudWatch Logs delivery for Step Functions support no resource-level permissions.',
     });
     for (const fn of Object.values(this.functions)) {
+      if (fn === this.apiFunction) continue;
       const id = stack.getLogicalId(fn.node.defaultChild as CfnElement);
       Validations.of(smRole).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${id}.Arn>:*]`,

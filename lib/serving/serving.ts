@@ -1,10 +1,13 @@
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { servingRoutes } from '../../lambdas/serving/api/routes';
+import { deploymentRoutes } from '../../lambdas/serving/deploy/routes';
 import type { IPlatformApi } from '../api/platform-api';
 import type { FunctionDefaults } from '../features/online-store';
 import { NATIVE_MODULES } from '../private/native-layer';
@@ -34,6 +37,8 @@ export interface ServingProps {
   readonly provisionedConcurrency?: number;
   /** Memory: onnxruntime and the model live in it; CPU grows with it. @default 1769 (one full vCPU) */
   readonly memorySize?: number;
+  /** 'staging-winners': a version of the served model moved to Staging is canary-deployed. @default 'manual' */
+  readonly autoDeploy?: 'manual' | 'staging-winners';
   /** Canary settings (alarm thresholds, bake time). @default - CanaryDeployment's defaults */
   readonly deployment?: Partial<Pick<CanaryDeploymentProps, 'errorRate' | 'latencyP99Ms' | 'bakeTime'>>;
 }
@@ -110,6 +115,27 @@ export class Serving extends Construct {
       functionDefaults: props.functionDefaults,
       ...props.deployment,
     });
+    props.api.addRoutes(this.deployment.apiFunction, deploymentRoutes);
+    if (props.autoDeploy === 'staging-winners') {
+      // The registry's stage change (lambdas/tracking/domain/registry.ts) starts the canary.
+      new events.Rule(this, 'DeployStagingWinners', {
+        eventPattern: {
+          source: ['mlops.registry'],
+          detailType: ['ModelVersionStageChanged'],
+          detail: { name: [props.modelName], to: ['Staging'] },
+        },
+        targets: [
+          new targets.SfnStateMachine(this.deployment.stateMachine, {
+            input: events.RuleTargetInput.fromObject({
+              request: {
+                model: events.EventField.fromPath('$.detail.name'),
+                version: events.EventField.fromPath('$.detail.version'),
+              },
+            }),
+          }),
+        ],
+      });
+    }
 
     const stack = Stack.of(this);
     const artifactsId = stack.getLogicalId(props.artifacts.node.defaultChild as CfnElement);

@@ -91,6 +91,10 @@ const ROUTE_ACCESS: ReadonlyMap<string, Capability> = new Map(
     'POST /v1/models/{name}/predict': 'predict',
     // The model file itself: a registry read, not a prediction.
     'GET /v1/models/{name}/versions/{version}/export': 'registry.read',
+    // Canary deployments (lambdas/serving/deploy/routes.ts): the deployer's.
+    'POST /v1/deployments': 'deploy',
+    'GET /v1/deployments/{model}': 'deploy',
+    'POST /v1/deployments/{model}/rollback': 'deploy',
   } satisfies Record<string, Capability>),
 );
 

@@ -1,13 +1,16 @@
 import {
   GetAliasCommand,
   GetFunctionConfigurationCommand,
+  InvokeCommand,
   type LambdaClient,
   PublishVersionCommand,
   UpdateAliasCommand,
   UpdateFunctionConfigurationCommand,
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
+import type { WorkflowStarter } from './api';
 import type { DeploymentRecords, LambdaControl } from './workflow';
 
 /**
@@ -80,6 +83,43 @@ export class SdkLambdaControl implements LambdaControl {
       }),
     );
   }
+
+  async invokeVersion(version: string, event: unknown) {
+    const out = await this.client.send(
+      new InvokeCommand({
+        FunctionName: this.functionName,
+        Qualifier: version,
+        Payload: new TextEncoder().encode(JSON.stringify(event)),
+      }),
+    );
+    const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+    let payload: unknown = text;
+    try {
+      payload = text ? JSON.parse(text) : undefined;
+    } catch {
+      // A payload that is not JSON is reported as its text.
+    }
+    return { payload, ...(out.FunctionError ? { functionError: out.FunctionError } : {}) };
+  }
+}
+
+/** Starts the deployment workflow through Step Functions' API. */
+export class SfnWorkflowStarter implements WorkflowStarter {
+  constructor(
+    private readonly client: SFNClient,
+    private readonly stateMachineArn: string,
+  ) {}
+
+  async start(name: string, input: unknown) {
+    const out = await this.client.send(
+      new StartExecutionCommand({
+        stateMachineArn: this.stateMachineArn,
+        name,
+        input: JSON.stringify(input),
+      }),
+    );
+    return { executionArn: out.executionArn as string };
+  }
 }
 
 /** DeploymentRecords on the registry's table: tags of the model version. */
@@ -92,6 +132,13 @@ export class RegistryDeploymentRecords implements DeploymentRecords {
 
   async tags(model: string, version: string) {
     return { ...((await this.registry.getVersion(model, version))?.tags ?? {}) };
+  }
+
+  async versions(model: string) {
+    return (await this.registry.listVersions(model)).map((v) => ({
+      version: v.version,
+      tags: { ...v.tags },
+    }));
   }
 
   async setTags(model: string, version: string, tags: Record<string, string>) {

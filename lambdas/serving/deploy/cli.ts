@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { localDynamoClients } from '../../../local/engines/dynamodb';
 import { type LocalRuntime, startLocalRuntime } from '../../../local/runtime';
 import { InvalidParameterError, InvalidStateError, MlopsError } from '../../platform/errors';
+import { createMlflowClient } from '../../tracking/client/mlflow-client';
 import { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
 import { RegistryDeploymentRecords, SdkLambdaControl } from './adapters';
 import { type DeploymentState, rollback, TAG, validateSteps } from './workflow';
@@ -10,7 +11,18 @@ import { type DeploymentState, rollback, TAG, validateSteps } from './workflow';
 interface LocalOptions {
   dataDir: string;
   stage: string;
+  apiUrl?: string;
 }
+
+/** The platform's API when `--api-url` or `MLOPS_API_URL` names one; else the data-dir mode. */
+function apiOf(o: LocalOptions) {
+  const apiUrl = o.apiUrl ?? process.env.MLOPS_API_URL;
+  return apiUrl ? createMlflowClient({ apiUrl }).call : undefined;
+}
+
+const print = (v: unknown): void => {
+  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+};
 
 /** The serving function, its deployment workflow and the registry of a local runtime. */
 function servingOf(rt: LocalRuntime) {
@@ -75,6 +87,10 @@ export async function deploymentStatus(rt: LocalRuntime, model: string) {
 export function registerDeployCommands(program: Command): void {
   const local = (c: Command) =>
     c
+      .option(
+        '--api-url <url>',
+        'the running platform API (default: $MLOPS_API_URL); without it, the data dir',
+      )
       .option('--data-dir <dir>', 'local data directory', '.mlops')
       .option('--stage <stage>', 'stage', 'local');
   const deploy = local(
@@ -94,6 +110,18 @@ export function registerDeployCommands(program: Command): void {
       if (!model || !version) throw new InvalidParameterError('usage: mlops deploy <model> <version>');
       const steps = validateSteps(o.steps.split(',').map((x) => Number(x.trim())));
       const bake = o.bakeSeconds === undefined ? undefined : Number(o.bakeSeconds);
+      const api = apiOf(o);
+      if (api) {
+        // The API starts the workflow and answers at once: follow it with `deploy status`.
+        return print(
+          await api('POST', '/v1/deployments', {
+            model,
+            version,
+            steps,
+            ...(bake !== undefined ? { bake_seconds: bake } : {}),
+          }),
+        );
+      }
       await withRuntime(o, async (rt) => {
         const s = servingOf(rt);
         const r = await rt.stepFunctions.run(s.machine, {
@@ -115,6 +143,8 @@ export function registerDeployCommands(program: Command): void {
   local(
     deploy.command('status').description('the live alias and each deployment of a model').argument('<model>'),
   ).action(async (model: string, o: LocalOptions) => {
+    const api = apiOf(o);
+    if (api) return print(await api('GET', `/v1/deployments/${encodeURIComponent(model)}`));
     await withRuntime(o, async (rt) => {
       process.stdout.write(`${JSON.stringify(await deploymentStatus(rt, model), null, 2)}\n`);
     });
@@ -125,6 +155,15 @@ export function registerDeployCommands(program: Command): void {
       .description('send all live traffic back to the previous version')
       .argument('<model>'),
   ).action(async (model: string, o: LocalOptions) => {
+    const api = apiOf(o);
+    if (api) {
+      const r = await api('POST', `/v1/deployments/${encodeURIComponent(model)}/rollback`, {
+        reason: 'manual rollback (mlops rollback)',
+      });
+      return void process.stdout.write(
+        `live → version ${r.live_lambda_version}; ${model} v${r.version} rolled back\n`,
+      );
+    }
     await withRuntime(o, async (rt) => {
       const s = servingOf(rt);
       const status = await deploymentStatus(rt, model);

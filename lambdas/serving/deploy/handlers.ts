@@ -1,8 +1,11 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { awsClients } from '../../platform/aws-clients';
+import { httpApi } from '../../platform/http/router';
 import { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
-import { RegistryDeploymentRecords, SdkLambdaControl } from './adapters';
+import { RegistryDeploymentRecords, SdkLambdaControl, SfnWorkflowStarter } from './adapters';
+import { deploymentBindings } from './api';
 import {
+  checkReady,
   type DeploymentSettings,
   type DeploymentState,
   type DeployRequest,
@@ -47,6 +50,9 @@ export const prepare = async (event: { request: DeployRequest; execution?: strin
     records,
   );
 
+/** Step Functions task: the new version's ready probe; refuses the deployment if its model cannot load. */
+export const ready = async (event: { state: DeploymentState }) => checkReady(event.state, control(), records);
+
 /** Step Functions task: move the alias to the current step's weight. */
 export const shift = async (event: { state: DeploymentState }) =>
   shiftStep(event.state, settings, control(), records);
@@ -72,3 +78,13 @@ export const rollback = async (event: {
 
 /** Step Functions task: mark the version live at 100%. */
 export const promote = async (event: { state: DeploymentState }) => promoteStep(event.state, records);
+
+/** The deployment API (POST /v1/deployments, status, rollback) behind the platform API. */
+export const api = httpApi(
+  deploymentBindings({
+    settings,
+    lambda: control(),
+    records,
+    workflow: new SfnWorkflowStarter(clients.sfn, env.STATE_MACHINE_ARN ?? ''),
+  }),
+);

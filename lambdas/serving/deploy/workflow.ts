@@ -20,6 +20,8 @@ export interface LambdaControl {
     additional?: { version: string; weight: number },
     revisionId?: string,
   ): Promise<void>;
+  /** Invokes one published version synchronously; `functionError` when it threw or could not start. */
+  invokeVersion(version: string, event: unknown): Promise<{ payload: unknown; functionError?: string }>;
 }
 
 /** Where a deployment's record lives: tags on the registered model version. */
@@ -27,6 +29,8 @@ export interface DeploymentRecords {
   versionExists(model: string, version: string): Promise<boolean>;
   tags(model: string, version: string): Promise<Record<string, string>>;
   setTags(model: string, version: string, tags: Record<string, string>): Promise<void>;
+  /** Every version of the model with its tags. */
+  versions(model: string): Promise<{ version: string; tags: Record<string, string> }[]>;
 }
 
 export interface DeploymentSettings {
@@ -181,6 +185,91 @@ export async function shift(
     [`${TAG}.steps`]: `${history}${percent}%@${now()}`,
   });
   return state;
+}
+
+/** The deployment is refused before any traffic moves (the state machine's `DeploymentRefused`). */
+export class DeploymentRefusedError extends Error {
+  override readonly name = 'DeploymentRefused';
+}
+
+/**
+ * The API Gateway (REST proxy) event of `GET /v2/models/{name}/versions/{version}/ready`:
+ * the serving function answers it only once the pinned model version has loaded.
+ */
+export function readyProbeEvent(model: string, version: string, requestId: string) {
+  const path = `/v2/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/ready`;
+  return {
+    resource: '/v2/models/{name}/versions/{version}/ready',
+    path,
+    httpMethod: 'GET',
+    headers: { accept: 'application/json' },
+    multiValueHeaders: null,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { name: model, version },
+    stageVariables: null,
+    requestContext: { requestId, identity: { userArn: 'mlops-deployment' } },
+    body: null,
+    isBase64Encoded: false,
+  };
+}
+
+/** Why a ready probe's answer is not "this model version is loaded", or undefined when it is. */
+function notReadyReason(
+  answer: { payload: unknown; functionError?: string },
+  version: string,
+): string | undefined {
+  const p = (answer.payload ?? {}) as { statusCode?: number; body?: string; errorMessage?: string };
+  if (answer.functionError) return `the function failed (${answer.functionError}): ${p.errorMessage ?? ''}`;
+  let body: { ready?: boolean; version?: string; message?: string } = {};
+  try {
+    body = typeof p.body === 'string' ? JSON.parse(p.body) : {};
+  } catch {
+    // Not JSON: reported below with the status code.
+  }
+  if (p.statusCode === 200 && body.ready === true && body.version === version) return undefined;
+  return `ready probe answered ${p.statusCode ?? 'nothing'}: ${body.message ?? (body.ready === true ? `serves version ${body.version}` : 'not ready')}`;
+}
+
+/**
+ * Readiness gate, before any traffic: invokes the new Lambda version's ready route, which
+ * answers once its pinned model has loaded (a cold start loads it). A version whose model
+ * cannot load is refused (recorded on the model version with the reason) and the alias
+ * never points at it.
+ */
+export async function checkReady(
+  state: DeploymentState,
+  lambda: LambdaControl,
+  records: DeploymentRecords,
+): Promise<DeploymentState> {
+  let reason: string | undefined;
+  try {
+    reason = notReadyReason(
+      await lambda.invokeVersion(
+        state.functionVersion,
+        readyProbeEvent(state.model, state.version, `readiness-${state.execution ?? state.functionVersion}`),
+      ),
+      state.version,
+    );
+  } catch (err) {
+    reason = `ready probe failed: ${(err as Error).message}`;
+  }
+  if (reason === undefined) {
+    await records.setTags(state.model, state.version, { [`${TAG}.ready_at`]: now() });
+    return state;
+  }
+  const message =
+    `Lambda version ${state.functionVersion} (model version ${state.version}) is not ready: ${reason}`.slice(
+      0,
+      4000,
+    );
+  await records.setTags(state.model, state.version, {
+    [`${TAG}.status`]: 'refused',
+    [`${TAG}.traffic`]: '0',
+    [`${TAG}.refusal_reason`]: message,
+    [`${TAG}.refused_at`]: now(),
+  });
+  throw new DeploymentRefusedError(message);
 }
 
 interface AlarmSummary {

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { NotFoundError } from '../lambdas/platform/errors';
+import type { ExecutionRecord, LocalStepFunctions } from './stepfunctions';
+
+export interface RunningSfnApi {
+  /** What `AWS_ENDPOINT_URL_SFN` is set to. */
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+class SfnApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** `arn:aws:states:...:stateMachine:<id>` (what the template's Ref resolves to locally) → `<id>`. */
+function machineOf(arn: unknown): string {
+  const id = typeof arn === 'string' ? arn.split(':stateMachine:')[1] : undefined;
+  if (!id) throw new SfnApiError(400, 'InvalidArn', `Invalid state machine ARN: '${String(arn)}'`);
+  return id;
+}
+
+const epoch = (iso: string | undefined) => (iso ? Date.parse(iso) / 1000 : undefined);
+
+function describeOf(r: ExecutionRecord) {
+  return {
+    executionArn: r.executionArn,
+    stateMachineArn: `arn:aws:states:us-east-1:000000000000:stateMachine:${r.stateMachine}`,
+    name: r.name,
+    status: r.status,
+    startDate: epoch(r.startDate),
+    ...(r.stopDate ? { stopDate: epoch(r.stopDate) } : {}),
+    input: JSON.stringify(r.input),
+    ...(r.output !== undefined ? { output: JSON.stringify(r.output) } : {}),
+    ...(r.error
+      ? {
+          error: r.error.Error,
+          cause: typeof r.error.Cause === 'string' ? r.error.Cause : JSON.stringify(r.error.Cause),
+        }
+      : {}),
+  };
+}
+
+/**
+ * Serves the local Step Functions runtime over the AWS JSON 1.0 protocol of
+ * `@aws-sdk/client-sfn` (StartExecution, DescribeExecution, ListExecutions), so a function
+ * that starts a workflow runs unchanged locally. An execution runs in the background, its
+ * record kept by LocalStepFunctions (`<dataDir>/executions/`), as `run()` keeps it.
+ *
+ * @example
+ * const api = await startSfnApi(() => runtime.stepFunctions, dataDir);
+ * new SFNClient({ endpoint: api.url }).send(new StartExecutionCommand({ stateMachineArn, input: '{}' }));
+ */
+export async function startSfnApi(
+  stepFunctions: () => LocalStepFunctions | undefined,
+  dataDir: string,
+  port = 0,
+): Promise<RunningSfnApi> {
+  const running = new Set<Promise<unknown>>();
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/x-amz-json-1.0',
+      'content-length': Buffer.byteLength(text),
+      'x-amzn-requestid': randomUUID(),
+      ...headers,
+    });
+    res.end(text);
+  };
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      throw new SfnApiError(400, 'SerializationException', 'Could not parse request body into json');
+    }
+    const sfn = stepFunctions();
+    if (!sfn) throw new SfnApiError(503, 'ServiceUnavailable', 'the local runtime is starting');
+    const op = target.replace(/^AWSStepFunctions\./, '');
+    if (op === 'StartExecution') {
+      const machine = sfn.find(machineOf(body.stateMachineArn));
+      const name = typeof body.name === 'string' && body.name ? body.name : randomUUID();
+      let input: unknown = {};
+      try {
+        input = body.input === undefined ? {} : JSON.parse(String(body.input));
+      } catch {
+        throw new SfnApiError(400, 'InvalidExecutionInput', 'input is not valid JSON');
+      }
+      const previous = sfn.describe(machine.logicalId, name);
+      if (previous && JSON.stringify(previous.input) !== JSON.stringify(input)) {
+        throw new SfnApiError(400, 'ExecutionAlreadyExists', `Execution Already Exists: '${name}'`);
+      }
+      // Runs in the background; run() records the execution (RUNNING) before its first step.
+      const execution = sfn.run(machine.logicalId, { name, input: input as never }).catch(() => undefined);
+      running.add(execution);
+      void execution.finally(() => running.delete(execution));
+      const started = await waitForRecord(sfn, machine.logicalId, name);
+      return send(res, 200, { executionArn: started.executionArn, startDate: epoch(started.startDate) });
+    }
+    if (op === 'DescribeExecution') {
+      const arn = String(body.executionArn ?? '');
+      const m = /:execution:([^:]+):(.+)$/.exec(arn);
+      const record = m ? sfn.describe(m[1] as string, m[2] as string) : undefined;
+      if (!record) throw new SfnApiError(400, 'ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+      return send(res, 200, describeOf(record));
+    }
+    if (op === 'ListExecutions') {
+      const machine = sfn.find(machineOf(body.stateMachineArn));
+      const dir = join(dataDir, 'executions', machine.logicalId);
+      const records = existsSync(dir)
+        ? readdirSync(dir)
+            .filter((f) => f.endsWith('.json'))
+            .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ExecutionRecord)
+        : [];
+      const filtered = records
+        .filter((r) => !body.statusFilter || r.status === body.statusFilter)
+        .sort((a, b) => b.startDate.localeCompare(a.startDate))
+        .slice(0, Number(body.maxResults) || 100);
+      return send(res, 200, {
+        executions: filtered.map((r) => {
+          const d = describeOf(r);
+          return {
+            executionArn: d.executionArn,
+            stateMachineArn: d.stateMachineArn,
+            name: d.name,
+            status: d.status,
+            startDate: d.startDate,
+            ...(d.stopDate ? { stopDate: d.stopDate } : {}),
+          };
+        }),
+      });
+    }
+    throw new SfnApiError(400, 'UnknownOperationException', `No operation '${target}'`);
+  };
+  const server = createServer((req, res) => {
+    route(req, res).catch((err) => {
+      const e =
+        err instanceof SfnApiError
+          ? err
+          : err instanceof NotFoundError
+            ? new SfnApiError(400, 'StateMachineDoesNotExist', (err as Error).message)
+            : new SfnApiError(500, 'InternalFailure', String(err));
+      send(res, e.status, { __type: e.type, message: e.message }, { 'x-amzn-errortype': e.type });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The execution's record, which run() writes before its first await (polled briefly, to be safe). */
+async function waitForRecord(sfn: LocalStepFunctions, machine: string, name: string) {
+  for (let i = 0; i < 100; i++) {
+    const r = sfn.describe(machine, name);
+    if (r) return r;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new SfnApiError(500, 'InternalFailure', `execution '${name}' did not start`);
+}

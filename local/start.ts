@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { diffDefinitions } from '../lambdas/features/plan-diff';
-import { readRegistry, writeRegistry } from '../lambdas/features/registry-store';
-import { loadRepo } from '../lambdas/features/repo-loader';
+import { readRegistry, writeRegistry } from '../lambdas/features/definitions/feature-registry-store';
+import { diffDefinitions } from '../lambdas/features/definitions/plan-diff';
+import { loadRepo } from '../lambdas/features/definitions/repo-loader';
 import { FsObjectStore } from '../lambdas/platform/fs-object-store';
 import { resolvePlatformConfig } from '../lib/config';
 import { generateDemoData } from './demo/generate';

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { DuckDbEngine } from '../../lambdas/features/duckdb-engine';
-import { ingestBatch } from '../../lambdas/features/ingest';
-import { registerOfflineRows } from '../../lambdas/features/offline-relation';
+import { buildRepo } from '../../lambdas/features/definitions/repo';
+import { ingestBatch } from '../../lambdas/features/ingestion/ingest';
+import { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
+import { registerOfflineRows } from '../../lambdas/features/offline/offline-relation';
+import { datesBetween } from '../../lambdas/features/offline/partition-dates';
 import { DynamoOnlineTable, ensureOnlineTable } from '../../lambdas/features/online/dynamo-online-table';
 import { materialize } from '../../lambdas/features/online/materialize';
 import { snapshotItems } from '../../lambdas/features/online/snapshot';
-import { datesBetween } from '../../lambdas/features/partition-dates';
-import { buildRepo } from '../../lambdas/features/repo';
 import { mapLimit } from '../../lambdas/platform/concurrency';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
 import { localDynamoClients, startDynamoDb } from '../../local/engines/dynamodb';

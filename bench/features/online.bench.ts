@@ -1,8 +1,8 @@
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { buildRepo } from '../../lambdas/features/definitions/repo';
 import { DynamoOnlineTable, ensureOnlineTable } from '../../lambdas/features/online/dynamo-online-table';
 import { featureAttr, itemKey } from '../../lambdas/features/online/online-item';
 import { getOnlineFeatures } from '../../lambdas/features/online/retrieval';
-import { buildRepo } from '../../lambdas/features/repo';
 import { localDynamoClients, startDynamoDb } from '../../local/engines/dynamodb';
 import type { Benchmark } from '../harness';
 

@@ -1,9 +1,10 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { DuckDbEngine, literal } from '../../lambdas/features/duckdb-engine';
-import { manifestKey } from '../../lambdas/features/offline-store';
-import { buildRepo } from '../../lambdas/features/repo';
-import { buildTrainingSet } from '../../lambdas/features/training-set';
+import { buildRepo } from '../../lambdas/features/definitions/repo';
+import { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
+import { manifestKey } from '../../lambdas/features/offline/offline-store';
+import { literal } from '../../lambdas/features/offline/render-sql';
+import { buildTrainingSet } from '../../lambdas/features/offline/training-set';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
 import { type Benchmark, peakRssMiB } from '../harness';
 

@@ -4,10 +4,10 @@ import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { build } from 'esbuild';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { buildRepo } from '../../lambdas/features/definitions/repo';
 import { DynamoOnlineTable, ensureOnlineTable } from '../../lambdas/features/online/dynamo-online-table';
 import { featureAttr, itemKey } from '../../lambdas/features/online/online-item';
 import { getOnlineFeatures } from '../../lambdas/features/online/retrieval';
-import { buildRepo } from '../../lambdas/features/repo';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
 import { httpApi } from '../../lambdas/platform/http/router';
 import { servingBindings } from '../../lambdas/serving/api/bindings';
@@ -16,9 +16,9 @@ import { loadServedModel, ModelHost } from '../../lambdas/serving/domain/served-
 import { createOnnxScorer } from '../../lambdas/serving/inference/session';
 import type { ModelVersion } from '../../lambdas/tracking/domain/model';
 import { datasetOf } from '../../lambdas/training/data/dataset';
-import { prepareTraining } from '../../lambdas/training/pipeline/prepare';
 import { createRng } from '../../lambdas/training/random';
 import { builtInSignature, fitModel } from '../../lambdas/training/trained-model';
+import { prepareTraining } from '../../lambdas/training/trial/prepare';
 import { localDynamoClients, startDynamoDb } from '../../local/engines/dynamodb';
 import type { BenchMeasurement, Benchmark } from '../harness';
 

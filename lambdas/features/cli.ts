@@ -4,16 +4,16 @@ import { cliAction } from '../platform/cli-action';
 import { InvalidStateError } from '../platform/errors';
 import { FsObjectStore } from '../platform/fs-object-store';
 import type { ObjectStore } from '../platform/object-store';
-import { athenaBackend, athenaSettings } from './athena-backend';
-import { buildTrainingSetOnAthena } from './athena-training-set';
-import { DuckDbEngine } from './duckdb-engine';
-import { ingestBatch } from './ingest';
-import { diffDefinitions, formatChange } from './plan-diff';
-import { loadRegistryRepo, readRegistry, writeRegistry } from './registry-store';
-import { buildRepo, type FeatureRepo } from './repo';
-import { loadRepo } from './repo-loader';
-import { applyCatalog } from './table-catalog';
-import { buildTrainingSet } from './training-set';
+import { athenaBackend, athenaSettings } from './athena/athena-backend';
+import { buildTrainingSetOnAthena } from './athena/athena-training-set';
+import { applyCatalog } from './athena/table-catalog';
+import { loadRegistryRepo, readRegistry, writeRegistry } from './definitions/feature-registry-store';
+import { diffDefinitions, formatChange } from './definitions/plan-diff';
+import { buildRepo, type FeatureRepo } from './definitions/repo';
+import { loadRepo } from './definitions/repo-loader';
+import { ingestBatch } from './ingestion/ingest';
+import { DuckDbEngine } from './offline/duckdb-engine';
+import { buildTrainingSet } from './offline/training-set';
 
 /** The local bucket holding the registry, the offline store and quarantined batches. */
 export const FEATURES_BUCKET = 'features';

@@ -1,12 +1,12 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AthenaSettings } from '../features/athena-backend';
+import type { TrainingSetBuilder } from '../features/offline/training-set';
 import { NotFoundError } from '../platform/errors';
 import type { ObjectStore } from '../platform/object-store';
 import type { PipelineTracking } from './tracking-port';
 
-/** What the pipeline's steps need; handlers build it from the environment, tests directly. */
+/** What the pipeline's steps need; its composition root (handlers.ts) builds it from the configuration, tests directly. */
 export interface PipelineDeps {
   readonly store: ObjectStore;
   /** The features bucket: registry, offline store, entity rows, training sets. */
@@ -15,8 +15,8 @@ export interface PipelineDeps {
   /** Git commit of the code that runs (recorded as `mlflow.source.git.commit`). */
   readonly gitCommit?: string;
   readonly progress?: (message: string) => void;
-  /** Set on AWS: training sets are built by Athena in this workgroup and Glue database. */
-  readonly athena?: AthenaSettings;
+  /** Builds training sets: `buildTrainingSet` (DuckDB) locally, `athenaTrainingSets` on AWS. */
+  readonly trainingSets: TrainingSetBuilder;
 }
 
 /**

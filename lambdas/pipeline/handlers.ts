@@ -1,7 +1,7 @@
 import { execSync } from 'node:child_process';
 import middy from '@middy/core';
 import { z } from 'zod';
-import { athenaSettings } from '../features/athena-backend';
+import { buildTrainingSet as buildOnDuckDb, type TrainingSetBuilder } from '../features/offline/training-set';
 import { awsClients } from '../platform/aws-clients';
 import { baseConfigSchema, loadConfig } from '../platform/config';
 import { logger } from '../platform/observability';
@@ -10,6 +10,7 @@ import { mlflowCaller } from '../tracking/client/rest';
 import type { TaskEvent } from './contract';
 import type { PipelineDeps } from './deps';
 import { MlflowPipelineTracking } from './mlflow-tracking';
+import { stepTelemetry } from './step-telemetry';
 import * as candidate from './steps/candidate';
 import * as data from './steps/data';
 import * as importing from './steps/import-candidate';
@@ -19,13 +20,42 @@ import * as search from './steps/search';
 import * as start from './steps/start-run';
 
 const config = loadConfig(
-  baseConfigSchema.extend({
-    FEATURES_BUCKET: z.string().min(1),
-    MLOPS_API_URL: z.url(),
-    AWS_REGION: z.string().default('us-east-1'),
-    MLOPS_GIT_COMMIT: z.string().optional(),
-  }),
+  baseConfigSchema
+    .extend({
+      FEATURES_BUCKET: z.string().min(1),
+      MLOPS_API_URL: z.url(),
+      AWS_REGION: z.string().default('us-east-1'),
+      MLOPS_GIT_COMMIT: z.string().optional(),
+      /** `true`: sign API calls even locally (`mlops up --auth`). */
+      MLOPS_API_SIGV4: z.enum(['true', 'false']).optional(),
+      /** Set on the Build Training Set step on AWS: Athena builds training sets there. */
+      MLOPS_ATHENA_WORKGROUP: z.string().min(1).optional(),
+      MLOPS_FEATURES_DATABASE: z.string().min(1).optional(),
+      MLOPS_FEATURES_BUCKET: z.string().min(1).optional(),
+    })
+    .refine((c) => !c.MLOPS_ATHENA_WORKGROUP || (c.MLOPS_FEATURES_DATABASE && c.MLOPS_FEATURES_BUCKET), {
+      message: 'MLOPS_ATHENA_WORKGROUP needs MLOPS_FEATURES_DATABASE and MLOPS_FEATURES_BUCKET',
+    }),
 );
+
+/**
+ * The offline engine: DuckDB over the local store, or Athena on AWS when the step has a
+ * workgroup. The Athena and Glue clients load only in the function that uses them.
+ */
+function trainingSets(): TrainingSetBuilder {
+  if (config.MLOPS_LOCAL_S3_ROOT || !config.MLOPS_ATHENA_WORKGROUP) return buildOnDuckDb;
+  let athena: Promise<TrainingSetBuilder> | undefined;
+  return async (d, req) => {
+    athena ??= import('../features/athena/athena-backend').then(
+      ({ athenaBackend, athenaSettings, athenaTrainingSets }) => {
+        const settings = athenaSettings(true, config);
+        if (!settings) throw new Error('Athena settings missing although MLOPS_ATHENA_WORKGROUP is set');
+        return athenaTrainingSets(settings, athenaBackend(settings));
+      },
+    );
+    return (await athena)(d, req);
+  };
+}
 
 function gitCommit(): string | undefined {
   if (config.MLOPS_GIT_COMMIT) return config.MLOPS_GIT_COMMIT;
@@ -44,16 +74,17 @@ function pipelineDeps(): PipelineDeps {
   deps ??= {
     store: awsClients().objectStore,
     bucket: config.FEATURES_BUCKET,
-    // Locally the gateway needs no signature; on AWS the API requires SigV4.
+    // Locally the gateway needs no signature unless started with --auth; on AWS the API requires SigV4.
     tracking: new MlflowPipelineTracking(
       mlflowCaller(
         config.MLOPS_API_URL,
-        config.MLOPS_LOCAL_S3_ROOT ? undefined : sigv4Signer(config.AWS_REGION),
+        config.MLOPS_LOCAL_S3_ROOT && config.MLOPS_API_SIGV4 !== 'true'
+          ? undefined
+          : sigv4Signer(config.AWS_REGION),
       ),
     ),
     gitCommit: gitCommit(),
-    // Locally DuckDB builds training sets; on AWS, Athena (when the function has a workgroup).
-    athena: config.MLOPS_LOCAL_S3_ROOT ? undefined : athenaSettings(undefined),
+    trainingSets: trainingSets(),
     progress: (m) => logger.info(m),
   };
   return deps;
@@ -65,40 +96,17 @@ const StepEventSchema = z.looseObject({
   execution: z.object({ id: z.string().min(1), name: z.string().min(1) }),
 });
 
-type RunRefLike = { run?: { runId: string; experimentId: string } } | null | undefined;
-
 /**
- * A Step Functions task handler: checks the event's shape, runs the step, and records
- * the step's duration and outcome on the pipeline's run. Errors propagate to the state
+ * A Step Functions task handler: checks the event's shape, then runs the step with the
+ * function's dependencies; step telemetry is middleware. Errors propagate to the state
  * machine, whose Retry and Catch decide what follows.
  */
 function step<S, R>(name: string, fn: (deps: PipelineDeps, event: TaskEvent<S>) => Promise<R>) {
-  return middy(async (raw: unknown): Promise<R> => {
-    const event = StepEventSchema.parse(raw) as TaskEvent<S>;
-    const d = pipelineDeps();
-    const started = performance.now();
-    let result: R | undefined;
-    let status = 'succeeded';
-    try {
-      result = await fn(d, event);
-      return result;
-    } catch (err) {
-      status = 'failed';
-      throw err;
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      logger.info('step', { step: name, outcome: status, seconds, execution: event.execution.name });
-      // The first step opens the run: its reference is in its result, not its input.
-      const run = (event.state as RunRefLike)?.run ?? (result as RunRefLike)?.run;
-      if (run) {
-        const rec = d.tracking.recorder(run.runId, run.experimentId);
-        await Promise.all([
-          rec.logMetric(`step_seconds.${name}`, seconds),
-          rec.setTags({ [`mlops.step.${name}`]: status }),
-        ]).catch((e) => logger.warn('could not record the step on the run', { error: String(e) }));
-      }
-    }
-  });
+  return middy(async (raw: unknown): Promise<R> => fn(pipelineDeps(), raw as TaskEvent<S>))
+    .before((request) => {
+      StepEventSchema.parse(request.event);
+    })
+    .use(stepTelemetry(name, () => pipelineDeps().tracking));
 }
 
 export const startRun = step('startRun', start.startRun);

@@ -1,4 +1,4 @@
-import type { RunRecorder } from '../training/tracking/run-recorder';
+import type { RunRecorder } from '../training/recording/run-recorder';
 
 /** A registered model version, as the pipeline needs it. */
 export interface ModelVersionRef {

@@ -1,7 +1,7 @@
+import { loadRegistryRepo } from '../features/definitions/feature-registry-store';
+import type { FeatureRepo } from '../features/definitions/repo';
 import { DynamoOnlineTable } from '../features/online/dynamo-online-table';
 import { getOnlineFeatures } from '../features/online/retrieval';
-import { loadRegistryRepo } from '../features/registry-store';
-import type { FeatureRepo } from '../features/repo';
 import { awsClients } from '../platform/aws-clients';
 import { InvalidStateError } from '../platform/errors';
 import { httpApi } from '../platform/http/router';

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { InvalidParameterError, MlopsError } from '../platform/errors';
-import { readTable } from './data/read-table';
 import { readOnnxArtifact } from '../serving/inference/inspect';
-import { executeTraining } from './pipeline/execute';
-import { prepareTraining, type TrainRequest } from './pipeline/prepare';
-import type { SearchStrategy } from './search/run-search';
 import { ModelSignatureSchema } from '../serving/inference/signature';
-import { FsRunRecorder } from './tracking/fs-run-recorder';
+import { readTable } from './data/read-table';
+import { FsRunRecorder } from './recording/fs-run-recorder';
+import type { SearchStrategy } from './search/trial-search';
+import { executeTraining } from './trial/execute';
+import { prepareTraining, type TrainRequest } from './trial/prepare';
 
 interface TrainCliOptions {
   trainingSet: string;

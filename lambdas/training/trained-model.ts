@@ -1,12 +1,12 @@
+import type { ModelSignature } from '../serving/inference/signature';
 import type { ParsedParams } from './algorithm-params';
-import type { DesignMatrix } from './features/design-matrix';
-import type { ResolvedFeature } from './features/feature-defs';
+import type { DesignMatrix } from './design/design-matrix';
+import type { ResolvedFeature } from './design/feature-defs';
 import { exportGbdtOnnx } from './gbdt/export-onnx';
 import { predictGbdt, trainGbdt } from './gbdt/gbdt';
 import type { Task } from './labels';
 import { exportLogisticOnnx, MODEL_INPUT } from './logistic/export-onnx';
 import { predictLogistic, trainLogistic } from './logistic/logistic-regression';
-import type { ModelSignature } from '../serving/inference/signature';
 
 /** A fitted built-in model behind one shape, whichever algorithm made it. */
 export interface TrainedModel {

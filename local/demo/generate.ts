@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDbEngine, literal } from '../../lambdas/features/duckdb-engine';
+import { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
+import { literal } from '../../lambdas/features/offline/render-sql';
 
 export interface DemoDataOptions {
   /** @default 2000 */

@@ -1,12 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DuckDbEngine } from '../../lambdas/features/duckdb-engine';
-import { literal } from '../../lambdas/features/duckdb-engine';
-import type { GlueTableRequest } from '../../lambdas/features/glue-tables';
-import { q } from '../../lambdas/features/render-sql';
-import type { SqlEngine, SqlRow } from '../../lambdas/features/sql-engine';
-import type { TableCatalog } from '../../lambdas/features/table-catalog';
+import type { GlueTableRequest } from '../../lambdas/features/athena/glue-tables';
+import type { TableCatalog } from '../../lambdas/features/athena/table-catalog';
+import type { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
+import { literal, q } from '../../lambdas/features/offline/render-sql';
+import type { SqlEngine, SqlRow } from '../../lambdas/features/offline/sql-engine';
 
 /**
  * Athena and Glue stood in by DuckDB over the local store, for tests only: each Glue table

@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planAthenaTrainingSet } from '../../lambdas/features/athena-plan';
-import { buildTrainingSetOnAthena } from '../../lambdas/features/athena-training-set';
-import { viewDateRange } from '../../lambdas/features/partition-dates';
-import { selectFeatures } from '../../lambdas/features/selection';
-import { buildTrainingSet } from '../../lambdas/features/training-set';
+import { planAthenaTrainingSet } from '../../lambdas/features/athena/athena-plan';
+import { buildTrainingSetOnAthena } from '../../lambdas/features/athena/athena-training-set';
+import { selectFeatures } from '../../lambdas/features/definitions/selection';
+import { viewDateRange } from '../../lambdas/features/offline/partition-dates';
+import { buildTrainingSet } from '../../lambdas/features/offline/training-set';
 import { InvalidParameterError } from '../../lambdas/platform/errors';
 import { DuckAthena } from './athena-standin';
 import { BUCKET, fixture, ingestAll, makeWorld, readRows, type World } from './support';
@@ -150,7 +150,7 @@ describe('training sets on Athena: run on DuckDB stand-ins over the same files',
         output: join(w.dir, 'local.parquet'),
       },
     );
-    const { applyCatalog } = await import('../../lambdas/features/table-catalog');
+    const { applyCatalog } = await import('../../lambdas/features/athena/table-catalog');
     await applyCatalog(athena, w.repo, undefined, BUCKET, 'features_test');
     const out = join(w.dir, 'athena.parquet');
     const r = await buildTrainingSetOnAthena(deps(), {

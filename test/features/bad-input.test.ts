@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { literal } from '../../lambdas/features/duckdb-engine';
-import { buildRepo } from '../../lambdas/features/repo';
-import { buildTrainingSet, type TrainingSetRequest } from '../../lambdas/features/training-set';
+import { buildRepo } from '../../lambdas/features/definitions/repo';
+import { literal } from '../../lambdas/features/offline/render-sql';
+import { buildTrainingSet, type TrainingSetRequest } from '../../lambdas/features/offline/training-set';
 import { InvalidParameterError, NotFoundError } from '../../lambdas/platform/errors';
 import { BUCKET, fixture, ingestAll, makeWorld, readRows, type World } from './support';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerFeatureCommands } from '../../lambdas/features/cli';
-import { DuckDbEngine } from '../../lambdas/features/duckdb-engine';
+import { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
 import { readRows } from './support';
 
 const REPO = join(import.meta.dirname, '../../lambdas/features/examples/repo');

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestRelation } from '../../lambdas/features/digest';
-import { digestTable } from '../../lambdas/features/digest-stream';
-import { DuckDbEngine, literal } from '../../lambdas/features/duckdb-engine';
-import { createInRowIdOrder } from '../../lambdas/features/training-set';
+import { digestRelation } from '../../lambdas/features/offline/digest';
+import { digestTable } from '../../lambdas/features/offline/digest-stream';
+import { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
+import { literal } from '../../lambdas/features/offline/render-sql';
+import { createInRowIdOrder } from '../../lambdas/features/offline/training-set';
 
 let engine: DuckDbEngine;
 beforeAll(async () => {

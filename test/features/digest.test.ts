@@ -7,8 +7,9 @@ import {
   digestFromBlocks,
   digestRelation,
   renderDigestQuery,
-} from '../../lambdas/features/digest';
-import { DuckDbEngine, literal } from '../../lambdas/features/duckdb-engine';
+} from '../../lambdas/features/offline/digest';
+import { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
+import { literal } from '../../lambdas/features/offline/render-sql';
 import { TRINO_MACROS, trinoOnDuckDb } from './athena-standin';
 
 let engine: DuckDbEngine;

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { glueTableInput, manifestTableInput } from '../../lambdas/features/glue-tables';
-import { buildRepo } from '../../lambdas/features/repo';
-import { catalogChanges } from '../../lambdas/features/table-catalog';
+import { glueTableInput, manifestTableInput } from '../../lambdas/features/athena/glue-tables';
+import { catalogChanges } from '../../lambdas/features/athena/table-catalog';
+import { buildRepo } from '../../lambdas/features/definitions/repo';
 import { fixture } from './support';
 
 const repo = buildRepo({ file: parse(await readFile(fixture('pit-definitions.yaml'), 'utf8')) });
@@ -69,7 +69,7 @@ describe('Glue tables of feature views', () => {
 
 describe('Athena settings', () => {
   it('stays local unless asked, and names every missing variable when asked', async () => {
-    const { athenaSettings } = await import('../../lambdas/features/athena-backend');
+    const { athenaSettings } = await import('../../lambdas/features/athena/athena-backend');
     expect(athenaSettings(undefined, {})).toBeUndefined();
     expect(() => athenaSettings(true, { MLOPS_FEATURES_BUCKET: 'b' })).toThrow(
       /MLOPS_ATHENA_WORKGROUP, MLOPS_FEATURES_DATABASE/,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestBatch, ingestRows } from '../../lambdas/features/ingest';
-import { committedBatches } from '../../lambdas/features/offline-store';
+import { ingestBatch, ingestRows } from '../../lambdas/features/ingestion/ingest';
+import { committedBatches } from '../../lambdas/features/offline/offline-store';
 import { BUCKET, fixture, makeWorld, type World } from './support';
 
 let w: World;

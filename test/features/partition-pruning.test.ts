@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestBatch } from '../../lambdas/features/ingest';
-import { buildTrainingSet } from '../../lambdas/features/training-set';
+import { ingestBatch } from '../../lambdas/features/ingestion/ingest';
+import { buildTrainingSet } from '../../lambdas/features/offline/training-set';
 import { BUCKET, makeWorld, readRows, type World } from './support';
 
 // Risk scores (TTL 1 h) every day of March 2024, one batch a day: a file per date partition.

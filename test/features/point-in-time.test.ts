@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTrainingSet } from '../../lambdas/features/training-set';
+import { buildTrainingSet } from '../../lambdas/features/offline/training-set';
 import { BUCKET, fixture, ingestAll, makeWorld, readRows, type World } from './support';
 
 let w: World;

@@ -2,9 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { DuckDbEngine, literal } from '../../lambdas/features/duckdb-engine';
-import { ingestBatch } from '../../lambdas/features/ingest';
-import { buildRepo, type FeatureRepo } from '../../lambdas/features/repo';
+import { buildRepo, type FeatureRepo } from '../../lambdas/features/definitions/repo';
+import { ingestBatch } from '../../lambdas/features/ingestion/ingest';
+import { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
+import { literal } from '../../lambdas/features/offline/render-sql';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
 
 export const BUCKET = 'features';

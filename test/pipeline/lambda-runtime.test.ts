@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbEngine } from '../../lambdas/features/duckdb-engine';
+import { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
 import { buildApp } from '../../lib/app';
 import { resolvePlatformConfig } from '../../lib/config';
 

@@ -3,7 +3,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DuckDbEngine, literal } from '../../lambdas/features/duckdb-engine';
+import { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
+import { literal } from '../../lambdas/features/offline/render-sql';
+import { buildTrainingSet } from '../../lambdas/features/offline/training-set';
 import type {
   PipelineState,
   TrainedJob,
@@ -20,10 +22,10 @@ import { prepareTrainingJob, trainingJobName } from '../../lambdas/pipeline/step
 import { planTrials } from '../../lambdas/pipeline/steps/search';
 import { prepareFromInput } from '../../lambdas/pipeline/steps/training-request';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
+import type { ModelSignature } from '../../lambdas/serving/inference/signature';
 import { mlflowCaller } from '../../lambdas/tracking/client/rest';
 import { readTable } from '../../lambdas/training/data/read-table';
 import { evaluatePredictions } from '../../lambdas/training/evaluation/evaluate';
-import type { ModelSignature } from '../../lambdas/serving/inference/signature';
 import { builtInSignature, fitModel } from '../../lambdas/training/trained-model';
 import { classifierOnnx } from '../support/onnx-fixtures';
 
@@ -157,7 +159,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mlops-sm-import-'));
   store = new FsObjectStore(join(dir, 's3'));
   tracking = new MlflowPipelineTracking(mlflowCaller(apiUrl));
-  deps = { store, bucket: BUCKET, tracking };
+  deps = { store, bucket: BUCKET, tracking, trainingSets: buildTrainingSet };
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

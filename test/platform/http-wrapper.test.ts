@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { NotFoundError } from '../../lambdas/platform/errors';
-import { bind, defineRoute, HttpResult, q } from '../../lambdas/platform/http/route';
 import { MAX_JSON_DEPTH } from '../../lambdas/platform/http/request';
+import { bind, defineRoute, HttpResult, q } from '../../lambdas/platform/http/route';
 import { httpApi } from '../../lambdas/platform/http/router';
 import { validate } from '../../lambdas/platform/http/validation';
 

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ModelSignature } from '../../lambdas/serving/inference/signature';
 import { datasetOf } from '../../lambdas/training/data/dataset';
-import { prepareTraining } from '../../lambdas/training/pipeline/prepare';
 import { createRng } from '../../lambdas/training/random';
 import { builtInSignature, fitModel } from '../../lambdas/training/trained-model';
+import { prepareTraining } from '../../lambdas/training/trial/prepare';
 import { classifierOnnx } from '../support/onnx-fixtures';
 
 export interface TinyModel {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from '../../lambdas/platform/errors';
 import { datasetOf } from '../../lambdas/training/data/dataset';
-import { prepareTraining, type TrainRequest } from '../../lambdas/training/pipeline/prepare';
+import { prepareTraining, type TrainRequest } from '../../lambdas/training/trial/prepare';
 
 const n = 40;
 const base = () =>

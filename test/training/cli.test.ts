@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { registerTrainingCommands } from '../../lambdas/training/cli';
-import { FsRunRecorder } from '../../lambdas/training/tracking/fs-run-recorder';
+import { FsRunRecorder } from '../../lambdas/training/recording/fs-run-recorder';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'breast_cancer.csv');
 

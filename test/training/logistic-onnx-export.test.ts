@@ -1,9 +1,9 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import type { ResolvedFeature } from '../../lambdas/training/features/feature-defs';
+import { inspectOnnxModel } from '../../lambdas/serving/inference/inspect';
+import type { ResolvedFeature } from '../../lambdas/training/design/feature-defs';
 import { exportLogisticOnnx } from '../../lambdas/training/logistic/export-onnx';
 import type { LogisticModel } from '../../lambdas/training/logistic/logistic-regression';
-import { inspectOnnxModel } from '../../lambdas/serving/inference/inspect';
 import { decodeFields } from '../../lambdas/training/onnx/protobuf';
 import { createRng } from '../../lambdas/training/random';
 

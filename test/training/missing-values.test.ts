@@ -2,13 +2,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { datasetOf } from '../../lambdas/training/data/dataset';
 import { buildFeeds } from '../../lambdas/serving/inference/score-onnx';
-import { compareWithProduction, executeTraining } from '../../lambdas/training/pipeline/execute';
-import { prepareTraining } from '../../lambdas/training/pipeline/prepare';
+import { datasetOf } from '../../lambdas/training/data/dataset';
 import { createRng } from '../../lambdas/training/random';
-import { FsRunRecorder } from '../../lambdas/training/tracking/fs-run-recorder';
+import { FsRunRecorder } from '../../lambdas/training/recording/fs-run-recorder';
 import { builtInSignature, fitModel } from '../../lambdas/training/trained-model';
+import { compareWithProduction, executeTraining } from '../../lambdas/training/trial/execute';
+import { prepareTraining } from '../../lambdas/training/trial/prepare';
 
 /**
  * A training set with the gaps a point-in-time join leaves: `spend` is missing on a fifth of

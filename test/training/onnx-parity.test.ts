@@ -4,8 +4,8 @@ import {
   type DesignMatrix,
   expandEncodings,
   toRowMajor,
-} from '../../lambdas/training/features/design-matrix';
-import type { ResolvedFeature } from '../../lambdas/training/features/feature-defs';
+} from '../../lambdas/training/design/design-matrix';
+import type { ResolvedFeature } from '../../lambdas/training/design/feature-defs';
 import { exportGbdtOnnx } from '../../lambdas/training/gbdt/export-onnx';
 import { DEFAULT_GBDT_PARAMS, type GbdtTask, predictGbdt, trainGbdt } from '../../lambdas/training/gbdt/gbdt';
 import { exportLogisticOnnx } from '../../lambdas/training/logistic/export-onnx';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { runSearch } from '../../lambdas/training/search/run-search';
 import { gridTrials, randomTrials } from '../../lambdas/training/search/samplers';
 import type { SearchSpace, TrialParams } from '../../lambdas/training/search/search-space';
+import { runSearch } from '../../lambdas/training/search/trial-search';
 
 const space: SearchSpace = {
   x: { low: 0.001, high: 10, log: true, int: false },

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../lambdas/training/data/dataset';
 import { readTable } from '../../lambdas/training/data/read-table';
-import { executeTraining } from '../../lambdas/training/pipeline/execute';
-import { prepareTraining } from '../../lambdas/training/pipeline/prepare';
-import { FsRunRecorder } from '../../lambdas/training/tracking/fs-run-recorder';
+import { FsRunRecorder } from '../../lambdas/training/recording/fs-run-recorder';
+import { executeTraining } from '../../lambdas/training/trial/execute';
+import { prepareTraining } from '../../lambdas/training/trial/prepare';
 import reference from './fixtures/sklearn_reference.json';
 
 // Reference numbers come from scripts/reference/sklearn_reference.py (scikit-learn defaults, same split).

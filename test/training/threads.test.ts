@@ -100,6 +100,57 @@ describe('training on several threads gives the same model as on one', () => {
     expect(snapshot(four)).toEqual(snapshot(one));
   });
 
+  // Histograms read gradients moved along with their rows by each partition, and every root
+  // after the first copies its bin counts from the first: recomputed here from the rows
+  // themselves, each leaf's value and row count must come out the same.
+  it.each([1, 3])(
+    'gbdt on %i thread(s): every leaf is -rate × Σg / Σh of the training rows it holds, with at least min_samples_leaf rows, in every round',
+    (threads) => {
+      // Over 65,536 rows so the first splits are partitioned on every thread.
+      const { X, y } = table(80_000, 6, 21, 'binary');
+      const params = {
+        ...DEFAULT_GBDT_PARAMS,
+        maxIterations: 4,
+        maxLeafNodes: 12,
+        minSamplesLeaf: 40,
+        threads,
+      };
+      const model = trainGbdt(X, y, 'binary', params);
+      const raw = new Float64Array(X.rows).fill(model.baseScore);
+      for (const tree of model.trees) {
+        const sums = new Map<number, { g: number; h: number; count: number }>();
+        for (let i = 0; i < X.rows; i++) {
+          let node = 0;
+          while (tree.feature[node]! >= 0) {
+            const f = tree.feature[node]!;
+            node = X.columns[f]![i]! <= tree.threshold[node]! ? tree.left[node]! : tree.right[node]!;
+          }
+          const p = 1 / (1 + Math.exp(-raw[i]!));
+          const leaf = sums.get(node) ?? { g: 0, h: 0, count: 0 };
+          leaf.g += p - y[i]!;
+          leaf.h += p * (1 - p);
+          leaf.count++;
+          sums.set(node, leaf);
+          raw[i] = raw[i]! + tree.value[node]!;
+        }
+        expect(sums.size).toBe(params.maxLeafNodes);
+        for (const [node, leaf] of sums) {
+          expect(leaf.count).toBeGreaterThanOrEqual(params.minSamplesLeaf);
+          const expected = (-params.learningRate * leaf.g) / leaf.h;
+          expect(Math.abs(tree.value[node]! - expected)).toBeLessThan(1e-9 * Math.max(1, Math.abs(expected)));
+        }
+      }
+    },
+  );
+
+  it('logistic regression on one thread reads the caller columns in place and leaves them unchanged', () => {
+    const { X, y } = table(5000, 6, 8, 'binary');
+    const before = X.columns.map((c) => Float64Array.from(c));
+    const one = trainLogistic(X, y, { ...DEFAULT_LOGISTIC_PARAMS, threads: 1 });
+    expect(X.columns.map((c) => [...c])).toEqual(before.map((c) => [...c]));
+    expect(one.iterations).toBeGreaterThan(3);
+  });
+
   it('logistic regression: identical weights and iterations on one and three threads', () => {
     // More rows than one block (2,048), and not a multiple of it.
     const { X, y } = table(9001, 8, 5, 'binary');

@@ -1,10 +1,12 @@
 import { GlueClient } from '@aws-sdk/client-glue';
-import { awsClients } from '../platform/aws-clients';
-import { InvalidParameterError } from '../platform/errors';
-import type { ObjectStore } from '../platform/object-store';
+import { awsClients } from '../../platform/aws-clients';
+import { InvalidParameterError } from '../../platform/errors';
+import type { ObjectStore } from '../../platform/object-store';
+import type { SqlEngine } from '../offline/sql-engine';
+import type { TrainingSetBuilder } from '../offline/training-set';
 import { AthenaEngine } from './athena-engine';
+import { buildTrainingSetOnAthena } from './athena-training-set';
 import { GlueTableCatalog } from './glue-catalog';
-import type { SqlEngine } from './sql-engine';
 import type { TableCatalog } from './table-catalog';
 
 /** Where the feature store lives on AWS. */
@@ -66,4 +68,23 @@ export function athenaBackend(settings: AthenaSettings, env: NodeJS.ProcessEnv =
       database: settings.database,
     }),
   };
+}
+
+/**
+ * The offline-engine port on AWS: Athena joins over the offline store in S3, with the same
+ * request and result as the local DuckDB builder (the local engine still checks entity rows).
+ *
+ * @example
+ * const build = athenaTrainingSets(settings, athenaBackend(settings));
+ * const r = await build(deps, { entityRows: 'rows.csv', featureService: 'fraud_v1', output: 'ts.parquet', id: 'exec-1' });
+ */
+export function athenaTrainingSets(
+  settings: AthenaSettings,
+  backend: Pick<AthenaBackend, 'catalog' | 'athena'>,
+): TrainingSetBuilder {
+  return (deps, req) =>
+    buildTrainingSetOnAthena(
+      { ...deps, database: settings.database, catalog: backend.catalog, athena: backend.athena },
+      req,
+    );
 }

@@ -4,8 +4,8 @@ import {
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { BadRequestError, TemporarilyUnavailableError } from '../platform/errors';
-import type { SqlEngine, SqlRow } from './sql-engine';
+import { BadRequestError, TemporarilyUnavailableError } from '../../platform/errors';
+import type { SqlEngine, SqlRow } from '../offline/sql-engine';
 
 /** Where Athena runs: the workgroup enforces the results bucket, encryption and scan limit. */
 export interface AthenaEngineOptions {

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
-import { InvalidParameterError } from '../platform/errors';
-import { type DigestColumn, digestKindOfGlue, renderDigestQuery } from './digest';
-import { literal } from './duckdb-engine';
-import { ROW_ID } from './entity-rows';
+import { InvalidParameterError } from '../../platform/errors';
+import type { ResolvedView } from '../definitions/repo';
+import type { FeatureSelection, SelectedFeature } from '../definitions/selection';
+import { type DigestColumn, digestKindOfGlue, renderDigestQuery } from '../offline/digest';
+import { ROW_ID } from '../offline/entity-rows';
+import { type DateRange, viewDateRange } from '../offline/partition-dates';
+import { buildPitPlan } from '../offline/pit-plan';
+import { literal, q, renderPitQuery } from '../offline/render-sql';
 import {
   type GlueColumn,
   type GlueTableRequest,
@@ -12,11 +16,6 @@ import {
   s3Location,
   viewTableName,
 } from './glue-tables';
-import { type DateRange, viewDateRange } from './partition-dates';
-import { buildPitPlan } from './pit-plan';
-import { q, renderPitQuery } from './render-sql';
-import type { ResolvedView } from './repo';
-import type { FeatureSelection, SelectedFeature } from './selection';
 
 /** What the Athena plan is computed from (all known before anything is written). */
 export interface AthenaPlanInput {

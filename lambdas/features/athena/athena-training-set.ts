@@ -2,21 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { InvalidParameterError, InvalidStateError } from '../platform/errors';
-import type { ObjectStore } from '../platform/object-store';
+import { InvalidParameterError, InvalidStateError } from '../../platform/errors';
+import type { ObjectStore } from '../../platform/object-store';
+import type { FeatureRepo } from '../definitions/repo';
+import { digestFromBlocks } from '../offline/digest';
+import type { DuckDbEngine } from '../offline/duckdb-engine';
+import { dropEntityRows, ENTITY_TABLE, fileFormat, ROW_ID } from '../offline/entity-rows';
+import { committedBatches } from '../offline/offline-store';
+import { type DateRange, dateRangeOf } from '../offline/partition-dates';
+import { literal, q } from '../offline/render-sql';
+import type { SqlEngine } from '../offline/sql-engine';
+import { prepareTrainingSet } from '../offline/training-prep';
+import type { TrainingSetRequest, TrainingSetResult } from '../offline/training-set';
 import { type AthenaStep, planAthenaTrainingSet } from './athena-plan';
-import { digestFromBlocks } from './digest';
-import { type DuckDbEngine, literal } from './duckdb-engine';
-import { dropEntityRows, ENTITY_TABLE, fileFormat, ROW_ID } from './entity-rows';
 import type { GlueColumn } from './glue-tables';
-import { committedBatches } from './offline-store';
-import { type DateRange, dateRangeOf } from './partition-dates';
-import { q } from './render-sql';
-import type { FeatureRepo } from './repo';
-import type { SqlEngine } from './sql-engine';
 import type { TableCatalog } from './table-catalog';
-import { prepareTrainingSet } from './training-prep';
-import type { TrainingSetRequest, TrainingSetResult } from './training-set';
 
 /** What a training set on Athena needs: the local engine only checks and reformats entity rows. */
 export interface AthenaTrainingSetDeps {

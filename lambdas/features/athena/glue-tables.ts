@@ -1,5 +1,5 @@
-import type { ResolvedView } from './repo';
-import type { ValueType } from './schema';
+import type { ResolvedView } from '../definitions/repo';
+import type { ValueType } from '../definitions/schema';
 
 /**
  * A Glue table definition: the fields of CreateTable/UpdateTable's `TableInput` that we use,

@@ -1,6 +1,6 @@
+import type { FeatureRepo } from '../definitions/repo';
 import type { GlueTableRequest } from './glue-tables';
 import { manifestTableName, viewTableName, viewTables } from './glue-tables';
-import type { FeatureRepo } from './repo';
 
 /**
  * The table-catalog port: where Athena looks tables up. Adapters: `GlueTableCatalog` (AWS)

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConflictError, InvalidStateError } from '../platform/errors';
-import type { ObjectStore } from '../platform/object-store';
+import { ConflictError, InvalidStateError } from '../../platform/errors';
+import type { ObjectStore } from '../../platform/object-store';
 import { buildRepo, type FeatureRepo, formatZodError, RegistryDefinitionsSchema } from './repo';
 
 /** Where the registry lives in the features bucket; every function reads this key. */

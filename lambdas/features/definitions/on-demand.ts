@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BadRequestError, InvalidParameterError } from '../platform/errors';
-import { type DuckDbEngine, literal } from './duckdb-engine';
-import { q } from './render-sql';
+import { BadRequestError, InvalidParameterError } from '../../platform/errors';
+import type { DuckDbEngine } from '../offline/duckdb-engine';
+import { literal, q } from '../offline/render-sql';
+import { sqlType } from '../offline/sql-types';
 import type { FeatureRepo } from './repo';
 import type { OnDemandRow, ValueType } from './schema';
 import type { FeatureSelection } from './selection';
-import { sqlType } from './sql-types';
 
 const CHUNK = 10_000;
 

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { InvalidParameterError } from '../platform/errors';
+import { InvalidParameterError } from '../../platform/errors';
 import { type Definition, isDefinition } from './define';
 import { buildRepo, type FeatureRepo, formatZodError } from './repo';
 import { DefinitionsFileSchema, type OnDemandTransform } from './schema';

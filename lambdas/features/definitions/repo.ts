@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidParameterError } from '../platform/errors';
+import { InvalidParameterError } from '../../platform/errors';
 import { parseDuration } from './duration';
 import {
   type AggregationDef,

@@ -1,4 +1,4 @@
-import { InvalidParameterError, NotFoundError } from '../platform/errors';
+import { InvalidParameterError, NotFoundError } from '../../platform/errors';
 import { type FeatureRepo, type ResolvedView, resolveViewFeature, type ViewFeature } from './repo';
 import type { ValueType } from './schema';
 

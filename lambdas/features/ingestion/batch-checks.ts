@@ -1,8 +1,7 @@
-import type { DuckDbEngine } from './duckdb-engine';
-import { literal } from './duckdb-engine';
-import { q } from './render-sql';
-import type { ColumnDef, ExpectationDef, SourceDef, ValueType } from './schema';
-import { sqlType } from './sql-types';
+import type { ColumnDef, ExpectationDef, SourceDef, ValueType } from '../definitions/schema';
+import type { DuckDbEngine } from '../offline/duckdb-engine';
+import { literal, q } from '../offline/render-sql';
+import { sqlType } from '../offline/sql-types';
 
 /** One check's outcome, as the quarantine report shows it. */
 export interface CheckResult {

@@ -2,15 +2,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, sep } from 'node:path';
-import { InvalidParameterError, NotFoundError } from '../platform/errors';
-import type { ObjectStore } from '../platform/object-store';
+import { InvalidParameterError, NotFoundError } from '../../platform/errors';
+import type { ObjectStore } from '../../platform/object-store';
+import type { FeatureRepo } from '../definitions/repo';
+import type { DuckDbEngine } from '../offline/duckdb-engine';
+import { fileFormat, readCsvHeader } from '../offline/entity-rows';
+import { type BatchManifest, manifestKey, quarantinePrefix, viewPrefix } from '../offline/offline-store';
+import { literal, q } from '../offline/render-sql';
 import { type CheckResult, checkBatch } from './batch-checks';
-import { type DuckDbEngine, literal } from './duckdb-engine';
-import { fileFormat, readCsvHeader } from './entity-rows';
-import { type BatchManifest, manifestKey, quarantinePrefix, viewPrefix } from './offline-store';
 import { renderReport } from './quarantine-report';
-import { q } from './render-sql';
-import type { FeatureRepo } from './repo';
 
 /** The readable report of a batch's checks (stored as JSON, summarized as Markdown). */
 export interface BatchReport {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { InvalidParameterError } from '../platform/errors';
+import { InvalidParameterError } from '../../platform/errors';
 import type { DuckDbEngine } from './duckdb-engine';
 import { type Dialect, q } from './render-sql';
 

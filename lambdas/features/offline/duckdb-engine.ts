@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { literal } from './render-sql';
 import type { SqlEngine, SqlRow } from './sql-engine';
 
 /**
@@ -103,9 +104,4 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): Record<st
   if (env['MLOPS_DUCKDB_TEMP_DIRECTORY']) out['temp_directory'] = env['MLOPS_DUCKDB_TEMP_DIRECTORY'];
   if (env['MLOPS_DUCKDB_MEMORY_LIMIT']) out['memory_limit'] = env['MLOPS_DUCKDB_MEMORY_LIMIT'];
   return out;
-}
-
-/** A SQL string literal. */
-export function literal(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
 }

@@ -1,8 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { InvalidParameterError } from '../platform/errors';
-import { type DuckDbEngine, literal } from './duckdb-engine';
-import { q } from './render-sql';
+import { InvalidParameterError } from '../../platform/errors';
+import type { DuckDbEngine } from './duckdb-engine';
+import { literal, q } from './render-sql';
 
 /** The relation (a view) entity rows are loaded as, with `__row_id` = input order from 0. */
 export const ENTITY_TABLE = '__entity_rows';

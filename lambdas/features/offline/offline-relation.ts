@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ObjectStore } from '../platform/object-store';
-import { type DuckDbEngine, literal } from './duckdb-engine';
+import type { ObjectStore } from '../../platform/object-store';
+import type { ResolvedView } from '../definitions/repo';
+import type { DuckDbEngine } from './duckdb-engine';
 import { committedBatches } from './offline-store';
 import { type DateRange, dateRangeOf, partitionDate } from './partition-dates';
-import { q } from './render-sql';
-import type { ResolvedView } from './repo';
+import { literal, q } from './render-sql';
 import { sqlType } from './sql-types';
 
 /** A registered view's relation, and how many of its committed files it reads. */

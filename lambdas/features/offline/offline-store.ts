@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../platform/object-store';
+import type { ObjectStore } from '../../platform/object-store';
 
 /**
  * The offline store's layout, the same on S3 and on the local filesystem:

@@ -1,5 +1,5 @@
-import type { ResolvedView } from './repo';
-import type { SelectedFeature } from './selection';
+import type { ResolvedView } from '../definitions/repo';
+import type { SelectedFeature } from '../definitions/selection';
 
 /** Inclusive range of `date=` partitions (`YYYY-MM-DD`); undefined = none. */
 export type DateRange = { readonly from: string; readonly to: string } | undefined;

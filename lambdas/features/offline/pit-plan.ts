@@ -1,5 +1,5 @@
-import type { AggregationDef } from './schema';
-import type { FeatureSelection } from './selection';
+import type { AggregationDef } from '../definitions/schema';
+import type { FeatureSelection } from '../definitions/selection';
 
 /**
  * The point-in-time query plan: one small IR that both SQL dialects render. It names

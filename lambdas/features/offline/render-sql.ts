@@ -8,6 +8,11 @@ export function q(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** A SQL string literal, for both DuckDB and Trino. */
+export function literal(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
 /** A `timestamp - n seconds` expression both dialects accept. */
 function minus(ts: string, seconds: number): string {
   return `${ts} - INTERVAL '${seconds}' SECOND`;

@@ -1,4 +1,4 @@
-import type { ValueType } from './schema';
+import type { ValueType } from '../definitions/schema';
 
 const SQL: Record<ValueType, string> = {
   string: 'VARCHAR',

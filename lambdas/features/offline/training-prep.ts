@@ -1,8 +1,8 @@
-import { InvalidParameterError } from '../platform/errors';
+import { InvalidParameterError } from '../../platform/errors';
+import type { FeatureRepo } from '../definitions/repo';
+import { type FeatureSelection, selectFeatures } from '../definitions/selection';
 import type { DuckDbEngine } from './duckdb-engine';
 import { type EntityRowsRequirements, type LoadedEntityRows, loadEntityRows } from './entity-rows';
-import type { FeatureRepo } from './repo';
-import { type FeatureSelection, selectFeatures } from './selection';
 
 /** What a training-set request asks for, independent of the engine that builds it. */
 export interface TrainingSelectionRequest {

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ObjectStore } from '../platform/object-store';
+import type { ObjectStore } from '../../platform/object-store';
+import { applyOnDemand } from '../definitions/on-demand';
+import type { FeatureRepo, ResolvedView } from '../definitions/repo';
+import type { FeatureSelection } from '../definitions/selection';
 import { digestTable } from './digest-stream';
 import type { DuckDbEngine } from './duckdb-engine';
 import { dropEntityRows, ENTITY_TABLE, fileFormat, type LoadedEntityRows, ROW_ID } from './entity-rows';
 import { registerOfflineRows, relationName } from './offline-relation';
-import { applyOnDemand } from './on-demand';
 import { viewDateRange } from './partition-dates';
 import { buildPitPlan } from './pit-plan';
 import { type Dialect, q, renderPitQuery } from './render-sql';
-import type { FeatureRepo, ResolvedView } from './repo';
-import type { FeatureSelection } from './selection';
 import { prepareTrainingSet } from './training-prep';
 
 /** A training-set request: entity rows and features in, one file out. */
@@ -48,6 +48,16 @@ export interface TrainingSetResult {
   readonly digest: string;
   readonly sql: string;
 }
+
+/**
+ * The offline-engine port: builds a training set wherever the offline store is queried.
+ * `buildTrainingSet` is the DuckDB adapter; `athenaTrainingSets` (features/athena) the AWS
+ * one. `id` names the build where the engine keeps its own copy (Athena's UNLOAD prefix).
+ */
+export type TrainingSetBuilder = (
+  deps: TrainingSetDeps,
+  req: TrainingSetRequest & { readonly id?: string },
+) => Promise<TrainingSetResult>;
 
 /**
  * Builds a point-in-time correct training set locally: one output row per entity row, in

@@ -4,8 +4,8 @@ import { localDynamoClients, startDynamoDb } from '../../../local/engines/dynamo
 import { cliAction } from '../../platform/cli-action';
 import { InvalidParameterError, InvalidStateError } from '../../platform/errors';
 import { FsObjectStore } from '../../platform/fs-object-store';
-import { DuckDbEngine } from '../duckdb-engine';
-import { loadRegistryRepo } from '../registry-store';
+import { loadRegistryRepo } from '../definitions/feature-registry-store';
+import { DuckDbEngine } from '../offline/duckdb-engine';
 import { DynamoOnlineTable, ensureOnlineTable } from './dynamo-online-table';
 import {
   type MaterializeDeps,

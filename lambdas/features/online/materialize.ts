@@ -7,10 +7,10 @@ import {
   NotFoundError,
 } from '../../platform/errors';
 import type { ObjectStore } from '../../platform/object-store';
-import type { DuckDbEngine } from '../duckdb-engine';
-import { registerOfflineRows } from '../offline-relation';
-import { datesBetween } from '../partition-dates';
-import type { FeatureRepo, ResolvedView } from '../repo';
+import type { FeatureRepo, ResolvedView } from '../definitions/repo';
+import type { DuckDbEngine } from '../offline/duckdb-engine';
+import { registerOfflineRows } from '../offline/offline-relation';
+import { datesBetween } from '../offline/partition-dates';
 import { isNewer, type OnlineItem, widestWindow } from './online-item';
 import { NO_REACH, type OnlineTable } from './online-table';
 import { snapshotItems, windowStats } from './snapshot';
@@ -315,6 +315,58 @@ export async function materializeIncremental(
     out.push(await runView(deps, name, await incrementalStart(deps, name, req.end), req.end));
   }
   return { views: out };
+}
+
+/** One Map item of a plan: a run (by its place in `runs`) and one of its chunks. */
+export interface ChunkTask {
+  readonly run: number;
+  readonly chunk: number;
+}
+
+/** A materialization planned for the state machine: the runs once, and the chunks to do as small items that point into them. */
+export interface MaterializePlan {
+  readonly runs: ViewRun[];
+  readonly tasks: ChunkTask[];
+  /** Views another run holds the lease of (scheduled plans only): left for the next schedule. */
+  readonly busy: string[];
+  /** Why nothing was planned, when that is not an error (no registry applied yet). */
+  readonly skipped?: string;
+}
+
+/**
+ * Plans a materialization for the state machine's Map: a run per view (its lease taken, its
+ * window counted into chunks) and a flat list of chunk tasks, leaving out chunks an earlier
+ * attempt finished. Each task names its run by index, so a run is not repeated per chunk.
+ * Without `start`, each view's run is incremental from its watermark. Without `views` (the
+ * schedule) every view is planned, and a view whose lease another run holds is listed in
+ * `busy` instead of failing the plan; named views fail with the conflict.
+ *
+ * @example
+ * const plan = await planMaterialization(deps, { end: Date.now() * 1000 });
+ */
+export async function planMaterialization(
+  deps: MaterializeDeps,
+  req: { views?: readonly string[]; start?: number; end: number },
+): Promise<MaterializePlan> {
+  const runs: ViewRun[] = [];
+  const busy: string[] = [];
+  const scheduled = !req.views?.length;
+  for (const view of selectViews(deps.repo, req.views)) {
+    const start = req.start ?? (await incrementalStart(deps, view, req.end));
+    try {
+      runs.push(await planViewRun(deps, view, start, req.end));
+    } catch (err) {
+      // A scheduled run leaves a view another run is still writing to the next schedule.
+      if (!(scheduled && err instanceof ConflictError)) throw err;
+      busy.push(view);
+    }
+  }
+  const tasks = runs.flatMap((run, r) =>
+    Array.from({ length: run.chunks }, (_, chunk) => ({ run: r, chunk })).filter(
+      (t) => !run.done.includes(t.chunk),
+    ),
+  );
+  return { runs, tasks, busy };
 }
 
 /** Where an incremental run of a view starts: its watermark, else end − TTL, else the epoch. */

@@ -1,5 +1,5 @@
 import { InvalidParameterError } from '../../platform/errors';
-import type { ResolvedView } from '../repo';
+import type { ResolvedView } from '../definitions/repo';
 
 /**
  * The online store's item layout, one item per feature view and entity key:

@@ -1,6 +1,6 @@
-import type { DuckDbEngine } from '../duckdb-engine';
-import { q } from '../render-sql';
-import type { ResolvedView } from '../repo';
+import type { ResolvedView } from '../definitions/repo';
+import type { DuckDbEngine } from '../offline/duckdb-engine';
+import { q } from '../offline/render-sql';
 import {
   expiryOf,
   featureAttr,

@@ -1,4 +1,4 @@
-import type { ResolvedAggregation } from '../repo';
+import type { ResolvedAggregation } from '../definitions/repo';
 import { WINDOW_CTS, WINDOW_TS, windowAttr } from './online-item';
 
 /**

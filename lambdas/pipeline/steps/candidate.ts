@@ -1,6 +1,6 @@
-import { compareWithProduction, executeTraining } from '../../training/pipeline/execute';
 import type { ModelSignature } from '../../serving/inference/signature';
-import type { RunRecorder } from '../../training/tracking/run-recorder';
+import type { RunRecorder } from '../../training/recording/run-recorder';
+import { compareWithProduction, executeTraining } from '../../training/trial/execute';
 import type { CandidateRef, PipelineState, TaskEvent, Verdict } from '../contract';
 import type { PipelineDeps } from '../deps';
 import { bestTrial, trialOutcomes } from './search';

@@ -1,13 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { athenaBackend } from '../../features/athena-backend';
-import { buildTrainingSetOnAthena } from '../../features/athena-training-set';
-import { DuckDbEngine, literal } from '../../features/duckdb-engine';
-import { fileFormat } from '../../features/entity-rows';
-import { ingestBatch } from '../../features/ingest';
-import { loadRegistryRepo } from '../../features/registry-store';
-import { q } from '../../features/render-sql';
-import { buildTrainingSet } from '../../features/training-set';
+import { loadRegistryRepo } from '../../features/definitions/feature-registry-store';
+import { ingestBatch } from '../../features/ingestion/ingest';
+import { DuckDbEngine } from '../../features/offline/duckdb-engine';
+import { fileFormat } from '../../features/offline/entity-rows';
+import { literal, q } from '../../features/offline/render-sql';
 import { InvalidParameterError, MlopsError, NotFoundError } from '../../platform/errors';
 import type { PipelineState, TaskEvent, TrainingSetRef } from '../contract';
 import { localFile, type PipelineDeps, scratchDir } from '../deps';
@@ -114,30 +111,12 @@ export async function buildPipelineTrainingSet(
       featureService: input.featureService,
       output,
     };
-    // On AWS Athena joins over the offline store in S3; locally DuckDB reads the same
-    // layout from the filesystem. Both run the one query plan, in their own dialect.
-    const athena = deps.athena;
-    const result = athena
-      ? await (() => {
-          const backend = athenaBackend(athena);
-          return buildTrainingSetOnAthena(
-            {
-              repo,
-              engine,
-              store: deps.store,
-              bucket: deps.bucket,
-              database: athena.database,
-              catalog: backend.catalog,
-              athena: backend.athena,
-              progress: deps.progress,
-            },
-            { ...request, id: event.execution.name },
-          );
-        })()
-      : await buildTrainingSet(
-          { repo, engine, store: deps.store, bucket: deps.bucket, progress: deps.progress },
-          request,
-        );
+    // The composition root picks the engine: DuckDB over local files, or Athena over S3.
+    // Both run the one query plan, in their own dialect.
+    const result = await deps.trainingSets(
+      { repo, engine, store: deps.store, bucket: deps.bucket, progress: deps.progress },
+      { ...request, id: event.execution.name },
+    );
     const key = `training-sets/${event.execution.name}/training-set.parquet`;
     await deps.store.put(deps.bucket, key, await readFile(output), {
       contentType: 'application/vnd.apache.parquet',

@@ -1,12 +1,12 @@
 import { BadRequestError, InvalidParameterError, NotFoundError } from '../../platform/errors';
-import { type Evaluation, evaluatePredictions } from '../../training/evaluation/evaluate';
 import { checkSignature, inspectOnnxModel } from '../../serving/inference/inspect';
 import { scoreOnnx } from '../../serving/inference/score-onnx';
-import { logEvaluationArtifacts, logModelArtifacts } from '../../training/pipeline/candidate-artifacts';
-import { compareWithProduction } from '../../training/pipeline/execute';
-import type { PreparedTraining } from '../../training/pipeline/prepare';
 import type { ModelSignature } from '../../serving/inference/signature';
-import type { RunRecorder } from '../../training/tracking/run-recorder';
+import { type Evaluation, evaluatePredictions } from '../../training/evaluation/evaluate';
+import type { RunRecorder } from '../../training/recording/run-recorder';
+import { logEvaluationArtifacts, logModelArtifacts } from '../../training/trial/candidate-artifacts';
+import { compareWithProduction } from '../../training/trial/execute';
+import type { PreparedTraining } from '../../training/trial/prepare';
 import type { CandidateRef, PipelineState, TaskEvent, TrainingSetRef } from '../contract';
 import type { PipelineDeps } from '../deps';
 import { extractFromTarGz } from '../model-archive';

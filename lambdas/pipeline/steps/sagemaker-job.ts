@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDbEngine, literal } from '../../features/duckdb-engine';
+import { DuckDbEngine } from '../../features/offline/duckdb-engine';
+import { literal } from '../../features/offline/render-sql';
 import { InvalidParameterError } from '../../platform/errors';
 import type { PipelineState, TaskEvent, TrainingJobRequest, TrialSpec } from '../contract';
 import { localFile, type PipelineDeps, scratchDir } from '../deps';

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { InvalidParameterError, NotFoundError } from '../../platform/errors';
 import { LOWER_IS_BETTER } from '../../training/evaluation/promotion-rule';
-import { scoreTrial } from '../../training/pipeline/execute';
 import { gridTrials, randomTrials } from '../../training/search/samplers';
 import { DEFAULT_SPACES } from '../../training/search/search-space';
+import { scoreTrial } from '../../training/trial/execute';
 import {
   INLINE_MAX_TRIALS,
   type PipelineState,

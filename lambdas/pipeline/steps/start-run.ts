@@ -1,5 +1,5 @@
-import { loadRegistryRepo } from '../../features/registry-store';
-import { selectFeatures } from '../../features/selection';
+import { loadRegistryRepo } from '../../features/definitions/feature-registry-store';
+import { selectFeatures } from '../../features/definitions/selection';
 import { InvalidParameterError, NotFoundError } from '../../platform/errors';
 import { runContextTags } from '../../tracking/client/run-context';
 import { type PipelineInput, PipelineInputSchema, type RunRef, type TaskEvent } from '../contract';

@@ -1,6 +1,6 @@
 import { type Dataset, isNumericColumn } from '../../training/data/dataset';
 import { readTable } from '../../training/data/read-table';
-import { type PreparedTraining, prepareTraining } from '../../training/pipeline/prepare';
+import { type PreparedTraining, prepareTraining } from '../../training/trial/prepare';
 import type { PipelineInput, TrainingSetRef } from '../contract';
 import { localFile, type PipelineDeps } from '../deps';
 

@@ -1,11 +1,8 @@
-import { InvalidParameterError } from '../../platform/errors';
 import { bind, type RouteBinding } from '../../platform/http/route';
-import { MODEL_ATTRIBUTES, matches, parseFilter, type Searchable } from '../domain/filter';
 import { IDEMPOTENCY_HEADER, onceFor } from '../domain/idempotency';
 import { type ModelVersion, type RegisteredModel, tagList } from '../domain/model';
-import { comparatorFor, parseOrderBy } from '../domain/order-by';
-import { decodePageToken, encodePageToken, queryFingerprint } from '../domain/page-token';
 import { latestPerStage, type RegistryService } from '../domain/registry';
+import { type RegistrySearchRequest, searchModels, searchVersions } from '../domain/registry-search';
 import type { TrackingStore } from '../store/tracking-store';
 import * as g from './registry-routes';
 import { guardText } from './text-guard';
@@ -31,50 +28,12 @@ export function modelJson(m: RegisteredModel, latest: readonly ModelVersion[]) {
   };
 }
 
-function page<T>(items: T[], max: number | undefined, token: string | undefined, fp: string) {
-  const limit = max ?? 100;
-  if (limit < 1 || limit > 1000) {
-    throw new InvalidParameterError(`Invalid value ${limit} for parameter 'max_results': use 1 to 1000.`);
-  }
-  const offset = decodePageToken(token, fp)?.offset ?? 0;
-  const more = offset + limit < items.length;
-  return {
-    items: items.slice(offset, offset + limit),
-    next: more ? encodePageToken({ offset: offset + limit }, fp) : undefined,
-  };
-}
-
-function searchable(attrs: Record<string, unknown>, tags: Readonly<Record<string, string>>): Searchable {
-  return {
-    metric: () => undefined,
-    param: () => undefined,
-    tag: (k) => tags[k],
-    attribute: (k) => attrs[k] as string | number | undefined,
-  };
-}
-
 /** Binds the registry endpoints. */
 export function registryBindings(registry: RegistryService, store: TrackingStore): RouteBinding[] {
-  const searchModels = async (req: {
-    filter?: string;
-    max_results?: number;
-    order_by?: string[];
-    page_token?: string;
-  }) => {
-    const clauses = parseFilter(req.filter, MODEL_ATTRIBUTES);
-    const order = parseOrderBy(req.order_by, MODEL_ATTRIBUTES);
-    const models = (await registry.listModels())
-      .map((m) => ({ m, ...searchable(m as unknown as Record<string, unknown>, m.tags) }))
-      .filter((e) => matches(clauses, e));
-    models.sort(comparatorFor(order, (a, b) => (a.m.name < b.m.name ? -1 : a.m.name > b.m.name ? 1 : 0)));
-    const { items, next } = page(
-      models,
-      req.max_results,
-      req.page_token,
-      queryFingerprint(['models', req.filter ?? '', req.order_by ?? []]),
-    );
+  const searchModelsJson = async (req: RegistrySearchRequest) => {
+    const { items, next } = await searchModels(registry, req);
     const out = await Promise.all(
-      items.map(async (e) => modelJson(e.m, latestPerStage(await registry.listVersions(e.m.name)))),
+      items.map(async (m) => modelJson(m, latestPerStage(await registry.listVersions(m.name)))),
     );
     return { registered_models: out, next_page_token: next };
   };
@@ -98,8 +57,8 @@ export function registryBindings(registry: RegistryService, store: TrackingStore
       await registry.deleteModel(req.name);
       return {};
     }),
-    bind(g.searchModels, searchModels),
-    bind(g.searchModelsPost, searchModels),
+    bind(g.searchModels, searchModelsJson),
+    bind(g.searchModelsPost, searchModelsJson),
     bind(g.getLatestVersions, async (req) => {
       const { model } = await registry.getModel(req.name);
       return {
@@ -159,28 +118,8 @@ export function registryBindings(registry: RegistryService, store: TrackingStore
       return {};
     }),
     bind(g.searchVersions, async (req) => {
-      const clauses = parseFilter(req.filter, MODEL_ATTRIBUTES);
-      const order = parseOrderBy(req.order_by, MODEL_ATTRIBUTES);
-      const nameClause = clauses.find((c) => c.type === 'attribute' && c.key === 'name' && c.op === '=');
-      const names = nameClause
-        ? [String(nameClause.value)]
-        : (await registry.listModels()).map((m) => m.name);
-      const versions = (await Promise.all(names.map((n) => registry.listVersions(n)))).flat();
-      const found = versions
-        .map((v) => ({ v, ...searchable(v as unknown as Record<string, unknown>, v.tags) }))
-        .filter((e) => matches(clauses, e));
-      found.sort(
-        comparatorFor(order, (a, b) =>
-          a.v.name === b.v.name ? Number(b.v.version) - Number(a.v.version) : a.v.name < b.v.name ? -1 : 1,
-        ),
-      );
-      const { items, next } = page(
-        found,
-        req.max_results,
-        req.page_token,
-        queryFingerprint(['versions', req.filter ?? '', req.order_by ?? []]),
-      );
-      return { model_versions: items.map((e) => versionJson(e.v)), next_page_token: next };
+      const { items, next } = await searchVersions(registry, req);
+      return { model_versions: items.map((v) => versionJson(v)), next_page_token: next };
     }),
     bind(g.getDownloadUri, async (req) => ({
       artifact_uri: (await registry.getVersion(req.name, req.version)).source,

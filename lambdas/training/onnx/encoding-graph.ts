@@ -1,4 +1,4 @@
-import type { ResolvedFeature } from '../features/feature-defs';
+import type { ResolvedFeature } from '../design/feature-defs';
 import { DataType, type NodeDef, type TensorDef } from './model-proto';
 
 /** Nodes that turn the raw double input [N, features] into the expanded design [N, columns]. */

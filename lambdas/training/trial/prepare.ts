@@ -1,14 +1,8 @@
 import { InvalidParameterError } from '../../platform/errors';
+import type { ModelSignature } from '../../serving/inference/signature';
 import { type ParsedParams, parseAlgorithmParams } from '../algorithm-params';
 import { type Dataset, takeRows } from '../data/dataset';
-import { METRIC_NAMES } from '../evaluation/evaluate';
-import {
-  DEFAULT_BINARY_RULE,
-  DEFAULT_REGRESSION_RULE,
-  type PromotionRule,
-  PromotionRuleSchema,
-} from '../evaluation/promotion-rule';
-import { type DesignMatrix, expandEncodings, rawInputs } from '../features/design-matrix';
+import { type DesignMatrix, expandEncodings, rawInputs } from '../design/design-matrix';
 import {
   type FeatureDef,
   FeatureDefsSchema,
@@ -16,12 +10,18 @@ import {
   type ResolvedFeature,
   resolveFeatures,
   withFills,
-} from '../features/feature-defs';
+} from '../design/feature-defs';
+import { METRIC_NAMES } from '../evaluation/evaluate';
+import {
+  DEFAULT_BINARY_RULE,
+  DEFAULT_REGRESSION_RULE,
+  type PromotionRule,
+  PromotionRuleSchema,
+} from '../evaluation/promotion-rule';
 import { encodeLabel, type Task } from '../labels';
-import type { SearchStrategy } from '../search/run-search';
 import { assertKnownParams } from '../search/samplers';
 import { DEFAULT_SPACES, type SearchSpace, SearchSpaceSchema } from '../search/search-space';
-import type { ModelSignature } from '../../serving/inference/signature';
+import type { SearchStrategy } from '../search/trial-search';
 import { type Split, splitByColumn, splitByTime } from '../split';
 
 /** Everything `mlops train` (or the pipeline's training step) asks for. */

@@ -6,13 +6,13 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerFeatureCommands } from '../../../lambdas/features/cli';
-import { DuckDbEngine } from '../../../lambdas/features/duckdb-engine';
-import { ingestBatch } from '../../../lambdas/features/ingest';
+import { writeRegistry } from '../../../lambdas/features/definitions/feature-registry-store';
+import { buildRepo, type FeatureRepo } from '../../../lambdas/features/definitions/repo';
+import { ingestBatch } from '../../../lambdas/features/ingestion/ingest';
+import { DuckDbEngine } from '../../../lambdas/features/offline/duckdb-engine';
 import { registerOnlineFeatureCommands } from '../../../lambdas/features/online/cli';
 import { DynamoOnlineTable } from '../../../lambdas/features/online/dynamo-online-table';
 import { getOnlineFeatures } from '../../../lambdas/features/online/retrieval';
-import { writeRegistry } from '../../../lambdas/features/registry-store';
-import { buildRepo, type FeatureRepo } from '../../../lambdas/features/repo';
 import { FsObjectStore } from '../../../lambdas/platform/fs-object-store';
 import { startDynamoDb } from '../../../local/engines/dynamodb';
 

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DuckDbEngine } from '../../../lambdas/features/duckdb-engine';
-import { ingestBatch } from '../../../lambdas/features/ingest';
-import { committedBatches } from '../../../lambdas/features/offline-store';
+import { writeRegistry } from '../../../lambdas/features/definitions/feature-registry-store';
+import { buildRepo } from '../../../lambdas/features/definitions/repo';
+import { ingestBatch } from '../../../lambdas/features/ingestion/ingest';
+import { DuckDbEngine } from '../../../lambdas/features/offline/duckdb-engine';
+import { committedBatches } from '../../../lambdas/features/offline/offline-store';
 import { DynamoOnlineTable } from '../../../lambdas/features/online/dynamo-online-table';
 import { materialize } from '../../../lambdas/features/online/materialize';
-import { writeRegistry } from '../../../lambdas/features/registry-store';
-import { buildRepo } from '../../../lambdas/features/repo';
 import { FsObjectStore } from '../../../lambdas/platform/fs-object-store';
 
 // The running local platform: its gateway, its dynalite table and its `features` bucket.

@@ -4,10 +4,11 @@ import {
   materialize,
   materializeChunk,
   materializeIncremental,
+  planMaterialization,
   planViewRun,
 } from '../../../lambdas/features/online/materialize';
 import { getOnlineFeatures } from '../../../lambdas/features/online/retrieval';
-import { InvalidParameterError } from '../../../lambdas/platform/errors';
+import { ConflictError, InvalidParameterError } from '../../../lambdas/platform/errors';
 import { BUCKET, makeOnlineWorld, type OnlineWorld, us } from './support';
 
 // Two views over the same entity: one fed by batch files (BatchWrite path), one by a push source
@@ -191,5 +192,36 @@ describe('a long materialization chunk', () => {
     expect(now - started).toBeGreaterThan(150_000);
     expect(outside).toEqual([]);
     await finishViewRun(slow, run);
+  });
+});
+
+describe('planning a scheduled materialization', () => {
+  it('plans every view, leaves a view another run is writing as busy, and lists only the chunks not yet done', async () => {
+    const start = us('2024-07-01T00:00:00Z');
+    const end = us('2024-07-02T00:00:00Z');
+    const users = Array.from({ length: 90 }, (_, i) => 3000 + i);
+    for (const view of ['scores_file', 'scores_push'])
+      await w.ingest(
+        view,
+        users.map((u) => ({ user_id: u, ts: '2024-07-01T10:00:00Z', score: u })),
+      );
+    const d = deps({ chunkKeys: 30 });
+    // An earlier attempt of this window finished chunk 1 of the file view...
+    const earlier = await planViewRun(d, 'scores_file', start, end);
+    await materializeChunk(d, earlier, 1);
+    // ...while a run of another window holds the push view's lease.
+    await planViewRun(d, 'scores_push', us('2024-06-30T00:00:00Z'), end);
+
+    const plan = await planMaterialization(d, { start, end });
+    expect(plan.busy).toEqual(['scores_push']);
+    expect(plan.runs.map((r) => [r.view, r.runId, r.chunks])).toEqual([['scores_file', earlier.runId, 3]]);
+    expect(plan.tasks).toEqual([
+      { run: 0, chunk: 0 },
+      { run: 0, chunk: 2 },
+    ]);
+    // A view named by the caller is not left for later: the conflict fails the plan.
+    await expect(planMaterialization(d, { views: ['scores_push'], start, end })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
   });
 });

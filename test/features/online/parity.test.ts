@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OnDemandTransform } from '../../../lambdas/features/definitions/schema';
+import { buildTrainingSet } from '../../../lambdas/features/offline/training-set';
 import { materialize } from '../../../lambdas/features/online/materialize';
 import { getOnlineFeatures } from '../../../lambdas/features/online/retrieval';
-import type { OnDemandTransform } from '../../../lambdas/features/schema';
-import { buildTrainingSet } from '../../../lambdas/features/training-set';
 import { readRows } from '../support';
 import { BUCKET, makeOnlineWorld, type OnlineWorld, us } from './support';
 

@@ -1,10 +1,10 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRepo, type FeatureRepo } from '../../../lambdas/features/definitions/repo';
 import { materialize, materializeChunk, planViewRun } from '../../../lambdas/features/online/materialize';
 import { itemKey, NO_CREATED } from '../../../lambdas/features/online/online-item';
 import { pushRows } from '../../../lambdas/features/online/push';
 import { getOnlineFeatures } from '../../../lambdas/features/online/retrieval';
-import { buildRepo, type FeatureRepo } from '../../../lambdas/features/repo';
 import { BUCKET, makeOnlineWorld, type OnlineWorld, us } from './support';
 
 // Each test has its own view. Every view is defined twice over the same table: fed by a file

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbEngine } from '../../../lambdas/features/duckdb-engine';
-import { ingestBatch } from '../../../lambdas/features/ingest';
+import { writeRegistry } from '../../../lambdas/features/definitions/feature-registry-store';
+import { buildRepo, type FeatureRepo } from '../../../lambdas/features/definitions/repo';
+import { ingestBatch } from '../../../lambdas/features/ingestion/ingest';
+import { DuckDbEngine } from '../../../lambdas/features/offline/duckdb-engine';
 import { DynamoOnlineTable } from '../../../lambdas/features/online/dynamo-online-table';
 import { materializeChunk, planViewRun } from '../../../lambdas/features/online/materialize';
 import { getOnlineFeatures } from '../../../lambdas/features/online/retrieval';
-import { writeRegistry } from '../../../lambdas/features/registry-store';
-import { buildRepo, type FeatureRepo } from '../../../lambdas/features/repo';
 import { FsObjectStore } from '../../../lambdas/platform/fs-object-store';
 import { type LocalRuntime, startLocalRuntime } from '../../../local/runtime';
 import { us } from './support';
@@ -173,9 +173,11 @@ describe('the materialization state machine, run locally', () => {
       input: { action: 'plan', views: ['nope'] },
     });
     expect(exec.status).toBe('FAILED');
-    const cause = exec.error?.Cause as Error | undefined;
-    expect(cause?.name).toBe('NotFoundError');
-    expect(cause?.message).toMatch(/feature view 'nope' not found/);
+    // As AWS reports a task's error: its type and its message.
+    expect(exec.error).toMatchObject({
+      Error: 'NotFoundError',
+      Cause: expect.stringMatching(/feature view 'nope' not found/),
+    });
     expect((await table.getState('scores')).watermark).toBe(us('2024-05-04T00:00:00Z'));
   });
 });

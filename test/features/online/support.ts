@@ -3,11 +3,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DuckDbEngine } from '../../../lambdas/features/duckdb-engine';
-import { ingestBatch } from '../../../lambdas/features/ingest';
+import { buildRepo, type FeatureRepo } from '../../../lambdas/features/definitions/repo';
+import type { OnDemandTransform } from '../../../lambdas/features/definitions/schema';
+import { ingestBatch } from '../../../lambdas/features/ingestion/ingest';
+import { DuckDbEngine } from '../../../lambdas/features/offline/duckdb-engine';
 import { DynamoOnlineTable, ensureOnlineTable } from '../../../lambdas/features/online/dynamo-online-table';
-import { buildRepo, type FeatureRepo } from '../../../lambdas/features/repo';
-import type { OnDemandTransform } from '../../../lambdas/features/schema';
 import { FsObjectStore } from '../../../lambdas/platform/fs-object-store';
 import { localDynamoClients } from '../../../local/engines/dynamodb';
 

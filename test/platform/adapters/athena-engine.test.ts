@@ -5,7 +5,7 @@ import {
   StartQueryExecutionInput$,
 } from '@aws-sdk/client-athena';
 import { describe, expect, it } from 'vitest';
-import { AthenaEngine } from '../../../lambdas/features/athena-engine';
+import { AthenaEngine } from '../../../lambdas/features/athena/athena-engine';
 import { clientConfig } from '../../../lambdas/platform/aws-clients';
 import { BadRequestError, TemporarilyUnavailableError, toMlopsError } from '../../../lambdas/platform/errors';
 import {

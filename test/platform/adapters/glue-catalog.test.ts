@@ -8,9 +8,9 @@ import {
 } from '@aws-sdk/client-glue';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { GlueTableCatalog } from '../../../lambdas/features/glue-catalog';
-import { parquetTableInput, viewTables } from '../../../lambdas/features/glue-tables';
-import { buildRepo } from '../../../lambdas/features/repo';
+import { GlueTableCatalog } from '../../../lambdas/features/athena/glue-catalog';
+import { parquetTableInput, viewTables } from '../../../lambdas/features/athena/glue-tables';
+import { buildRepo } from '../../../lambdas/features/definitions/repo';
 import { clientConfig } from '../../../lambdas/platform/aws-clients';
 import {
   type CannedResponse,

@@ -1,4 +1,10 @@
-import { entity, featureService, featureView, fileSource, onDemandFeatureView } from '../../define';
+import {
+  entity,
+  featureService,
+  featureView,
+  fileSource,
+  onDemandFeatureView,
+} from '../../definitions/define';
 
 /**
  * Example feature repo: users with purchases. Used by the docs and, later, by the pipeline.

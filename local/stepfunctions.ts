@@ -126,13 +126,13 @@ export class LocalStepFunctions {
     private readonly sdk: LocalSdkIntegrations = {},
   ) {
     this.machines = readStateMachines(plan);
-    for (const m of this.machines.values()) {
-      for (const [state, action] of m.sdkTasks) {
-        if (!sdk[action]) {
-          throw new Error(
-            `state machine ${m.logicalId}, state '${state}': aws-sdk:${action} cannot run locally`,
-          );
-        }
+  }
+
+  /** Refuses, before it starts, a machine with an SDK task this runtime was given no integration for. */
+  private assertRunnable(m: LocalStateMachine): void {
+    for (const [state, action] of m.sdkTasks) {
+      if (!this.sdk[action]) {
+        throw new Error(`state machine ${m.logicalId}, state '${state}': aws-sdk:${action} cannot run locally`);
       }
     }
   }
@@ -171,6 +171,7 @@ export class LocalStepFunctions {
     options: StartExecutionOptions,
   ): Promise<ExecutionRecord & { reused: boolean }> {
     const machine = this.find(machineName);
+    this.assertRunnable(machine);
     const path = this.recordPath(machine.logicalId, options.name);
     if (existsSync(path)) {
       const previous = JSON.parse(readFileSync(path, 'utf8')) as ExecutionRecord;

@@ -132,7 +132,9 @@ export class LocalStepFunctions {
   private assertRunnable(m: LocalStateMachine): void {
     for (const [state, action] of m.sdkTasks) {
       if (!this.sdk[action]) {
-        throw new Error(`state machine ${m.logicalId}, state '${state}': aws-sdk:${action} cannot run locally`);
+        throw new Error(
+          `state machine ${m.logicalId}, state '${state}': aws-sdk:${action} cannot run locally`,
+        );
       }
     }
   }

@@ -1,10 +1,6 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import {
-  type DesignMatrix,
-  expandEncodings,
-  toRowMajor,
-} from '../../lambdas/training/design/design-matrix';
+import { type DesignMatrix, expandEncodings, toRowMajor } from '../../lambdas/training/design/design-matrix';
 import type { ResolvedFeature } from '../../lambdas/training/design/feature-defs';
 import { exportGbdtOnnx } from '../../lambdas/training/gbdt/export-onnx';
 import { DEFAULT_GBDT_PARAMS, type GbdtTask, predictGbdt, trainGbdt } from '../../lambdas/training/gbdt/gbdt';

@@ -56,7 +56,9 @@ function preview(value: unknown, max: number): string {
       out += Array.isArray(v) ? '[...]' : '{...}';
       return;
     }
-    const entries = Array.isArray(v) ? v.slice(0, max).map((x) => [undefined, x] as const) : Object.entries(v);
+    const entries = Array.isArray(v)
+      ? v.slice(0, max).map((x) => [undefined, x] as const)
+      : Object.entries(v);
     out += Array.isArray(v) ? '[' : '{';
     entries.forEach(([k, x], i) => {
       if (out.length > max) return;

@@ -1,6 +1,6 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { toRowMajor } from '../../lambdas/training/features/design-matrix';
-import type { ResolvedFeature } from '../../lambdas/training/features/feature-defs';
+import { toRowMajor } from '../../lambdas/training/design/design-matrix';
+import type { ResolvedFeature } from '../../lambdas/training/design/feature-defs';
 import { exportGbdtOnnx } from '../../lambdas/training/gbdt/export-onnx';
 import { DEFAULT_GBDT_PARAMS, trainGbdt } from '../../lambdas/training/gbdt/gbdt';
 import { exportLogisticOnnx } from '../../lambdas/training/logistic/export-onnx';

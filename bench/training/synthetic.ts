@@ -1,4 +1,4 @@
-import type { DesignMatrix } from '../../lambdas/training/features/design-matrix';
+import type { DesignMatrix } from '../../lambdas/training/design/design-matrix';
 import { createRng } from '../../lambdas/training/random';
 
 /**

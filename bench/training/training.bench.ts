@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { auc } from '../../lambdas/training/evaluation/metrics';
 import { DEFAULT_GBDT_PARAMS, predictGbdt, trainGbdt } from '../../lambdas/training/gbdt/gbdt';
@@ -37,6 +38,9 @@ function rowMajor(columns: readonly Float64Array[], rows: number): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
+/** Load average, as a multiple of the cores, above which the goal is read from CPU seconds. */
+const OVERSUBSCRIBED = 1.5;
+
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const runs = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
@@ -49,6 +53,13 @@ const runs = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
  * python3-sklearn`; or MLOPS_BENCH_PYTHON). Goals: at most 1.5× scikit-learn's fit time, and
  * test AUC no more than 0.005 below it. Ours and scikit-learn alternate, twice in a full
  * run, and the median is kept (the runs are in `extra`), since other work shares the cores.
+ *
+ * Fit time is compared twice: wall seconds with every thread, and CPU seconds on one thread
+ * each (the per-core cost). The 1.5× goal is checked on wall time, or on the one-thread CPU
+ * ratio when the machine is oversubscribed (1-minute load average above OVERSUBSCRIBED × the
+ * cores at any point of the run): wall time then measures the other work as much as ours
+ * (scikit-learn's OpenMP threads spin while they wait for a core), CPU time much less.
+ *
  * Without scikit-learn, times are reported against one plain logistic-gradient pass over
  * the data (rows/s), the baseline that is always there; peak RSS is reported either way.
  */
@@ -59,6 +70,10 @@ export default (async (ctx): Promise<BenchMeasurement[]> => {
   const rounds = DEFAULT_GBDT_PARAMS.maxIterations;
   const repeats = ctx.quick ? 1 : 2;
   const threads = defaultThreads();
+  const cores = availableParallelism();
+  const loads: number[] = [];
+  const sampleLoad = () => loads.push(loadavg()[0]!);
+  sampleLoad();
   ctx.progress(`generating ${rows} × ${features} (+ ${testRows} test rows)`);
   const { X, y } = syntheticBinary(rows, features, 1);
   const test = syntheticBinary(testRows, features, 2);
@@ -93,6 +108,7 @@ export default (async (ctx): Promise<BenchMeasurement[]> => {
   let rssLogistic = 0;
   let rssGbdt = 0;
   for (let r = 0; r < repeats; r++) {
+    sampleLoad();
     if (sklearnRun) {
       ctx.progress(`scikit-learn ${r + 1}/${repeats}`);
       sk = sklearnRun(threads);
@@ -118,28 +134,41 @@ export default (async (ctx): Promise<BenchMeasurement[]> => {
     );
   }
   // One thread each, in CPU seconds: the per-core comparison, which holds up better than wall
-  // time when other work shares the cores; and our speed-up from threads.
-  ctx.progress('one thread each (per-core cost and scaling)');
+  // time when other work shares the cores; and our speed-up from threads. Alternating with
+  // scikit-learn, `repeats` times; the median is kept.
   const cpuSeconds = (f: () => unknown) => {
     const c = process.cpuUsage();
     f();
     const u = process.cpuUsage(c);
     return (u.user + u.system) / 1e6;
   };
-  let t = performance.now();
-  const gbdtOneThreadCpu = cpuSeconds(() =>
-    trainGbdt(X, y, 'binary', { ...DEFAULT_GBDT_PARAMS, threads: 1 }),
-  );
-  const gbdtOneThread = seconds(t);
-  const logisticOneThreadCpu = cpuSeconds(() =>
-    trainLogistic(X, y, { ...DEFAULT_LOGISTIC_PARAMS, threads: 1 }),
-  );
-  const skOne = sklearnRun?.(1);
+  const oursCpu = { logistic: [] as number[], gbdt: [] as number[], gbdtWall: [] as number[] };
+  const theirsCpu = { logistic: [] as number[], gbdt: [] as number[] };
+  for (let r = 0; r < repeats; r++) {
+    sampleLoad();
+    ctx.progress(`one thread each (per-core cost and scaling) ${r + 1}/${repeats}`);
+    const skOne = sklearnRun?.(1);
+    if (skOne) {
+      theirsCpu.logistic.push(skOne.logistic.cpu_seconds);
+      theirsCpu.gbdt.push(skOne.gbdt.cpu_seconds);
+    }
+    const t0 = performance.now();
+    oursCpu.gbdt.push(cpuSeconds(() => trainGbdt(X, y, 'binary', { ...DEFAULT_GBDT_PARAMS, threads: 1 })));
+    oursCpu.gbdtWall.push(seconds(t0));
+    oursCpu.logistic.push(cpuSeconds(() => trainLogistic(X, y, { ...DEFAULT_LOGISTIC_PARAMS, threads: 1 })));
+  }
+  sampleLoad();
+  const gbdtOneThread = median(oursCpu.gbdtWall);
+  const load = Math.max(...loads);
+  const oversubscribed = load > OVERSUBSCRIBED * cores;
+  const machine = { cores, maxLoadAverage: Number(load.toFixed(1)), oversubscribed: String(oversubscribed) };
+  const wallGoal = oversubscribed ? {} : { ratioAtMost: 1.5 };
+  const cpuGoal = oversubscribed ? { ratioAtMost: 1.5 } : {};
 
   // The always-available baseline: one logistic-gradient pass over every row and column.
   const w = new Float64Array(features).fill(0.01);
   const margin = new Float64Array(rows);
-  t = performance.now();
+  const t = performance.now();
   const passes = 3;
   for (let p = 0; p < passes; p++) {
     margin.fill(0);
@@ -188,23 +217,35 @@ export default (async (ctx): Promise<BenchMeasurement[]> => {
       extra: { threads, oneThreadSeconds: gbdtOneThread, seconds: gbdtSec },
     },
   ];
-  if (skOne) {
+  if (theirsCpu.gbdt.length > 0) {
     out.push(
       {
         id: 'training.logistic.vs_sklearn.cpu_seconds_one_thread',
-        ours: logisticOneThreadCpu,
-        baseline: skOne.logistic.cpu_seconds,
+        ours: median(oursCpu.logistic),
+        baseline: median(theirsCpu.logistic),
         unit: 'cpu s',
-        goal: {},
-        extra: { rows, features },
+        goal: cpuGoal,
+        extra: {
+          rows,
+          features,
+          ...machine,
+          oursRuns: runs(oursCpu.logistic),
+          baselineRuns: runs(theirsCpu.logistic),
+        },
       },
       {
         id: 'training.gbdt.vs_sklearn.cpu_seconds_one_thread',
-        ours: gbdtOneThreadCpu,
-        baseline: skOne.gbdt.cpu_seconds,
+        ours: median(oursCpu.gbdt),
+        baseline: median(theirsCpu.gbdt),
         unit: 'cpu s',
-        goal: {},
-        extra: { rows, features, oursWallSeconds: gbdtOneThread, sklearnWallSeconds: skOne.gbdt.seconds },
+        goal: cpuGoal,
+        extra: {
+          rows,
+          features,
+          ...machine,
+          oursRuns: runs(oursCpu.gbdt),
+          baselineRuns: runs(theirsCpu.gbdt),
+        },
       },
     );
   }
@@ -216,9 +257,10 @@ export default (async (ctx): Promise<BenchMeasurement[]> => {
         ours: logisticSec,
         baseline: median(theirs.logistic),
         unit: 's',
-        goal: { ratioAtMost: 1.5 },
+        goal: wallGoal,
         extra: {
           ...common,
+          ...machine,
           ...skExtra,
           oursRuns: runs(ours.logistic),
           baselineRuns: runs(theirs.logistic),
@@ -232,9 +274,10 @@ export default (async (ctx): Promise<BenchMeasurement[]> => {
         ours: gbdtSec,
         baseline: median(theirs.gbdt),
         unit: 's',
-        goal: { ratioAtMost: 1.5 },
+        goal: wallGoal,
         extra: {
           ...common,
+          ...machine,
           ...skExtra,
           oursRuns: runs(ours.gbdt),
           baselineRuns: runs(theirs.gbdt),

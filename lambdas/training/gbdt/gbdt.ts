@@ -108,13 +108,15 @@ function boost(
   const raw = sharedFloat64(n);
   const nBlocks = Math.ceil(n / BLOCK_ROWS);
   const blocks = sharedFloat64(3 * nBlocks);
+  const binBytes = new SharedArrayBuffer(4 * Math.ceil(nf / 4) * n);
   pool.share({
     n,
     nf,
     lambda: params.l2Regularization,
     minLeaf: params.minSamplesLeaf,
     minHess: 1e-3,
-    bins: shared((b) => new Uint8Array(b), nf * n),
+    bins: new Uint8Array(binBytes),
+    bins32: new Uint32Array(binBytes),
     thr: sharedFloat64(nf * MAX_THRESHOLDS),
     nb: shared((b) => new Int32Array(b), 4 * nf),
     y: yShared,
@@ -123,9 +125,12 @@ function boost(
     rows: shared((b) => new Uint32Array(b), 4 * n),
     scratch: shared((b) => new Uint32Array(b), 4 * n),
     scratch2: shared((b) => new Uint32Array(b), 4 * n),
+    ghScratch: sharedFloat64(2 * n),
+    ghScratch2: sharedFloat64(pool.threads > 1 ? 2 * n : 0),
     parts: shared((b) => new Int32Array(b), 4 * pool.threads),
     blocks,
     out: sharedFloat64(2 * nf * OUT_FIELDS),
+    rootCounts: sharedFloat64(256 * nf),
   });
   const maxBins = Math.min(MAX_BINS, Math.max(2, params.maxBins));
   binColumns(pool, X.columns, maxBins, createRng(params.seed));
@@ -141,7 +146,9 @@ function boost(
     for (let b = 0; b < nBlocks; b++) t += blocks[b * 3 + field]!;
     return t;
   };
-  pool.run('grad', { binary });
+  // The training loss costs a log1p per row: computed only for a caller that reads it.
+  const withLoss = onIteration !== undefined;
+  pool.run('grad', { binary, withLoss });
   const slots = new HistogramSlots(pool, nf);
   const gain = new Float64Array(nf);
   const trees: Tree[] = [];
@@ -158,13 +165,14 @@ function boost(
     minHessianToSplit: 1e-3,
   };
   for (let it = 0; it < params.maxIterations; it++) {
-    const { tree, leaves } = growTree(pool, slots, { sumG: sumBlocks(1), sumH: sumBlocks(2) }, grow, gain);
+    const root = { sumG: sumBlocks(1), sumH: sumBlocks(2), countsKnown: it > 0 };
+    const { tree, leaves } = growTree(pool, slots, root, grow, gain);
     trees.push(tree);
     gainAtIter.push(gain.slice());
     // Training rows' scores move by their leaf (the partition says which), no tree walk needed.
     pool.run('apply', { leaves });
     // The next tree's gradients, and this iteration's loss, in one pass.
-    pool.run('grad', { binary });
+    pool.run('grad', { binary, withLoss });
     const trainLoss = sumBlocks(0) / n;
     let validationLoss: number | undefined;
     if (validation && valRaw) {

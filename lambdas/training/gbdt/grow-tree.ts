@@ -80,13 +80,14 @@ export interface GrownTree {
  * from the split's histogram prefix. Histogram work runs on the pool's threads, one feature
  * per thread at a time, so the tree does not depend on the thread count.
  *
- * Expects `state.gh` filled and `state.rows` the identity; leaves `rows`
- * partitioned so each leaf owns a contiguous range.
+ * Expects `state.gh` filled and `state.rows` the identity (and, with `root.countsKnown`,
+ * `state.rootCounts` from an earlier tree); leaves `rows` partitioned so each leaf owns a
+ * contiguous range.
  */
 export function growTree(
   pool: SyncPool,
   slots: HistogramSlots,
-  rootSums: { sumG: number; sumH: number },
+  root: { sumG: number; sumH: number; countsKnown: boolean },
   opts: GrowOptions,
   gainByFeature: Float64Array,
 ): GrownTree {
@@ -100,9 +101,13 @@ export function growTree(
   const canSplit = (sums: NodeSums, depth: number) =>
     depth < opts.maxDepth && sums.count >= 2 * opts.minSamplesLeaf;
 
-  const rootNode: NodeSums = { sumG: rootSums.sumG, sumH: rootSums.sumH, count: n };
+  const rootNode: NodeSums = { sumG: root.sumG, sumH: root.sumH, count: n };
   const rootSlot = slots.take();
-  pool.run('root', { slot: rootSlot, node: canSplit(rootNode, 0) ? rootNode : null });
+  pool.run('root', {
+    slot: rootSlot,
+    node: canSplit(rootNode, 0) ? rootNode : null,
+    countsKnown: root.countsKnown,
+  });
   const open: Leaf[] = [
     { node: 0, start: 0, end: n, depth: 0, slot: rootSlot, sums: rootNode, split: bestSplit(s, 0) },
   ];
@@ -142,15 +147,22 @@ export function growTree(
     const depth = leaf.depth + 1;
     const smallSums = smallIsLeft ? leftSums : rightSums;
     const bigSums = smallIsLeft ? rightSums : leftSums;
-    const smallSlot = slots.take();
-    pool.run('children', {
-      parent: leaf.slot,
-      small: smallSlot,
-      start,
-      end,
-      smallSums: canSplit(smallSums, depth) ? smallSums : null,
-      bigSums: canSplit(bigSums, depth) ? bigSums : null,
-    });
+    const smallCan = canSplit(smallSums, depth);
+    const bigCan = canSplit(bigSums, depth);
+    // Children that will never split need no histograms: neither may split, or this split
+    // makes the last leaf (as scikit-learn's grower, which stops before their histograms).
+    const histograms = (smallCan || bigCan) && leaves + 1 < opts.maxLeafNodes;
+    const smallSlot = histograms ? slots.take() : -1;
+    if (histograms) {
+      pool.run('children', {
+        parent: leaf.slot,
+        small: smallSlot,
+        start,
+        end,
+        smallSums: smallCan ? smallSums : null,
+        bigSums: bigCan ? bigSums : null,
+      });
+    }
     const small: Leaf = {
       node: smallIsLeft ? leftNode : rightNode,
       start,
@@ -158,7 +170,7 @@ export function growTree(
       depth,
       slot: smallSlot,
       sums: smallSums,
-      split: bestSplit(s, 0),
+      split: histograms ? bestSplit(s, 0) : undefined,
     };
     const big: Leaf = {
       node: smallIsLeft ? rightNode : leftNode,
@@ -167,7 +179,7 @@ export function growTree(
       depth,
       slot: leaf.slot,
       sums: bigSums,
-      split: bestSplit(s, 1),
+      split: histograms ? bestSplit(s, 1) : undefined,
     };
     settle(small, slots);
     settle(big, slots);
@@ -220,41 +232,41 @@ function bestSplit(s: GbdtState, c: number): Split | undefined {
 const PARALLEL_PARTITION_ROWS = 65_536;
 
 /**
- * Stable partition of `rows[start, end)`: rows with bin <= `bin` first, each side in its old
- * order. Keeping each node's rows ascending keeps the histogram pass's reads moving forward
- * through memory. Large nodes are split across threads, whose shares are joined here by copies.
+ * Stable partition of `rows[start, end)`, and of their gradients in `gh`: rows with bin <=
+ * `bin` first, each side in its old order. Keeping each node's rows ascending keeps the
+ * histogram pass's reads moving forward through memory. Large nodes are split across threads
+ * (`partition`, then `join` in kernels.ts).
  */
 function partitionRows(pool: SyncPool, start: number, end: number, f: number, bin: number): number {
   const s = pool.state as unknown as GbdtState;
-  const { rows, scratch, n } = s;
-  const threads = pool.threads;
-  if (threads > 1 && end - start >= PARALLEL_PARTITION_ROWS) {
+  if (pool.threads > 1 && end - start >= PARALLEL_PARTITION_ROWS) {
     pool.run('partition', { start, end, feature: f, bin });
-    const chunk = Math.ceil((end - start) / threads);
-    let w = start;
-    for (let t = 0; t < threads; t++) {
-      const cs = Math.min(end, start + t * chunk);
-      rows.set(scratch.subarray(cs, cs + s.parts[t]!), w);
-      w += s.parts[t]!;
-    }
-    const mid = w;
-    for (let t = 0; t < threads; t++) {
-      const cs = Math.min(end, start + t * chunk);
-      const ce = Math.min(end, cs + chunk);
-      const right = ce - cs - s.parts[t]!;
-      rows.set(s.scratch2.subarray(cs, cs + right), w);
-      w += right;
-    }
+    pool.run('join', { start, end });
+    let mid = start;
+    for (let t = 0; t < pool.threads; t++) mid += s.parts[t]!;
     return mid;
   }
-  const col = s.bins.subarray(f * n, (f + 1) * n);
+  const { rows, scratch, gh, ghScratch, bins } = s;
+  const off = (f >> 2) * 4 * s.n + (f & 3);
   let w = start;
   let r = 0;
+  // Branchless: the row is written to both sides and only one cursor moves (which side a row
+  // takes is a coin flip to the branch predictor; a branch here cost 3x as much).
   for (let p = start; p < end; p++) {
     const row = rows[p]!;
-    if (col[row]! <= bin) rows[w++] = row;
-    else scratch[r++] = row;
+    const g = gh[2 * p]!;
+    const hh = gh[2 * p + 1]!;
+    const left = +(bins[off + 4 * row]! <= bin);
+    rows[w] = row;
+    gh[2 * w] = g;
+    gh[2 * w + 1] = hh;
+    scratch[r] = row;
+    ghScratch[2 * r] = g;
+    ghScratch[2 * r + 1] = hh;
+    w += left;
+    r += 1 - left;
   }
   rows.set(scratch.subarray(0, r), w);
+  gh.set(ghScratch.subarray(0, 2 * r), 2 * w);
   return w;
 }

@@ -4,12 +4,16 @@ import type { Kernel } from '../parallel/sync-pool';
 export interface LogisticState {
   n: number;
   d: number;
-  /** Standardized columns, column-major: column j at [j·n, (j+1)·n). Raw values before `standardize`. */
-  z: Float64Array;
+  /**
+   * The raw columns, never copied into a standardized table: kernels center and scale on the
+   * fly (one subtraction per value, hidden by the memory reads), which spares writing a second
+   * copy of the data. Over SharedArrayBuffers when several threads read them.
+   */
+  cols: Float64Array[];
   y: Float64Array;
   mean: Float64Array;
   scale: Float64Array;
-  /** Per block of rows: d gradient sums, the residual sum, the loss sum. */
+  /** Per block of rows: d gradient sums (on the centered, unscaled columns), the residual sum, the loss sum. */
   partial: Float64Array;
 }
 
@@ -24,12 +28,12 @@ export function logisticKernels(): Record<string, Kernel> {
   // Per-thread scratch for one block: margins, then residuals, stay in L1.
   const resid = new Float64Array(BLOCK);
   return {
-    /** Standardizes columns j ≡ index (mod threads) in place, as StandardScaler (a constant column keeps scale 1). */
+    /** Mean and scale of columns j ≡ index (mod threads), as StandardScaler (a constant column keeps scale 1). */
     standardize: (st, _a, index, threads) => {
       const s = st as unknown as LogisticState;
-      const { n, d, z } = s;
+      const { n, d, cols } = s;
       for (let j = index; j < d; j += threads) {
-        const col = z.subarray(j * n, (j + 1) * n);
+        const col = cols[j]!;
         let sum = 0;
         for (let i = 0; i < n; i++) sum += col[i]!;
         const mu = sum / n;
@@ -39,19 +43,19 @@ export function logisticKernels(): Record<string, Kernel> {
         const sc = sd > 0 ? sd : 1;
         s.mean[j] = mu;
         s.scale[j] = sc;
-        for (let i = 0; i < n; i++) col[i] = (col[i]! - mu) / sc;
       }
     },
 
     /**
-     * Loss and gradient sums of blocks b ≡ index (mod threads) at weights `w` (d weights, then
-     * the intercept): the margin, residual and gradient of a block are computed while its
-     * rows are in cache, so each evaluation reads the data once.
+     * Loss and gradient sums of blocks b ≡ index (mod threads) at weights `w` (d weights on the
+     * standardized scale, then the intercept): the margin, residual and gradient of a block are
+     * computed while its rows are in cache, so each evaluation reads the data once. Gradient
+     * sums are on centered columns; the caller divides them by the scale.
      */
     objective: (st, a, index, threads) => {
       const s = st as unknown as LogisticState;
       const w = (a as unknown as { w: number[] }).w;
-      const { n, d, z, y, partial } = s;
+      const { n, d, cols, mean, scale, y, partial } = s;
       const nBlocks = Math.ceil(n / BLOCK);
       const stride = d + 2;
       const b = w[d]!;
@@ -60,10 +64,11 @@ export function logisticKernels(): Record<string, Kernel> {
         const len = Math.min(n, lo + BLOCK) - lo;
         resid.fill(b, 0, len);
         for (let j = 0; j < d; j++) {
-          const wj = w[j]!;
-          if (wj === 0) continue;
-          const off = j * n + lo;
-          for (let i = 0; i < len; i++) resid[i] = resid[i]! + wj * z[off + i]!;
+          if (w[j] === 0) continue;
+          const wj = w[j]! / scale[j]!;
+          const mu = mean[j]!;
+          const col = cols[j]!;
+          for (let i = 0; i < len; i++) resid[i] = resid[i]! + wj * (col[lo + i]! - mu);
         }
         let loss = 0;
         let gb = 0;
@@ -81,9 +86,10 @@ export function logisticKernels(): Record<string, Kernel> {
         }
         const o = blk * stride;
         for (let j = 0; j < d; j++) {
-          const off = j * n + lo;
+          const mu = mean[j]!;
+          const col = cols[j]!;
           let gj = 0;
-          for (let i = 0; i < len; i++) gj += resid[i]! * z[off + i]!;
+          for (let i = 0; i < len; i++) gj += resid[i]! * (col[lo + i]! - mu);
           partial[o + j] = gj;
         }
         partial[o + d] = gb;

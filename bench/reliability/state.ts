@@ -9,6 +9,11 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 
+/** Files of the local event bus (local/alarms.ts, local/event-rules.ts). */
+const ALARM_NOTICES = join('events', 'notifications.jsonl');
+const EVENT_LOG = join('events', 'events.jsonl');
+const ALARM_EVENT = 'CloudWatch Alarm State Change';
+
 /** What the platform has stored: every item of every table, every file under a root. */
 export interface StateSnapshot {
   /** table -> item key (JSON) -> item (JSON). */
@@ -83,9 +88,15 @@ export class StateProbe {
           const full = join(dir, e.name);
           if (e.isDirectory()) return walk(full);
           const rel = relative(this.root, full);
+          // Alarm notices are the platform watching its own metrics on a timer, not state a
+          // request wrote: leave them out, and fingerprint the event log without them.
+          if (rel.endsWith(ALARM_NOTICES)) return;
           try {
             const s = await stat(full);
-            meta.set(rel, `${s.size}:${s.mtimeMs}:${s.ino}`);
+            if (rel.endsWith(EVENT_LOG)) {
+              const lines = (await readFile(full, 'utf8')).split('\n');
+              meta.set(rel, lines.filter((l) => !l.includes(ALARM_EVENT)).join('\n'));
+            } else meta.set(rel, `${s.size}:${s.mtimeMs}:${s.ino}`);
             if (withContents) contents.set(rel, await readFile(full));
           } catch {
             // Removed between readdir and stat: it is not there.

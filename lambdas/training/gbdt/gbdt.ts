@@ -3,7 +3,7 @@ import { defaultThreads, SyncPool, sharedFloat64 } from '../parallel/sync-pool';
 import { createRng } from '../random';
 import { binColumns, MAX_BINS } from './binning';
 import { growTree, HistogramSlots } from './grow-tree';
-import { BLOCK_ROWS, gbdtKernels, MAX_THRESHOLDS, OUT_FIELDS } from './kernels';
+import { BLOCK_ROWS, gbdtKernels, HIST_STRIDE, histBlockRows, MAX_THRESHOLDS, OUT_FIELDS } from './kernels';
 import { type Tree, treeValue } from './tree';
 
 /** Hyperparameters; defaults are scikit-learn's HistGradientBoosting defaults. */
@@ -131,6 +131,8 @@ function boost(
     blocks,
     out: sharedFloat64(2 * nf * OUT_FIELDS),
     rootCounts: sharedFloat64(256 * nf),
+    histBlock: histBlockRows(n),
+    blockHist: sharedFloat64((Math.ceil(n / histBlockRows(n)) - 1) * nf * HIST_STRIDE),
   });
   const maxBins = Math.min(MAX_BINS, Math.max(2, params.maxBins));
   binColumns(pool, X.columns, maxBins, createRng(params.seed));

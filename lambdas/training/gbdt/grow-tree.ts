@@ -77,8 +77,8 @@ export interface GrownTree {
  * Grows one tree best-first (the leaf with the largest gain splits next) on gradient and
  * hessian histograms, as scikit-learn's HistGradientBoosting: the smaller child's histogram
  * is built from its rows and the larger one's is the parent's minus it; children's sums come
- * from the split's histogram prefix. Histogram work runs on the pool's threads, one feature
- * per thread at a time, so the tree does not depend on the thread count.
+ * from the split's histogram prefix. Histogram work runs on the pool's threads in units of a
+ * row block and a feature group, so the tree does not depend on the thread count.
  *
  * Expects `state.gh` filled and `state.rows` the identity (and, with `root.countsKnown`,
  * `state.rootCounts` from an earlier tree); leaves `rows` partitioned so each leaf owns a
@@ -103,7 +103,8 @@ export function growTree(
 
   const rootNode: NodeSums = { sumG: root.sumG, sumH: root.sumH, count: n };
   const rootSlot = slots.take();
-  pool.run('root', {
+  pool.run('hist', { slot: rootSlot, start: 0, end: n, indexed: false, count: !root.countsKnown });
+  pool.run('rootSplit', {
     slot: rootSlot,
     node: canSplit(rootNode, 0) ? rootNode : null,
     countsKnown: root.countsKnown,
@@ -154,7 +155,8 @@ export function growTree(
     const histograms = (smallCan || bigCan) && leaves + 1 < opts.maxLeafNodes;
     const smallSlot = histograms ? slots.take() : -1;
     if (histograms) {
-      pool.run('children', {
+      pool.run('hist', { slot: smallSlot, start, end, indexed: true, count: true });
+      pool.run('childSplit', {
         parent: leaf.slot,
         small: smallSlot,
         start,

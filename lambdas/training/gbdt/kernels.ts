@@ -46,6 +46,10 @@ export interface GbdtState {
    * row, so counts are taken once and later roots sum only gradients and hessians.
    */
   rootCounts: Float64Array;
+  /** Rows per block of a node's histogram pass (see `histBlockRows`). */
+  histBlock: number;
+  /** Partial histograms of a node's row blocks 1, 2, ... (block 0 is built in the slot). */
+  blockHist: Float64Array;
   lambda: number;
   minLeaf: number;
   minHess: number;
@@ -57,6 +61,14 @@ export const MAX_THRESHOLDS = 254;
 export const SLOTS_PER_CHUNK = 8;
 /** Rows per block of the row-parallel passes; fixed, so sums do not depend on the thread count. */
 export const BLOCK_ROWS = 16_384;
+/**
+ * Rows per block of a node's histogram pass: at least 65,536 (a block's work must outweigh
+ * combining its partial histogram), and at most 32 blocks per node, which bounds the partial
+ * histograms' memory. Fixed by the row count alone, so sums never depend on the threads.
+ */
+export function histBlockRows(n: number): number {
+  return Math.max(65_536, Math.ceil(n / 32));
+}
 /** Doubles per feature in a histogram: 256 bins of (gradient, hessian, count). */
 export const HIST_STRIDE = 3 * 256;
 export const OUT_FIELDS = 5;
@@ -77,9 +89,10 @@ export interface BinArgs {
 }
 
 /**
- * The GBDT kernels. Each thread takes a contiguous range of features for histogram work and
- * blocks b ≡ index (mod threads) for row passes; every feature or block is computed by one
- * thread in a fixed order, so results are bit-identical whatever the thread count.
+ * The GBDT kernels. Each thread takes a contiguous range of (row block, feature group) units
+ * for histogram passes, of features for split search, and blocks b ≡ index (mod threads) for
+ * row passes; every unit, feature or block is computed by one thread in a fixed order, so
+ * results are bit-identical whatever the thread count.
  *
  * Shipped to workers as source text: everything it uses is inside its body.
  */
@@ -186,114 +199,126 @@ export function gbdtKernels(): Record<string, Kernel> {
   };
 
   /**
-   * Histograms of features [lo, hi) in `slot` over `rows[start, end)` (or rows start..end-1
-   * when `rows` is null). A group of four features is one pass: one 32-bit load gives a row's
-   * four bin codes and one gradient/hessian load serves four histogram updates, while four
-   * 6 KiB histograms stay in L1. Features of a group split between threads take one pass
-   * each. Each feature still sums its rows in row order, so the result does not depend on
-   * how features are grouped. With `counts` (rows null only), bin counts are copied from it
-   * instead of counted: a fifth fewer memory operations per row and feature.
+   * One work unit of a node's histograms: features [f0, f0 + nfeat) (one group of four, or
+   * the last, shorter group) over the node's rows at positions [start, end) of `rows` (or rows
+   * start..end-1 when `rows` is null), accumulated into `h` where feature f0 + j starts at
+   * `b0 + j·STRIDE`. A full group is one pass: one 32-bit load gives a row's four bin codes and
+   * one gradient/hessian load serves four histogram updates, while four 6 KiB histograms stay
+   * in L1. Rows are summed in order. Without `count`, bin counts are left at zero (the caller
+   * copies them from the root's): a fifth fewer memory operations per row and feature.
    */
-  const buildHist = (
+  const buildUnit = (
     s: GbdtState,
-    slot: number,
-    lo: number,
-    hi: number,
+    h: Float64Array,
+    b0: number,
+    f0: number,
+    nfeat: number,
     rows: Uint32Array | null,
     start: number,
     end: number,
-    counts: Float64Array | null,
+    count: boolean,
   ): void => {
     const { n, bins, bins32, gh } = s;
-    for (let f = lo; f < hi; ) {
-      const [h, b0] = slotBase(s, slot, f);
-      if ((f & 3) !== 0 || f + 4 > hi) {
-        h.fill(0, b0, b0 + STRIDE);
+    if (nfeat < 4) {
+      for (let j = 0; j < nfeat; j++) {
+        const f = f0 + j;
+        const base = b0 + j * STRIDE;
+        h.fill(0, base, base + STRIDE);
         // Feature f's codes: byte f & 3 of each row's word in group f >> 2.
         const off = (f >> 2) * 4 * n + (f & 3);
         for (let p = start; p < end; p++) {
           const i = rows === null ? p : rows[p]!;
-          const k = b0 + bins[off + 4 * i]! * 3;
+          const k = base + bins[off + 4 * i]! * 3;
           h[k] = h[k]! + gh[2 * p]!;
           h[k + 1] = h[k + 1]! + gh[2 * p + 1]!;
-          if (counts === null) h[k + 2] = h[k + 2]! + 1;
-        }
-        if (counts !== null) copyCounts(counts, f, h, b0);
-        f++;
-        continue;
-      }
-      h.fill(0, b0, b0 + 4 * STRIDE);
-      const b1 = b0 + STRIDE;
-      const b2 = b1 + STRIDE;
-      const b3 = b2 + STRIDE;
-      const words = bins32.subarray((f >> 2) * n, ((f >> 2) + 1) * n);
-      // Copies of the loop so none has a per-row branch.
-      if (counts !== null) {
-        for (let i = start; i < end; i++) {
-          const g = gh[2 * i]!;
-          const hh = gh[2 * i + 1]!;
-          const w = words[i]!;
-          let k = b0 + (w & 255) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-          k = b1 + ((w >>> 8) & 255) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-          k = b2 + ((w >>> 16) & 255) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-          k = b3 + (w >>> 24) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-        }
-        for (let j = 0; j < 4; j++) copyCounts(counts, f + j, h, b0 + j * STRIDE);
-      } else if (rows === null) {
-        for (let i = start; i < end; i++) {
-          const g = gh[2 * i]!;
-          const hh = gh[2 * i + 1]!;
-          const w = words[i]!;
-          let k = b0 + (w & 255) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-          h[k + 2] = h[k + 2]! + 1;
-          k = b1 + ((w >>> 8) & 255) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-          h[k + 2] = h[k + 2]! + 1;
-          k = b2 + ((w >>> 16) & 255) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-          h[k + 2] = h[k + 2]! + 1;
-          k = b3 + (w >>> 24) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-          h[k + 2] = h[k + 2]! + 1;
-        }
-      } else {
-        for (let p = start; p < end; p++) {
-          const i = rows[p]!;
-          const g = gh[2 * p]!;
-          const hh = gh[2 * p + 1]!;
-          const w = words[i]!;
-          let k = b0 + (w & 255) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-          h[k + 2] = h[k + 2]! + 1;
-          k = b1 + ((w >>> 8) & 255) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-          h[k + 2] = h[k + 2]! + 1;
-          k = b2 + ((w >>> 16) & 255) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-          h[k + 2] = h[k + 2]! + 1;
-          k = b3 + (w >>> 24) * 3;
-          h[k] = h[k]! + g;
-          h[k + 1] = h[k + 1]! + hh;
-          h[k + 2] = h[k + 2]! + 1;
+          if (count) h[k + 2] = h[k + 2]! + 1;
         }
       }
-      f += 4;
+      return;
+    }
+    h.fill(0, b0, b0 + 4 * STRIDE);
+    const b1 = b0 + STRIDE;
+    const b2 = b1 + STRIDE;
+    const b3 = b2 + STRIDE;
+    const words = bins32.subarray((f0 >> 2) * n, ((f0 >> 2) + 1) * n);
+    // Copies of the loop so none has a per-row branch.
+    if (!count && rows === null) {
+      for (let i = start; i < end; i++) {
+        const g = gh[2 * i]!;
+        const hh = gh[2 * i + 1]!;
+        const w = words[i]!;
+        let k = b0 + (w & 255) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+        k = b1 + ((w >>> 8) & 255) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+        k = b2 + ((w >>> 16) & 255) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+        k = b3 + (w >>> 24) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+      }
+    } else if (rows === null) {
+      for (let i = start; i < end; i++) {
+        const g = gh[2 * i]!;
+        const hh = gh[2 * i + 1]!;
+        const w = words[i]!;
+        let k = b0 + (w & 255) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+        h[k + 2] = h[k + 2]! + 1;
+        k = b1 + ((w >>> 8) & 255) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+        h[k + 2] = h[k + 2]! + 1;
+        k = b2 + ((w >>> 16) & 255) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+        h[k + 2] = h[k + 2]! + 1;
+        k = b3 + (w >>> 24) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+        h[k + 2] = h[k + 2]! + 1;
+      }
+    } else {
+      for (let p = start; p < end; p++) {
+        const i = rows[p]!;
+        const g = gh[2 * p]!;
+        const hh = gh[2 * p + 1]!;
+        const w = words[i]!;
+        let k = b0 + (w & 255) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+        h[k + 2] = h[k + 2]! + 1;
+        k = b1 + ((w >>> 8) & 255) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+        h[k + 2] = h[k + 2]! + 1;
+        k = b2 + ((w >>> 16) & 255) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+        h[k + 2] = h[k + 2]! + 1;
+        k = b3 + (w >>> 24) * 3;
+        h[k] = h[k]! + g;
+        h[k + 1] = h[k + 1]! + hh;
+        h[k + 2] = h[k + 2]! + 1;
+      }
+    }
+  };
+
+  /**
+   * Adds the partial histograms of a node's later row blocks (`blockHist`, block 1 on) into
+   * feature f's histogram in the slot, in block order, so the sums do not depend on which
+   * thread built which block.
+   */
+  const combineBlocks = (s: GbdtState, h: Float64Array, base: number, f: number, blocks: number): void => {
+    const bh = s.blockHist;
+    const width = s.nb[f]! * 3;
+    for (let b = 1; b < blocks; b++) {
+      const src = ((b - 1) * s.nf + f) * STRIDE;
+      for (let k = 0; k < width; k++) h[base + k] = h[base + k]! + bh[src + k]!;
     }
   };
 
@@ -395,32 +420,72 @@ export function gbdtKernels(): Record<string, Kernel> {
     },
 
     /**
-     * The root's histogram (all rows, in order: no index indirection) and its best split per
-     * feature. The first root (`countsKnown` false) also records its bin counts for the rest.
+     * A node's histograms, split into units of (row block, feature group) over the threads:
+     * block 0 goes to the node's slot, block b > 0 to `blockHist` (combined in block order by
+     * `rootSplit` / `childSplit`). Blocks of `histBlock` rows from the node's start are fixed
+     * for the data set, so the partial sums do not depend on the thread count, and a large
+     * node keeps every thread busy even when the features are few.
      */
-    root: (st, a, index, threads) => {
+    hist: (st, a, index, threads) => {
+      const s = st as unknown as GbdtState;
+      const { slot, start, end, indexed, count } = a as unknown as {
+        slot: number;
+        start: number;
+        end: number;
+        indexed: boolean;
+        count: boolean;
+      };
+      const rows = indexed ? s.rows : null;
+      const hb = s.histBlock;
+      const blocks = Math.max(1, Math.ceil((end - start) / hb));
+      const groups = Math.ceil(s.nf / 4);
+      const units = blocks * groups;
+      const from = Math.floor((index * units) / threads);
+      const to = Math.floor(((index + 1) * units) / threads);
+      for (let u = from; u < to; u++) {
+        const b = Math.floor(u / groups);
+        const f0 = (u % groups) * 4;
+        const nfeat = Math.min(4, s.nf - f0);
+        const lo = start + b * hb;
+        const hi = Math.min(end, lo + hb);
+        if (b === 0) {
+          const [h, base] = slotBase(s, slot, f0);
+          buildUnit(s, h, base, f0, nfeat, rows, lo, hi, count);
+        } else {
+          buildUnit(s, s.blockHist, ((b - 1) * s.nf + f0) * STRIDE, f0, nfeat, rows, lo, hi, count);
+        }
+      }
+    },
+
+    /**
+     * After `hist` on the root: its histogram per feature (blocks combined; bin counts copied
+     * when `countsKnown`, else recorded for later roots) and its best split per feature.
+     */
+    rootSplit: (st, a, index, threads) => {
       const s = st as unknown as GbdtState;
       const { slot, node, countsKnown } = a as unknown as {
         slot: number;
         node: NodeSums | null;
         countsKnown: boolean;
       };
+      const blocks = Math.max(1, Math.ceil(s.n / s.histBlock));
       const lo = Math.floor((index * s.nf) / threads);
       const hi = Math.floor(((index + 1) * s.nf) / threads);
-      buildHist(s, slot, lo, hi, null, 0, s.n, countsKnown ? s.rootCounts : null);
       for (let f = lo; f < hi; f++) {
         const [h, base] = slotBase(s, slot, f);
-        if (!countsKnown) for (let b = 0; b < 256; b++) s.rootCounts[f * 256 + b] = h[base + b * 3 + 2]!;
+        combineBlocks(s, h, base, f, blocks);
+        if (countsKnown) copyCounts(s.rootCounts, f, h, base);
+        else for (let b = 0; b < 256; b++) s.rootCounts[f * 256 + b] = h[base + b * 3 + 2]!;
         if (node) findSplit(s, h, base, s.nb[f]!, node, f * FIELDS);
         else noSplit(s, f * FIELDS);
       }
     },
 
     /**
-     * After a split: the smaller child's histogram from its rows, the larger child's as the
+     * After `hist` on the smaller child: its histogram per feature, the larger child's as the
      * parent's minus it (in the parent's slot), and both children's best split per feature.
      */
-    children: (st, a, index, threads) => {
+    childSplit: (st, a, index, threads) => {
       const s = st as unknown as GbdtState;
       const args = a as unknown as {
         parent: number;
@@ -431,11 +496,12 @@ export function gbdtKernels(): Record<string, Kernel> {
         bigSums: NodeSums | null;
       };
       const nf = s.nf;
+      const blocks = Math.max(1, Math.ceil((args.end - args.start) / s.histBlock));
       const lo = Math.floor((index * nf) / threads);
       const hi = Math.floor(((index + 1) * nf) / threads);
-      buildHist(s, args.small, lo, hi, s.rows, args.start, args.end, null);
       for (let f = lo; f < hi; f++) {
         const [hs, bs] = slotBase(s, args.small, f);
+        combineBlocks(s, hs, bs, f, blocks);
         const [hp, bp] = slotBase(s, args.parent, f);
         const nb = s.nb[f]!;
         for (let k = 0; k < nb * 3; k++) hp[bp + k] = hp[bp + k]! - hs[bs + k]!;

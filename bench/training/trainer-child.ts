@@ -1,0 +1,69 @@
+/**
+ * One fit of a built-in trainer, as the benchmark measures it: this file is bundled and
+ * minified by esbuild with the settings of the Lambda functions (training.bench.ts builds
+ * it), so the code timed is the code a trial runs, in a process of its own whose peak RSS is
+ * the trainer's alone.
+ *
+ * Usage: node trainer.mjs <dir> <rows> <testRows> <features> <logistic|gbdt> <threads>
+ * <dir> holds x_cols.f64 and x_test_cols.f64 (column-major float64), y_train.f64, y_test.f64.
+ * Prints one JSON line: wall and CPU seconds of the fit, test AUC, iterations, peak RSS.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DesignMatrix } from '../../lambdas/training/design/design-matrix';
+import { auc } from '../../lambdas/training/evaluation/metrics';
+import { DEFAULT_GBDT_PARAMS, predictGbdt, trainGbdt } from '../../lambdas/training/gbdt/gbdt';
+import {
+  DEFAULT_LOGISTIC_PARAMS,
+  predictLogistic,
+  trainLogistic,
+} from '../../lambdas/training/logistic/logistic-regression';
+
+const [dir, rowsArg, testRowsArg, featuresArg, algorithm, threadsArg] = process.argv.slice(2) as string[];
+const rows = Number(rowsArg);
+const testRows = Number(testRowsArg);
+const features = Number(featuresArg);
+const threads = Number(threadsArg);
+
+function floats(file: string): Float64Array {
+  const b = readFileSync(join(dir as string, file));
+  return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+}
+
+function matrix(file: string, n: number): DesignMatrix {
+  const all = floats(file);
+  const columns = Array.from({ length: features }, (_, j) => all.subarray(j * n, (j + 1) * n));
+  return { names: columns.map((_, j) => `f${j}`), columns, rows: n };
+}
+
+const X = matrix('x_cols.f64', rows);
+const y = floats('y_train.f64');
+const testX = matrix('x_test_cols.f64', testRows);
+const testY = floats('y_test.f64');
+
+/** Fits the trainer, timing the fit alone; then scores the test rows. */
+function trainAndScore(): { seconds: number; cpu: NodeJS.CpuUsage; scores: Float64Array; iterations: number } {
+  const t = performance.now();
+  const c = process.cpuUsage();
+  if (algorithm === 'gbdt') {
+    const model = trainGbdt(X, y, 'binary', { ...DEFAULT_GBDT_PARAMS, threads });
+    const seconds = (performance.now() - t) / 1000;
+    const cpu = process.cpuUsage(c);
+    return { seconds, cpu, scores: predictGbdt(model, testX), iterations: model.trees.length };
+  }
+  const model = trainLogistic(X, y, { ...DEFAULT_LOGISTIC_PARAMS, threads });
+  const seconds = (performance.now() - t) / 1000;
+  const cpu = process.cpuUsage(c);
+  return { seconds, cpu, scores: predictLogistic(model, testX), iterations: model.iterations };
+}
+
+const { seconds, cpu, scores, iterations } = trainAndScore();
+process.stdout.write(
+  `${JSON.stringify({
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    auc: auc(testY, scores),
+    iterations,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  })}\n`,
+);

@@ -3,6 +3,7 @@ import { registerExperimentCommands } from '../lambdas/experiments/cli';
 import { registerFeatureCommands } from '../lambdas/features/cli';
 import { registerOnlineFeatureCommands } from '../lambdas/features/online/cli';
 import { registerMonitoringCommands } from '../lambdas/monitoring/cli';
+import { registerCostCommands } from '../lambdas/platform/cost/cli';
 import { MlopsError } from '../lambdas/platform/errors';
 import { registerDeployCommands } from '../lambdas/serving/deploy/cli';
 import { registerTrackingCommands } from '../lambdas/tracking/cli';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerExperimentCommands(program);
   registerMonitoringCommands(program);
   registerDeployCommands(program);
+  registerCostCommands(program);
   return program;
 }
 

@@ -42,7 +42,12 @@ const testX = matrix('x_test_cols.f64', testRows);
 const testY = floats('y_test.f64');
 
 /** Fits the trainer, timing the fit alone; then scores the test rows. */
-function trainAndScore(): { seconds: number; cpu: NodeJS.CpuUsage; scores: Float64Array; iterations: number } {
+function trainAndScore(): {
+  seconds: number;
+  cpu: NodeJS.CpuUsage;
+  scores: Float64Array;
+  iterations: number;
+} {
   const t = performance.now();
   const c = process.cpuUsage();
   if (algorithm === 'gbdt') {

@@ -64,6 +64,210 @@ export function readAlarms(plan: LocalPlan): LocalAlarm[] {
   return out;
 }
 
+/** A parsed `AlarmRule` of a composite alarm. */
+export type AlarmRule =
+  | { readonly kind: 'state'; readonly state: AlarmState; readonly alarm: string }
+  | { readonly kind: 'const'; readonly value: boolean }
+  | { readonly kind: 'not'; readonly rule: AlarmRule }
+  | { readonly kind: 'and' | 'or'; readonly rules: readonly AlarmRule[] };
+
+/** The alarm name an `AlarmRule` reference names: a name, or an alarm ARN (`...:alarm:<name>`). */
+function ruleAlarmName(ref: string): string {
+  const arn = /^arn:aws[a-z-]*:cloudwatch:[^:]*:[^:]*:alarm:(.+)$/.exec(ref);
+  return arn ? (arn[1] as string) : ref;
+}
+
+/**
+ * Parses a composite alarm's `AlarmRule` as CloudWatch writes it: `ALARM(x)`, `OK(x)`,
+ * `INSUFFICIENT_DATA(x)` of an alarm name or ARN (quoted or not), `TRUE`, `FALSE`, `AND`,
+ * `OR`, `NOT` and parentheses (NOT binds tighter than AND, AND tighter than OR).
+ *
+ * @example
+ * parseAlarmRule('ALARM("errors") AND NOT OK(latency)');
+ */
+export function parseAlarmRule(text: string): AlarmRule {
+  let i = 0;
+  const fail = (what: string): never => {
+    throw new Error(`AlarmRule ${JSON.stringify(text)}: ${what} at position ${i}`);
+  };
+  const space = () => {
+    while (i < text.length && /\s/.test(text[i] as string)) i++;
+  };
+  const word = (): string => {
+    space();
+    const m = /^[A-Za-z_]+/.exec(text.slice(i));
+    return m ? (m[0] as string) : '';
+  };
+  const expect = (c: string) => {
+    space();
+    if (text[i] !== c) fail(`expected '${c}'`);
+    i++;
+  };
+  const ref = (): string => {
+    space();
+    if (text[i] === '"' || text[i] === "'") {
+      const q = text[i] as string;
+      const end = text.indexOf(q, i + 1);
+      if (end < 0) fail('unterminated quote');
+      const name = text.slice(i + 1, end);
+      i = end + 1;
+      return name;
+    }
+    const end = text.indexOf(')', i);
+    if (end < 0) fail("expected ')'");
+    const name = text.slice(i, end).trim();
+    i = end;
+    if (!name) fail('expected an alarm name');
+    return name;
+  };
+  const primary = (): AlarmRule => {
+    space();
+    if (text[i] === '(') {
+      i++;
+      const r = or();
+      expect(')');
+      return r;
+    }
+    const w = word();
+    const upper = w.toUpperCase();
+    if (upper === 'TRUE' || upper === 'FALSE') {
+      i += w.length;
+      return { kind: 'const', value: upper === 'TRUE' };
+    }
+    if (upper === 'ALARM' || upper === 'OK' || upper === 'INSUFFICIENT_DATA') {
+      i += w.length;
+      expect('(');
+      const alarm = ruleAlarmName(ref());
+      expect(')');
+      return { kind: 'state', state: upper as AlarmState, alarm };
+    }
+    return fail('expected ALARM(...), OK(...), INSUFFICIENT_DATA(...), TRUE, FALSE, NOT or (');
+  };
+  const not = (): AlarmRule => {
+    const w = word();
+    if (w.toUpperCase() === 'NOT') {
+      i += w.length;
+      return { kind: 'not', rule: not() };
+    }
+    return primary();
+  };
+  const chain = (op: 'AND' | 'OR', next: () => AlarmRule): AlarmRule => {
+    const rules = [next()];
+    for (;;) {
+      const w = word();
+      if (w.toUpperCase() !== op) break;
+      i += w.length;
+      rules.push(next());
+    }
+    return rules.length === 1 ? (rules[0] as AlarmRule) : { kind: op === 'AND' ? 'and' : 'or', rules };
+  };
+  const and = () => chain('AND', not);
+  const or = () => chain('OR', and);
+  const rule = or();
+  space();
+  if (i < text.length) fail('unexpected text');
+  return rule;
+}
+
+/** The alarms a rule names. */
+export function ruleAlarms(rule: AlarmRule): string[] {
+  if (rule.kind === 'state') return [rule.alarm];
+  if (rule.kind === 'not') return ruleAlarms(rule.rule);
+  if (rule.kind === 'const') return [];
+  return [...new Set(rule.rules.flatMap(ruleAlarms))];
+}
+
+/** Evaluates a rule over the alarms' current states (an unknown alarm is INSUFFICIENT_DATA). */
+export function evaluateAlarmRule(rule: AlarmRule, stateOf: (alarm: string) => AlarmState): boolean {
+  switch (rule.kind) {
+    case 'state':
+      return stateOf(rule.alarm) === rule.state;
+    case 'const':
+      return rule.value;
+    case 'not':
+      return !evaluateAlarmRule(rule.rule, stateOf);
+    case 'and':
+      return rule.rules.every((r) => evaluateAlarmRule(r, stateOf));
+    case 'or':
+      return rule.rules.some((r) => evaluateAlarmRule(r, stateOf));
+  }
+}
+
+/** An `AWS::CloudWatch::CompositeAlarm` of the template. */
+export interface LocalCompositeAlarm {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly ruleText: string;
+  readonly rule: AlarmRule;
+  readonly alarmActions: readonly string[];
+  readonly okActions: readonly string[];
+  readonly description: string;
+  readonly actionsEnabled: boolean;
+}
+
+const LOCAL_ALARM_ARN = 'arn:aws:cloudwatch:us-east-1:000000000000:alarm:';
+
+/** An alarm's name by logical id (its `AlarmName`, else the logical id, as `readAlarms` names it). */
+function alarmNameOf(plan: LocalPlan, id: string): string | undefined {
+  const r = plan.template.Resources[id];
+  if (r?.Type !== 'AWS::CloudWatch::Alarm' && r?.Type !== 'AWS::CloudWatch::CompositeAlarm') return undefined;
+  return typeof r.Properties?.AlarmName === 'string' ? r.Properties.AlarmName : id;
+}
+
+/** Resolves an AlarmRule value: alarm ARNs (`Fn::GetAtt [alarm, Arn]`) become local alarm ARNs. */
+function resolveRule(v: unknown, plan: LocalPlan): string | undefined {
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    const getAtt = o['Fn::GetAtt'];
+    if (Array.isArray(getAtt)) {
+      const name = alarmNameOf(plan, getAtt[0] as string);
+      if (name) return `${LOCAL_ALARM_ARN}${name}`;
+    }
+    if (typeof o.Ref === 'string') {
+      const name = alarmNameOf(plan, o.Ref);
+      if (name) return name;
+    }
+    const join = o['Fn::Join'];
+    if (Array.isArray(join) && Array.isArray(join[1])) {
+      const parts = (join[1] as unknown[]).map((p) => resolveRule(p, plan));
+      return parts.every((p) => p !== undefined) ? parts.join(String(join[0])) : undefined;
+    }
+  }
+  return resolveValue(v, plan);
+}
+
+/** Reads the template's composite alarms; a rule naming an alarm the template lacks fails, as CloudFormation would. */
+export function readCompositeAlarms(plan: LocalPlan): LocalCompositeAlarm[] {
+  const out: LocalCompositeAlarm[] = [];
+  const names = new Set(
+    Object.keys(plan.template.Resources)
+      .map((id) => alarmNameOf(plan, id))
+      .filter(Boolean),
+  );
+  for (const [id, r] of Object.entries(plan.template.Resources)) {
+    if (r.Type !== 'AWS::CloudWatch::CompositeAlarm') continue;
+    const p = r.Properties ?? {};
+    const ruleText = resolveRule(p.AlarmRule, plan);
+    if (!ruleText) throw new Error(`composite alarm ${id}: its AlarmRule cannot be resolved locally`);
+    const rule = parseAlarmRule(ruleText);
+    const missing = ruleAlarms(rule).filter((a) => !names.has(a));
+    if (missing.length)
+      throw new Error(`composite alarm ${id}: its AlarmRule names unknown alarm(s) ${missing.join(', ')}`);
+    const str = (v: unknown) => resolveValue(v, plan) ?? '';
+    out.push({
+      logicalId: id,
+      name: typeof p.AlarmName === 'string' ? p.AlarmName : id,
+      ruleText,
+      rule,
+      alarmActions: ((p.AlarmActions ?? []) as unknown[]).map(str),
+      okActions: ((p.OKActions ?? []) as unknown[]).map(str),
+      description: typeof p.AlarmDescription === 'string' ? p.AlarmDescription : '',
+      actionsEnabled: p.ActionsEnabled !== false,
+    });
+  }
+  return out;
+}
+
 interface Sample {
   readonly t: number;
   readonly value: number;
@@ -125,6 +329,21 @@ export class MetricStore {
   }
 }
 
+function metricFiring(a: LocalAlarm): Firing {
+  return {
+    name: a.name,
+    description: a.description,
+    alarmActions: a.alarmActions,
+    okActions: a.okActions,
+    configuration: {
+      description: a.description,
+      metrics: [
+        { metricStat: { metric: { namespace: a.namespace, name: a.metricName, dimensions: a.dimensions } } },
+      ],
+    },
+  };
+}
+
 /** A statistic of values, as CloudWatch computes it (percentiles by nearest rank). */
 export function statistic(name: string, values: readonly number[]): number | undefined {
   if (!values.length) return undefined;
@@ -172,7 +391,29 @@ export interface LocalAlarmsOptions {
    */
   readonly timeScale?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Runs an alarm's Lambda action (`arn:aws:lambda:...:function:<name>[:<qualifier>]`), as
+   * CloudWatch invokes it: asynchronously, with the alarm's state-change event.
+   * @default - Lambda actions are logged and not run
+   */
+  readonly invokeLambda?: (
+    functionName: string,
+    qualifier: string | undefined,
+    event: unknown,
+  ) => Promise<unknown>;
 }
+
+/** What firing needs of a metric or composite alarm. */
+interface Firing {
+  readonly name: string;
+  readonly description: string;
+  readonly alarmActions: readonly string[];
+  readonly okActions: readonly string[];
+  /** `configuration` of the state-change event and the Lambda action's `alarmData`. */
+  readonly configuration: Record<string, unknown>;
+}
+
+const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[^:]+:\d+:function:([^:]+)(?::([^:]+))?$/;
 
 /**
  * The template's CloudWatch alarms evaluated on this machine: metrics come from the
@@ -181,7 +422,10 @@ export interface LocalAlarmsOptions {
  * statistic over its last `EvaluationPeriods` periods (sliding, ending now), and a state change
  * fires its actions: an SNS topic's notice goes to `<dataDir>/events/notifications.jsonl`,
  * and a 'CloudWatch Alarm State Change' event to the local event bus (`events.jsonl`), where
- * the template's event rules route it as EventBridge does.
+ * the template's event rules route it as EventBridge does; a Lambda action invokes the function
+ * (asynchronously, with the event CloudWatch sends). Composite alarms
+ * (`AWS::CloudWatch::CompositeAlarm`) are evaluated after the metric alarms from their
+ * `AlarmRule` and fire the same way.
  *
  * @example
  * const alarms = new LocalAlarms(plan, { dataDir });
@@ -190,6 +434,8 @@ export interface LocalAlarmsOptions {
  */
 export class LocalAlarms {
   readonly alarms: LocalAlarm[];
+  /** The template's composite alarms, evaluated after the metric alarms on every pass. */
+  readonly composites: LocalCompositeAlarm[];
   readonly metrics: MetricStore;
   private readonly status = new Map<string, AlarmStatus>();
   private readonly scale: number;
@@ -201,11 +447,12 @@ export class LocalAlarms {
     private readonly options: LocalAlarmsOptions,
   ) {
     this.alarms = readAlarms(plan);
+    this.composites = readCompositeAlarms(plan);
     this.scale = options.timeScale ?? 1;
     const longest = Math.max(60, ...this.alarms.map((a) => a.periodSeconds * a.evaluationPeriods));
     this.metrics = new MetricStore(longest * 1000 * this.scale * 2);
     const now = new Date().toISOString();
-    for (const a of this.alarms) {
+    for (const a of [...this.alarms, ...this.composites]) {
       this.status.set(a.name, {
         state: 'INSUFFICIENT_DATA',
         reason: 'Unchecked: initial alarm creation',
@@ -262,6 +509,12 @@ export class LocalAlarms {
     }
   }
 
+  /** An alarm's (metric or composite) current state, as last evaluated. */
+  stateOf(name: string): { state: AlarmState; reason: string; updated: string } | undefined {
+    const s = this.status.get(name);
+    return s && { ...s };
+  }
+
   /** Evaluates every alarm at `now`, firing the actions of those whose state changed. */
   evaluate(now = Date.now()): void {
     for (const a of this.alarms) {
@@ -270,7 +523,39 @@ export class LocalAlarms {
       if (next.state === prev.state) continue;
       const updated = new Date(now).toISOString();
       this.status.set(a.name, { ...next, updated });
-      this.fire(a, prev.state, next.state, next.reason, updated);
+      this.fire(metricFiring(a), prev.state, next.state, next.reason, updated);
+    }
+    // Composites of composites settle within as many passes as there are composites.
+    for (let pass = 0; pass <= this.composites.length; pass++) {
+      let changed = false;
+      for (const c of this.composites) {
+        const prev = this.status.get(c.name) as AlarmStatus;
+        const stateOf = (name: string) => this.status.get(name)?.state ?? 'INSUFFICIENT_DATA';
+        const state: AlarmState = evaluateAlarmRule(c.rule, stateOf) ? 'ALARM' : 'OK';
+        if (state === prev.state) continue;
+        const named = ruleAlarms(c.rule).map((n) => {
+          const s = this.status.get(n) as AlarmStatus;
+          return `${n} is ${s.state}${s.state === 'ALARM' ? ` (${s.reason})` : ''}`;
+        });
+        const reason = `AlarmRule ${state === 'ALARM' ? 'true' : 'false'}: ${named.join('; ')}`;
+        const updated = new Date(now).toISOString();
+        this.status.set(c.name, { state, reason, updated });
+        this.fire(
+          {
+            name: c.name,
+            description: c.description,
+            alarmActions: c.actionsEnabled ? c.alarmActions : [],
+            okActions: c.actionsEnabled ? c.okActions : [],
+            configuration: { description: c.description, alarmRule: c.ruleText },
+          },
+          prev.state,
+          state,
+          reason,
+          updated,
+        );
+        changed = true;
+      }
+      if (!changed) break;
     }
   }
 
@@ -310,7 +595,7 @@ export class LocalAlarms {
     };
   }
 
-  private fire(a: LocalAlarm, from: AlarmState, to: AlarmState, reason: string, time: string): void {
+  private fire(a: Firing, from: AlarmState, to: AlarmState, reason: string, time: string): void {
     const dir = join(this.options.dataDir, 'events');
     mkdirSync(dir, { recursive: true });
     const actions = to === 'ALARM' ? a.alarmActions : to === 'OK' ? a.okActions : [];
@@ -329,35 +614,79 @@ export class LocalAlarms {
         alarmName: a.name,
         state: { value: to, reason, timestamp: time },
         previousState: { value: from },
-        configuration: {
-          description: a.description,
-          metrics: [
-            {
-              metricStat: {
-                metric: { namespace: a.namespace, name: a.metricName, dimensions: a.dimensions },
-              },
-            },
-          ],
-        },
+        configuration: a.configuration,
       },
     };
     appendFileSync(localEventLog(this.options.dataDir), `${JSON.stringify(event)}\n`);
     this.options.log?.(`alarm ${a.name}: ${from} -> ${to} (${reason})`);
+    for (const arn of actions) {
+      const fn = LAMBDA_ARN.exec(arn);
+      if (fn) this.invokeAction(fn[1] as string, fn[2], a, from, to, reason, time);
+    }
+  }
+
+  /** A Lambda action: an asynchronous invocation with the alarm's event, as CloudWatch sends it. */
+  private invokeAction(
+    functionName: string,
+    qualifier: string | undefined,
+    a: Firing,
+    from: AlarmState,
+    to: AlarmState,
+    reason: string,
+    time: string,
+  ): void {
+    const invoke = this.options.invokeLambda;
+    if (!invoke) {
+      this.options.log?.(`alarm ${a.name}: Lambda action ${functionName} not run (no function host)`);
+      return;
+    }
+    const event = {
+      source: 'aws.cloudwatch',
+      alarmArn: `${LOCAL_ALARM_ARN}${a.name}`,
+      accountId: '000000000000',
+      time,
+      region: 'us-east-1',
+      alarmData: {
+        alarmName: a.name,
+        state: { value: to, reason, timestamp: time },
+        previousState: { value: from },
+        configuration: a.configuration,
+      },
+    };
+    invoke(functionName, qualifier, event).then(
+      (result) =>
+        this.options.log?.(
+          `alarm ${a.name}: Lambda action ${functionName} answered ${JSON.stringify(result)}`,
+        ),
+      (err) =>
+        this.options.log?.(
+          `alarm ${a.name}: Lambda action ${functionName} failed: ${(err as Error).message}`,
+        ),
+    );
   }
 
   /**
    * DescribeAlarms (metric alarms) with `AlarmNames`, `AlarmNamePrefix` and `StateValue`,
    * in the API's shape; metrics are read and alarms evaluated first, so the answer is current.
    */
-  async describe(input: { AlarmNames?: string[]; AlarmNamePrefix?: string; StateValue?: AlarmState } = {}) {
+  async describe(
+    input: {
+      AlarmNames?: string[];
+      AlarmNamePrefix?: string;
+      StateValue?: AlarmState;
+      AlarmTypes?: ('MetricAlarm' | 'CompositeAlarm')[];
+    } = {},
+  ) {
     await this.readLogs();
     this.evaluate();
-    const alarms = this.alarms.filter(
-      (a) =>
-        (!input.AlarmNames || input.AlarmNames.includes(a.name)) &&
-        (!input.AlarmNamePrefix || a.name.startsWith(input.AlarmNamePrefix)) &&
-        (!input.StateValue || this.status.get(a.name)?.state === input.StateValue),
-    );
+    const wanted = (a: { name: string }) =>
+      (!input.AlarmNames || input.AlarmNames.includes(a.name)) &&
+      (!input.AlarmNamePrefix || a.name.startsWith(input.AlarmNamePrefix)) &&
+      (!input.StateValue || this.status.get(a.name)?.state === input.StateValue);
+    // As the API: metric alarms only, unless AlarmTypes asks for composites.
+    const types = input.AlarmTypes ?? ['MetricAlarm'];
+    const alarms = types.includes('MetricAlarm') ? this.alarms.filter(wanted) : [];
+    const composites = types.includes('CompositeAlarm') ? this.composites.filter(wanted) : [];
     return {
       MetricAlarms: alarms.map((a) => {
         const s = this.status.get(a.name) as AlarmStatus;
@@ -383,7 +712,21 @@ export class LocalAlarms {
           OKActions: a.okActions,
         };
       }),
-      CompositeAlarms: [],
+      CompositeAlarms: composites.map((c) => {
+        const s = this.status.get(c.name) as AlarmStatus;
+        return {
+          AlarmName: c.name,
+          AlarmArn: `${LOCAL_ALARM_ARN}${c.name}`,
+          AlarmDescription: c.description,
+          AlarmRule: c.ruleText,
+          ActionsEnabled: c.actionsEnabled,
+          StateValue: s.state,
+          StateReason: s.reason,
+          StateUpdatedTimestamp: s.updated,
+          AlarmActions: c.alarmActions,
+          OKActions: c.okActions,
+        };
+      }),
     };
   }
 

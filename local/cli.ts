@@ -200,8 +200,12 @@ export function registerLocalCommands(program: Command): void {
       ),
   ).action(async (opts: RuntimeOptions) => {
     const rt = await up(opts);
-    const stopSchedules = startSchedules(rt.plan, rt.stepFunctions, (l) =>
-      process.stdout.write(`[schedule] ${l}\n`),
+    const stopSchedules = startSchedules(
+      rt.plan,
+      rt.stepFunctions,
+      (l) => process.stdout.write(`[schedule] ${l}\n`),
+      undefined,
+      rt.lambda,
     );
     const stopEvents = routeEvents(rt.plan, rt.dataDir, rt.stepFunctions, (l) =>
       process.stdout.write(`[events] ${l}\n`),

@@ -32,19 +32,11 @@ interface Pending {
 
 let nextId = 0;
 
-/** Splits a worker's stdout into lines for a consumer; lines it does not take are printed. */
-function captureLines(worker: Worker, onLine: (line: string) => boolean): void {
-  let rest = '';
-  worker.stdout.setEncoding('utf8');
-  worker.stdout.on('data', (chunk: string) => {
-    const text = rest + chunk;
-    const end = text.lastIndexOf('\n');
-    rest = text.slice(end + 1);
-    if (end < 0) return;
-    for (const line of text.slice(0, end).split('\n')) {
-      if (!onLine(line)) process.stdout.write(`${line}\n`);
-    }
-  });
+/** Hands a worker's stdout lines to a consumer; lines it does not take are printed. */
+function takeLines(text: string, onLine: (line: string) => boolean): void {
+  for (const line of text.split('\n')) {
+    if (!onLine(line)) process.stdout.write(`${line}\n`);
+  }
 }
 
 /** One worker thread running one handler module with one environment. */
@@ -63,16 +55,20 @@ class Sandbox {
   ) {
     this.worker = new Worker(WORKER, {
       env,
-      workerData: { entryPath: resolve(REPO_ROOT, entry), handlers },
-      stdout: Boolean(onStdoutLine),
+      // The worker sends its stdout lines as messages, ordered with its replies.
+      workerData: { entryPath: resolve(REPO_ROOT, entry), handlers, captureStdout: Boolean(onStdoutLine) },
     });
     this.worker.unref();
-    if (onStdoutLine) captureLines(this.worker, onStdoutLine);
+    const take = (text: string) => (onStdoutLine ? takeLines(text, onStdoutLine) : undefined);
     this.ready = new Promise((resolveReady, rejectReady) => {
       this.worker.on('message', (msg) => {
         if (msg.type === 'batch') {
-          for (const m of msg.items) this.settle(m);
-        } else if (msg.type === 'ready') resolveReady();
+          for (const m of msg.items) {
+            if (m.type === 'log') take(m.text);
+            else this.settle(m);
+          }
+        } else if (msg.type === 'log') take(msg.text);
+        else if (msg.type === 'ready') resolveReady();
         else if (msg.type === 'init-error') {
           rejectReady(
             new FunctionError(entry, msg.error.errorType, `init failed: ${msg.error.errorMessage}`),
@@ -210,27 +206,47 @@ export class FunctionHost {
     private readonly functions: Map<string, LocalFunction>,
     private readonly envFor: (fn: LocalFunction) => Record<string, string>,
     /**
-     * Sees each line a function writes to stdout, as CloudWatch Logs would (the alarms read
-     * embedded metrics from it); a line it returns true for is consumed, others are printed.
+     * Sees each line a function writes to stdout, as CloudWatch Logs would (alarms read
+     * embedded metrics from it, log subscriptions deliver it), with the functions of the
+     * sandbox that wrote it; a line it returns true for is consumed, others are printed.
      */
-    private readonly onStdoutLine?: (line: string) => boolean,
+    private readonly onStdoutLine?: (line: string, functionIds: readonly string[]) => boolean,
+    /**
+     * Functions that get a sandbox of their own even when another function shares their
+     * module and environment, so their log lines are theirs alone (a subscription's source).
+     */
+    private readonly ownSandbox: ReadonlySet<string> = new Set(),
   ) {}
+
+  /** Which sandbox a function runs in: one per module and environment, unless it has its own. */
+  private keyOf(fn: LocalFunction): string {
+    const shared = `${fn.entry}\n${JSON.stringify(this.envFor(fn))}`;
+    // A published version (`<function>:<n>`) is its function's for this purpose.
+    return this.ownSandbox.has(fn.logicalId.split(':')[0] as string) ? `${shared}\n${fn.logicalId}` : shared;
+  }
 
   private sandbox(functionId: string): { sandbox: Sandbox; fn: LocalFunction } {
     const fn = this.functions.get(functionId);
     if (!fn) throw new Error(`no function ${functionId} in the template`);
     let key = this.keys.get(functionId);
     if (!key) {
-      key = `${fn.entry}\n${JSON.stringify(this.envFor(fn))}`;
+      key = this.keyOf(fn);
       this.keys.set(functionId, key);
     }
     let sandbox = this.sandboxes.get(key);
     if (!sandbox) {
       const env = this.envFor(fn);
-      const handlers = [...this.functions.values()]
-        .filter((f) => f.entry === fn.entry && `${f.entry}\n${JSON.stringify(this.envFor(f))}` === key)
-        .map((f) => f.handler);
-      sandbox = new Sandbox(fn.entry, [...new Set(handlers)], env, this.onStdoutLine);
+      const members = [...this.functions.values()].filter(
+        (f) => f.entry === fn.entry && this.keyOf(f) === key,
+      );
+      const ids = members.map((f) => f.logicalId);
+      const onLine = this.onStdoutLine;
+      sandbox = new Sandbox(
+        fn.entry,
+        [...new Set(members.map((f) => f.handler))],
+        env,
+        onLine && ((line) => onLine(line, ids)),
+      );
       this.sandboxes.set(key, sandbox);
     }
     return { sandbox, fn };

@@ -14,19 +14,6 @@ const serializeError = (err) => ({
   stack: err?.stack,
 });
 
-let mod;
-try {
-  mod = await import(pathToFileURL(workerData.entryPath).href);
-  const missing = workerData.handlers.filter((h) => typeof mod[h] !== 'function');
-  if (missing.length) throw new Error(`${workerData.entryPath} exports no function ${missing.join(', ')}`);
-  parentPort.postMessage({ type: 'ready' });
-} catch (err) {
-  parentPort.postMessage({ type: 'init-error', error: serializeError(err) });
-}
-
-// Loaded through tsx like the handler: the same event builder the gateway documents.
-const { toProxyEvent } = await import(new URL('./proxy-event.ts', import.meta.url).href);
-
 // Replies produced in one turn of the event loop cross in one message, as requests do.
 let outbox = [];
 const reply = (message) => {
@@ -39,6 +26,34 @@ const reply = (message) => {
     });
   }
 };
+
+// Stdout lines cross with the replies, in order: a line written before the handler returned
+// reaches the host before its result does, as CloudWatch Logs has it once the invocation ends.
+if (workerData.captureStdout) {
+  let rest = '';
+  process.stdout.write = (chunk, encoding, callback) => {
+    const text = rest + (typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+    const end = text.lastIndexOf('\n');
+    rest = text.slice(end + 1);
+    if (end >= 0) reply({ type: 'log', text: text.slice(0, end) });
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (done) queueMicrotask(done);
+    return true;
+  };
+}
+
+let mod;
+try {
+  mod = await import(pathToFileURL(workerData.entryPath).href);
+  const missing = workerData.handlers.filter((h) => typeof mod[h] !== 'function');
+  if (missing.length) throw new Error(`${workerData.entryPath} exports no function ${missing.join(', ')}`);
+  parentPort.postMessage({ type: 'ready' });
+} catch (err) {
+  parentPort.postMessage({ type: 'init-error', error: serializeError(err) });
+}
+
+// Loaded through tsx like the handler: the same event builder the gateway documents.
+const { toProxyEvent } = await import(new URL('./proxy-event.ts', import.meta.url).href);
 
 async function invoke({ id, handler, kind, event, context }) {
   const deadline = Date.now() + context.timeoutMs;

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { removeStaleTempFiles } from '../lambdas/platform/fs-object-store';
+import { sinkFor } from '../lambdas/serving/domain/prediction-log';
 import { LocalAlarms } from './alarms';
 import {
   createAuthorizer,
@@ -13,7 +14,9 @@ import { startDynamoDb } from './engines/dynamodb';
 import { FunctionHost } from './function-host';
 import { startGateway } from './gateway';
 import { LocalLambda, type RunningLambdaApi, startLambdaApi } from './lambda-api';
+import { LocalLogSubscriptions } from './log-subscriptions';
 import { ensureTables, resolveEnvironment } from './resources';
+import { type LocalSageMakerService, startLocalSageMaker } from './sagemaker';
 import { type RunningSfnApi, startSfnApi } from './sfn-api';
 import { LocalStepFunctions } from './stepfunctions';
 import { synthTemplate } from './synth';
@@ -58,6 +61,10 @@ export interface LocalRuntime {
   readonly lambda: LocalLambda;
   /** The template's CloudWatch alarms, evaluated on the metrics functions emit (EMF). */
   readonly alarms: LocalAlarms;
+  /** The template's log subscription filters, delivering function stdout lines as CloudWatch Logs does. */
+  readonly logSubscriptions: LocalLogSubscriptions;
+  /** SageMaker hosting of the template's endpoints (servingBackend 'sagemaker'), else undefined. */
+  readonly sagemaker?: LocalSageMakerService;
   /** Environment that points AWS SDK code at the local engines. */
   readonly env: Record<string, string>;
   /** With `auth`: each access role's local key pair (also in `<dataDir>/credentials.json`). */
@@ -95,6 +102,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let host: FunctionHost | undefined;
   let lambdaApi: RunningLambdaApi | undefined;
   let sfnApi: RunningSfnApi | undefined;
+  let sagemaker: LocalSageMakerService | undefined;
   // Set once the state machines are read; the SFN API answers 503 until then.
   let stepFunctionsRef: LocalStepFunctions | undefined;
   try {
@@ -112,7 +120,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     lambdaApi = await startLambdaApi(lambda);
     // Step Functions' API, for functions that start executions (the deployment API).
     sfnApi = await startSfnApi(() => stepFunctionsRef, dataDir);
+    // SageMaker endpoints of the template (servingBackend 'sagemaker'); their metrics feed the alarms.
+    let alarmsRef: LocalAlarms | undefined;
+    sagemaker = await startLocalSageMaker(
+      plan,
+      {
+        s3Root,
+        ...(options.inMemory ? {} : { dataDir }),
+        metrics: (line) => alarmsRef?.ingest(line),
+      },
+      () => [
+        { accessKeyId: 'local', secretAccessKey: 'local' },
+        ...(credentials ?? []),
+        ...(callers?.credentials ?? []),
+      ],
+    );
     const env: Record<string, string> = {
+      ...sagemaker?.env,
       AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
       AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
       AWS_ENDPOINT_URL_SFN: sfnApi.url,
@@ -124,8 +148,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     };
     const stage = String(config.stage);
     let apiUrl = '';
-    const alarms = new LocalAlarms(plan, { dataDir, timeScale: options.alarmTimeScale, log: progress });
+    const alarms = new LocalAlarms(plan, {
+      dataDir,
+      timeScale: options.alarmTimeScale,
+      log: progress,
+      // Alarm actions that name a function (the severe alarm's rollback) run in the host.
+      invokeLambda: (name, qualifier, event) => lambda.invoke(name, qualifier, event),
+    });
+    alarmsRef = alarms;
     const alarmed = alarms.namespaces;
+    const logSubscriptions = new LocalLogSubscriptions(plan, {
+      invoke: (functionId, event) => (host as FunctionHost).invoke(functionId, event),
+      log: progress,
+    });
+    // The prediction log's lines are kept where the alarms and local tools read them
+    // (<dataDir>/logs/predictions.jsonl), as its log group keeps them on AWS.
+    const predictionFile = sinkFor({ MLOPS_LOCAL_DATA_DIR: dataDir });
     host = new FunctionHost(
       plan.functions,
       (fn) => ({
@@ -145,8 +183,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           ? 'false'
           : 'true',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        // Stdout is read here as CloudWatch Logs reads it: the prediction log writes there too.
+        MLOPS_LOCAL_STDOUT: 'captured',
       }),
-      alarms.alarms.length ? (line) => alarms.ingest(line) : undefined,
+      (line, functionIds) => {
+        // Every line reaches the subscriptions, EMF ones included, as on AWS; a published
+        // version (`<function>:<n>`) writes to its function's log group.
+        logSubscriptions.offer([...new Set(functionIds.map((id) => id.replace(/:[^:]+$/, '')))], line);
+        if (line.startsWith('{"mlops_prediction":1')) {
+          predictionFile(line);
+          return true;
+        }
+        return alarms.ingest(line);
+      },
+      logSubscriptions.sources,
     );
     alarms.start();
     // The access roles' policies as synthesized: local and cloud authorize from one source.
@@ -205,6 +255,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       stepFunctions,
       lambda,
       alarms,
+      logSubscriptions,
+      ...(sagemaker ? { sagemaker } : {}),
       env,
       credentials,
       async stop() {
@@ -212,6 +264,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         await gateway.close();
         await lambdaApi?.close();
         await sfnApi?.close();
+        await sagemaker?.close();
+        // What the functions logged last still reaches the subscribers.
+        await logSubscriptions.stop();
         await hostRef.stop();
         await ddb.close();
       },
@@ -220,6 +275,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await host?.stop();
     await lambdaApi?.close();
     await sfnApi?.close();
+    await sagemaker?.close();
     await ddb.close();
     throw err;
   }

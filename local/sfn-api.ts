@@ -53,7 +53,7 @@ function describeOf(r: ExecutionRecord) {
 
 /**
  * Serves the local Step Functions runtime over the AWS JSON 1.0 protocol of
- * `@aws-sdk/client-sfn` (StartExecution, DescribeExecution, ListExecutions), so a function
+ * `@aws-sdk/client-sfn` (StartExecution, DescribeExecution, StopExecution, ListExecutions), so a function
  * that starts a workflow runs unchanged locally. An execution runs in the background, its
  * record kept by LocalStepFunctions (`<dataDir>/executions/`), as `run()` keeps it.
  *
@@ -117,6 +117,20 @@ export async function startSfnApi(
       if (!record) throw new SfnApiError(400, 'ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
       return send(res, 200, describeOf(record));
     }
+    if (op === 'StopExecution') {
+      const arn = String(body.executionArn ?? '');
+      const m = /:execution:([^:]+):(.+)$/.exec(arn);
+      const record = m ? sfn.describe(m[1] as string, m[2] as string) : undefined;
+      if (!m || !record)
+        throw new SfnApiError(400, 'ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+      const [, machine, name] = m as unknown as [string, string, string];
+      // A stopped or finished execution is left as it is (the call is idempotent).
+      if (sfn.stop(machine, name, String(body.error ?? ''), String(body.cause ?? ''))) {
+        const stopped = await waitForRecord(sfn, machine, name, (r) => r.status !== 'RUNNING');
+        return send(res, 200, { stopDate: epoch(stopped.stopDate) });
+      }
+      return send(res, 200, { stopDate: epoch(record.stopDate) ?? Date.now() / 1000 });
+    }
     if (op === 'ListExecutions') {
       const machine = sfn.find(machineOf(body.stateMachineArn));
       const dir = join(dataDir, 'executions', machine.logicalId);
@@ -172,12 +186,17 @@ export async function startSfnApi(
   };
 }
 
-/** The execution's record, which run() writes before its first await (polled briefly, to be safe). */
-async function waitForRecord(sfn: LocalStepFunctions, machine: string, name: string) {
-  for (let i = 0; i < 100; i++) {
+/** The execution's record once `ready` (run() writes it before its first await; a stop, once the engine aborted). */
+async function waitForRecord(
+  sfn: LocalStepFunctions,
+  machine: string,
+  name: string,
+  ready: (r: ExecutionRecord) => boolean = () => true,
+) {
+  for (let i = 0; i < 500; i++) {
     const r = sfn.describe(machine, name);
-    if (r) return r;
+    if (r && ready(r)) return r;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new SfnApiError(500, 'InternalFailure', `execution '${name}' did not start`);
+  throw new SfnApiError(500, 'InternalFailure', `execution '${name}' did not start or stop in time`);
 }

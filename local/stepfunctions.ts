@@ -89,7 +89,7 @@ export interface ExecutionRecord {
   readonly name: string;
   readonly stateMachine: string;
   readonly input: Json;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   output?: Json;
   error?: { Error: string; Cause: unknown };
   readonly startDate: string;
@@ -118,6 +118,8 @@ export interface StartExecutionOptions {
  */
 export class LocalStepFunctions {
   readonly machines: Map<string, LocalStateMachine>;
+  /** Executions running in this process, by `<machine>/<name>`: what `stop()` aborts. */
+  private readonly running = new Map<string, (error: string, cause: string) => void>();
 
   constructor(
     plan: LocalPlan,
@@ -165,6 +167,16 @@ export class LocalStepFunctions {
   describe(machine: string, name: string): ExecutionRecord | undefined {
     const p = this.recordPath(this.find(machine).logicalId, name);
     return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as ExecutionRecord) : undefined;
+  }
+
+  /**
+   * Stops a running execution as StopExecution does: no further state runs and it ends
+   * ABORTED with the error and cause given. False when it is not running in this process.
+   */
+  stop(machine: string, name: string, error = '', cause = ''): boolean {
+    const abort = this.running.get(`${this.find(machine).logicalId}/${name}`);
+    abort?.(error, cause);
+    return abort !== undefined;
   }
 
   /** Starts (or, for a name that ran before, returns) an execution and waits for its end. */
@@ -293,6 +305,12 @@ export class LocalStepFunctions {
       validationOptions: { checkPaths: false, checkArn: false },
     });
     const execution = sm.run(options.input as never, { ...runOptions, context: context as never });
+    const runningKey = `${machine.logicalId}/${options.name}`;
+    let stopped: { Error: string; Cause: string } | undefined;
+    this.running.set(runningKey, (error, cause) => {
+      stopped = { Error: error, Cause: cause };
+      execution.abort();
+    });
     const logEvents = (async () => {
       for await (const ev of execution.eventLogs as AsyncIterable<ExecutionEvent>) onEngineEvent(ev);
     })();
@@ -301,12 +319,16 @@ export class LocalStepFunctions {
       record.status = 'SUCCEEDED';
     } catch (err) {
       const e = err as Error & { cause?: unknown };
-      record.status = 'FAILED';
+      record.status = stopped ? 'ABORTED' : 'FAILED';
       // The engine wraps the state's error (a Fail state's Error and Cause): report that, as AWS does.
       const inner = e.name === 'ExecutionError' && e.cause instanceof Error ? e.cause : undefined;
-      record.error = inner
-        ? { Error: inner.name, Cause: inner.message }
-        : { Error: e.name, Cause: e.cause ?? e.message };
+      record.error = stopped
+        ? stopped
+        : inner
+          ? { Error: inner.name, Cause: inner.message }
+          : { Error: e.name, Cause: e.cause ?? e.message };
+    } finally {
+      this.running.delete(runningKey);
     }
     await logEvents.catch(() => undefined);
     if (record.status === 'FAILED' && lastOutput !== undefined) record.output = lastOutput;

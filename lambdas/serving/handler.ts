@@ -1,3 +1,5 @@
+import { ExperimentArms } from '../experiments/serving-arms';
+import { DynamoExperimentStore } from '../experiments/store/dynamo-experiment-store';
 import { loadRegistryRepo } from '../features/definitions/feature-registry-store';
 import type { FeatureRepo } from '../features/definitions/repo';
 import { DynamoOnlineTable } from '../features/online/dynamo-online-table';
@@ -13,6 +15,7 @@ import { servingBindings } from './api/bindings';
 import { PredictionLog, sinkFor } from './domain/prediction-log';
 import { loadServedModel, ModelHost, type ModelPin } from './domain/served-model';
 import { createOnnxScorer } from './inference/session';
+import { sageMakerFront } from './sagemaker/front';
 
 const env = process.env;
 const TABLE = env.TABLE ?? 'tracking';
@@ -38,19 +41,15 @@ const files = {
   store: clients.objectStore,
   bucket: ARTIFACTS_BUCKET,
 };
-const host = new ModelHost(
-  () =>
-    loadServedModel(
-      {
-        ...files,
-        createScorer: createOnnxScorer,
-        variant: env.SERVING_VARIANT ?? env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST',
-        ...(env.FEATURE_SERVICE ? { defaultFeatureService: env.FEATURE_SERVICE } : {}),
-      },
-      pin,
-    ),
-  Number(env.MODEL_RETRY_MS ?? '1000'),
-);
+// servingBackend 'sagemaker': the model call goes to the endpoint (SAGEMAKER_ENDPOINT).
+const sagemaker = sageMakerFront(env);
+const loaderDeps = {
+  ...files,
+  createScorer: sagemaker?.createScorer ?? createOnnxScorer,
+  variant: env.SERVING_VARIANT ?? env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST',
+  ...(env.FEATURE_SERVICE ? { defaultFeatureService: env.FEATURE_SERVICE } : {}),
+};
+const host = new ModelHost(() => loadServedModel(loaderDeps, pin), Number(env.MODEL_RETRY_MS ?? '1000'));
 // Cold start: download the model and create its session before the first request.
 host.start();
 
@@ -63,6 +62,19 @@ async function featureRepo(): Promise<FeatureRepo> {
   repoCache = { repo, at: Date.now() };
   return repo;
 }
+
+// A/B tests: the served model's running experiment, read at most once per EXPERIMENT_CACHE_SECONDS.
+const experiments = env.EXPERIMENTS_TABLE
+  ? new DynamoExperimentStore(clients.dynamodb, env.EXPERIMENTS_TABLE)
+  : undefined;
+const arms =
+  experiments &&
+  new ExperimentArms({
+    running: (model) => experiments.running(model),
+    load: (version) => loadServedModel(loaderDeps, { name: pin.name, version }),
+    ttlMs: Number(env.EXPERIMENT_CACHE_SECONDS ?? '30') * 1000,
+    retryMs: Number(env.MODEL_RETRY_MS ?? '1000'),
+  });
 
 const s3Signer = env.MLOPS_LOCAL_S3_ROOT ? undefined : new S3ArtifactSigner(clients.s3, ARTIFACTS_BUCKET);
 
@@ -78,6 +90,8 @@ export const handler = httpApi(
         req,
       ),
     log: new PredictionLog(sinkFor(env)),
+    ...(sagemaker ? { answeredBy: sagemaker.answeredBy } : {}),
+    ...(arms ? { arms } : {}),
     signerFor: (ctx) =>
       s3Signer ??
       new LocalArtifactSigner(

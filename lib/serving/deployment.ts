@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { SERVING_NAMESPACE } from '../../lambdas/serving/domain/prediction-log';
 import type { FunctionDefaults } from '../features/online-store';
+import { arnInFinding } from '../private/nag-findings';
 import { PlatformFunction } from '../private/platform-function';
 
 /** The two variants versions alternate between, so the new version's metrics are its own. */
@@ -29,6 +30,11 @@ export interface CanaryDeploymentProps {
   readonly errorRate?: number;
   /** p99 latency (ms) above which the new version rolls back. @default 500 */
   readonly latencyP99Ms?: number;
+  /**
+   * Share of the new version's predictions outside its baseline profile's central 98% above
+   * which it rolls back (0.02 when its traffic looks like its test set). @default 0.2
+   */
+  readonly predictionShift?: number;
   /** How long each traffic step is held before its alarms are checked. @default 300 seconds */
   readonly bakeTime?: Duration;
   /** Alarm period: metrics are judged per period of this length. @default 60 seconds */
@@ -47,8 +53,8 @@ export interface ICanaryDeployment {
  * workflow publishes a Lambda version pinned to a registered model version (on the variant
  * the live version does not use), refuses it unless its ready route says its model loaded,
  * moves the alias's weight in steps (5 → 25 → 50 → 100% by default, each held for the
- * bake time), checks the new variant's alarms (error rate and p99 latency, from the
- * prediction log's metrics) after every step, and on any alarm sends all traffic back to
+ * bake time), checks the new variant's alarms (error rate, p99 latency and the shift of its
+ * predictions against its baseline profile, from the prediction log's metrics) after every step, and on any alarm sends all traffic back to
  * the previous version. Every step, any refusal or rollback with its reason is recorded on the model version's `mlops.deployment.*` tags.
  *
  * @example
@@ -68,6 +74,9 @@ export class CanaryDeployment extends Construct implements ICanaryDeployment {
     const latency = props.latencyP99Ms ?? 500;
     if (!(errorRate >= 0 && errorRate < 1))
       throw new Error(`CanaryDeployment errorRate must be in [0, 1), got ${errorRate}`);
+    const shiftShare = props.predictionShift ?? 0.2;
+    if (!(shiftShare > 0 && shiftShare < 1))
+      throw new Error(`CanaryDeployment predictionShift must be in (0, 1), got ${shiftShare}`);
     const period = props.alarmPeriod ?? Duration.seconds(60);
     const bake = props.bakeTime ?? Duration.minutes(5);
 
@@ -100,6 +109,17 @@ export class CanaryDeployment extends Construct implements ICanaryDeployment {
           evaluationPeriods: 1,
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
           alarmDescription: `p99 latency of ${props.modelName} (${variant}) above ${latency} ms`,
+        }),
+        // PredictionShift is 0 or 1 per row (1: outside the version's baseline central 98%,
+        // lambdas/serving/domain/prediction-shift.ts): its average is the share outside.
+        // A version without a baseline profile emits none: missing data is not breaching.
+        new cloudwatch.Alarm(this, `${v}PredictionShift`, {
+          metric: metric('PredictionShift', 'Average'),
+          threshold: shiftShare,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          alarmDescription: `Share of ${props.modelName} (${variant}) predictions outside the baseline's central 98% above ${shiftShare}`,
         }),
       );
     }
@@ -260,6 +280,32 @@ export class CanaryDeployment extends Construct implements ICanaryDeployment {
     ]);
     this.apiFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     this.stateMachine.grantStartExecution(this.apiFunction);
+    // A manual rollback stops the running canary: executions of this state machine only.
+    iam.Grant.addToPrincipal({
+      grantee: this.apiFunction,
+      actions: ['states:StopExecution'],
+      resourceArns: [
+        stack.formatArn({
+          service: 'states',
+          resource: 'execution',
+          resourceName: `${Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn))}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    });
+    const machineName = JSON.stringify({
+      'Fn::Select': [
+        6,
+        {
+          'Fn::Split': [':', { Ref: stack.getLogicalId(this.stateMachine.node.defaultChild as CfnElement) }],
+        },
+      ],
+    });
+    Validations.of(this.apiFunction.role as iam.Role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${arnInFinding(this, 'states', `execution:${machineName}:*`)}]`,
+      reason:
+        'Stops executions of the deployment state machine only (a manual rollback); their names are chosen per deployment.',
+    });
     iam.Grant.addToPrincipal({
       grantee: this.apiFunction,
       actions: ['dynamodb:Query'],

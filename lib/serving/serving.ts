@@ -13,6 +13,7 @@ import type { FunctionDefaults } from '../features/online-store';
 import { NATIVE_MODULES } from '../private/native-layer';
 import { PlatformFunction } from '../private/platform-function';
 import { CanaryDeployment, type CanaryDeploymentProps } from './deployment';
+import { SageMakerServing, type SageMakerServingProps } from './sagemaker-serving';
 
 export interface ServingProps {
   readonly api: IPlatformApi;
@@ -39,8 +40,16 @@ export interface ServingProps {
   readonly memorySize?: number;
   /** 'staging-winners': a version of the served model moved to Staging is canary-deployed. @default 'manual' */
   readonly autoDeploy?: 'manual' | 'staging-winners';
+  /**
+   * servingBackend 'sagemaker': a SageMaker endpoint scores, this function is its front and
+   * the canary moves the endpoint's variant weights (lib/serving/sagemaker-serving.ts).
+   * @default - the Lambda backend: this function scores
+   */
+  readonly sagemaker?: Omit<SageMakerServingProps, 'modelName' | 'artifacts' | 'front' | 'deployment'>;
   /** Canary settings (alarm thresholds, bake time). @default - CanaryDeployment's defaults */
-  readonly deployment?: Partial<Pick<CanaryDeploymentProps, 'errorRate' | 'latencyP99Ms' | 'bakeTime'>>;
+  readonly deployment?: Partial<
+    Pick<CanaryDeploymentProps, 'errorRate' | 'latencyP99Ms' | 'predictionShift' | 'bakeTime'>
+  >;
 }
 
 /**
@@ -56,6 +65,8 @@ export class Serving extends Construct {
   readonly liveAlias: lambda.Alias;
   /** The canary deployment workflow of this function and its per-variant alarms. */
   readonly deployment: CanaryDeployment;
+  /** The SageMaker endpoint, on servingBackend 'sagemaker'. */
+  readonly sagemaker?: SageMakerServing;
 
   constructor(scope: Construct, id: string, props: ServingProps) {
     super(scope, id);
@@ -116,6 +127,16 @@ export class Serving extends Construct {
       ...props.deployment,
     });
     props.api.addRoutes(this.deployment.apiFunction, deploymentRoutes);
+    if (props.sagemaker) {
+      this.sagemaker = new SageMakerServing(this, 'SageMaker', {
+        ...(props.deployment?.latencyP99Ms ? { latencyP99Ms: props.deployment.latencyP99Ms } : {}),
+        ...props.sagemaker,
+        modelName: props.modelName,
+        artifacts: props.artifacts,
+        front: fn,
+        deployment: this.deployment,
+      });
+    }
     if (props.autoDeploy === 'staging-winners') {
       // The registry's stage change (lambdas/tracking/domain/registry.ts) starts the canary.
       new events.Rule(this, 'DeployStagingWinners', {

@@ -5,7 +5,7 @@ import { httpApi } from '../../lambdas/platform/http/router';
 import { servingBindings } from '../../lambdas/serving/api/bindings';
 import { PredictionLog } from '../../lambdas/serving/domain/prediction-log';
 import { rowsToDataset } from '../../lambdas/serving/domain/rows';
-import { loadServedModel, ModelHost } from '../../lambdas/serving/domain/served-model';
+import { loadServedModel, ModelHost, type ModelPin } from '../../lambdas/serving/domain/served-model';
 import { buildFeeds, scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
 import { createOnnxScorer, type Scorer } from '../../lambdas/serving/inference/session';
 import { LocalArtifactSigner } from '../../lambdas/tracking/artifacts/local-signer';
@@ -38,7 +38,7 @@ async function register(
 }
 
 /** The serving API in-process over the test run's dynalite and object store; counts model calls. */
-function servingApi(name: string, version: string) {
+function servingApi(name: string, version: string | ModelPin) {
   const clients = awsClients();
   const files = {
     registry: new DynamoRegistryStore(clients.dynamodb, 'tracking'),
@@ -61,7 +61,10 @@ function servingApi(name: string, version: string) {
     };
   };
   const host = new ModelHost(() =>
-    loadServedModel({ ...files, createScorer: counting, variant: 'test' }, { name, version }),
+    loadServedModel(
+      { ...files, createScorer: counting, variant: 'test' },
+      typeof version === 'string' ? { name, version } : version,
+    ),
   );
   const lines: string[] = [];
   const handler = httpApi(
@@ -218,6 +221,13 @@ describe.each(cases)('predictions of %s', (_label, make) => {
       version,
     });
     expect((await invoke(api.handler, 'GET', '/v2/health/ready', {})).status).toBe(200);
+    // Another version of a loaded model is not here: 404, as infer and metadata answer, not 503.
+    const other = await invoke(api.handler, 'GET', '/v2/models/{name}/versions/{version}/ready', {
+      name,
+      version: `${version}0`,
+    });
+    expect(other.status).toBe(404);
+    expect(other.json).toMatchObject({ error_code: 'RESOURCE_DOES_NOT_EXIST' });
   });
 
   it('are logged one line per request with inputs, outputs, latency and version (EMF)', async () => {
@@ -378,8 +388,52 @@ describe('a version whose model cannot load', () => {
     );
     expect(res.status).toBe(503);
     expect(res.json.error_code).toBe('MODEL_NOT_READY');
+    // Temporary as far as a client knows (a version may be re-uploaded): when to retry.
+    expect(res.headers['retry-after']).toBe('1');
+    expect(ready.headers['retry-after']).toBe('1');
     expect((await invoke(api.handler, 'GET', '/v2/health/ready', {})).status).toBe(503);
     expect((await invoke(api.handler, 'GET', '/v2/health/live', {})).status).toBe(200);
     expect(api.calls.run).toBe(0);
+  });
+});
+
+describe('a model with no servable version', () => {
+  it('answers predict and infer 404 RESOURCE_DOES_NOT_EXIST naming what is missing; ready stays 503', async () => {
+    // Version 1 exists but is in no stage and has no alias: none of these pins names it.
+    const model = trainTiny('logistic');
+    const { name } = await register(model);
+    const pins: [ModelPin, RegExp][] = [
+      [{ name, stage: 'Production' }, /no version in Production/],
+      [{ name, alias: 'champion' }, /no alias 'champion'/],
+      [{ name, version: '7' }, /no version 7/],
+      [{ name: unique('nothing'), stage: 'Production' }, /not found/],
+    ];
+    for (const [pin, why] of pins) {
+      const api = servingApi(pin.name, pin);
+      const res = await invoke(
+        api.handler,
+        'POST',
+        '/v1/models/{name}/predict',
+        { name: pin.name },
+        { instances: model.rows },
+      );
+      expect(res.status, JSON.stringify(pin)).toBe(404);
+      expect(res.json.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
+      expect(res.json.message).toMatch(why);
+      const infer = await invoke(
+        api.handler,
+        'POST',
+        '/v2/models/{name}/infer',
+        { name: pin.name },
+        { inputs: [{ name: 'spend', shape: [1], datatype: 'FP64', data: [1] }] },
+      );
+      expect(infer.status).toBe(404);
+      expect(infer.json.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
+      const ready = await invoke(api.handler, 'GET', '/v2/models/{name}/ready', { name: pin.name });
+      expect(ready.status).toBe(503);
+      expect(ready.json).toMatchObject({ ready: false, error_code: 'MODEL_NOT_READY' });
+      expect(ready.headers['retry-after']).toBe('1');
+      expect(api.calls.run).toBe(0);
+    }
   });
 });

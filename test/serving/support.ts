@@ -93,7 +93,7 @@ export async function invoke(
   params: Record<string, string>,
   body?: unknown,
   // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-): Promise<{ status: number; json: any }> {
+): Promise<{ status: number; json: any; headers: Record<string, unknown> }> {
   let path = resource;
   for (const [k, v] of Object.entries(params)) path = path.replace(`{${k}}`, encodeURIComponent(v));
   const raw = body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body);
@@ -111,5 +111,9 @@ export async function invoke(
     requestContext: { requestId: `req-${Math.random().toString(36).slice(2)}` },
   } as unknown as APIGatewayProxyEvent;
   const res = await handler(event, {} as Context);
-  return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
+  return {
+    status: res.statusCode,
+    json: res.body ? JSON.parse(res.body) : undefined,
+    headers: { ...res.headers },
+  };
 }

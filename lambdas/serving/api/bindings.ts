@@ -39,6 +39,9 @@ import {
 /** Seconds an export's download link stays valid. */
 export const EXPORT_URL_SECONDS = 300;
 
+/** A not-ready answer: retry after the host's next load attempt (MODEL_RETRY_MS, 1 s by default). */
+const NOT_READY_HEADERS = { 'content-type': 'application/json', 'retry-after': '1' };
+
 /** What the serving API needs: the model host, the registry (read), features, the log, a signer. */
 export interface ServingDeps {
   /** The registered model this function serves (the pin's name). */
@@ -48,6 +51,28 @@ export interface ServingDeps {
   readonly online?: OnlineFeatures;
   readonly log: PredictionLog;
   readonly signerFor: (ctx: RequestContext) => ArtifactSigner;
+  /**
+   * Who scored outputs when a remote endpoint chose (the SageMaker backend: its production
+   * variant and the registered version it serves); undefined means this function's model.
+   */
+  readonly answeredBy?: (
+    outputs: Readonly<Record<string, Tensor>>,
+  ) => { variant: string; version: string } | undefined;
+  /** A/B tests: assigns a request's `unit_id` to the running experiment's arm. @default - none */
+  readonly arms?: ArmPicker;
+}
+
+/** A running experiment's choice for one unit: its arm and the model that scores it. */
+export interface ArmChoice {
+  readonly experiment: string;
+  readonly arm: string;
+  readonly model: ServedModel;
+}
+
+/** Assigns units to a running experiment's arms (lambdas/experiments/serving-arms.ts). */
+export interface ArmPicker {
+  /** The arm of the unit, or undefined when the served model runs no experiment. */
+  pick(unitId: string, served: ServedModel): Promise<ArmChoice | undefined>;
 }
 
 const ORT_TO_V2: Record<string, string> = {
@@ -87,13 +112,20 @@ export function servingBindings(deps: ServingDeps): RouteBinding[] {
     return model;
   };
 
-  /** Scores and logs one request; a failure is logged too, then rethrown. */
+  /**
+   * Scores and logs one request; a failure is logged too, then rethrown. With a `unitId`
+   * and no version asked for, a running experiment's arm chooses the model.
+   */
   const scored = async <T>(
     api: 'v1' | 'v2',
     name: string,
     version: string | undefined,
     ctx: RequestContext,
-    work: (model: ServedModel) => Promise<{
+    unitId: string | undefined,
+    work: (
+      model: ServedModel,
+      arm?: ArmChoice,
+    ) => Promise<{
       result: T;
       scored: Scored;
       dataset?: Dataset;
@@ -102,19 +134,31 @@ export function servingBindings(deps: ServingDeps): RouteBinding[] {
   ): Promise<T> => {
     const started = performance.now();
     let model: ServedModel | undefined;
+    let arm: ArmChoice | undefined;
     try {
       model = await served(name, version);
-      const out = await work(model);
+      if (unitId !== undefined && version === undefined && deps.arms) {
+        arm = await deps.arms.pick(unitId, model);
+        if (arm) model = arm.model;
+      }
+      const out = await work(model, arm);
+      const by = deps.answeredBy?.(out.scored.outputs) ?? model;
       deps.log.success({
         requestId: ctx.requestId,
         model: model.name,
-        version: model.version,
-        variant: model.variant,
+        version: by.version,
+        variant: by.variant,
         api,
         latencyMs: performance.now() - started,
         inputs: out.dataset ? columnsForLog(out.dataset) : {},
         predictions: out.scored.predictions,
         ...(out.entities ? { entities: out.entities } : {}),
+        ...(arm ? { experiment: arm.experiment, arm: arm.arm } : {}),
+        ...(unitId !== undefined ? { unitId } : {}),
+        // The range is the scoring version's own (not another variant's, on a remote endpoint).
+        ...(model.predictionRange && by.version === model.version
+          ? { predictionRange: model.predictionRange }
+          : {}),
       });
       return out.result;
     } catch (err) {
@@ -138,12 +182,13 @@ export function servingBindings(deps: ServingDeps): RouteBinding[] {
       name: string;
       version?: string;
       id?: string;
+      parameters?: Record<string, unknown>;
       inputs: { name: string; shape: number[]; datatype: string; data: unknown[] }[];
       outputs?: { name: string }[];
     },
     ctx: RequestContext,
   ) =>
-    scored('v2', req.name, req.version, ctx, async (model) => {
+    scored('v2', req.name, req.version, ctx, v2UnitId(req.parameters), async (model, arm) => {
       const wanted = req.outputs?.map((o) => o.name) ?? model.signature.outputs.map((o) => o.name);
       for (const o of wanted) {
         if (!model.scorer.outputs.some((m) => m.name === o))
@@ -154,14 +199,19 @@ export function servingBindings(deps: ServingDeps): RouteBinding[] {
       }
       const { feeds, rows, dataset } = v2Feeds(model.signature, req.inputs);
       const s = await scoreFeeds(model, feeds, rows, wanted);
+      const by = deps.answeredBy?.(s.outputs) ?? model;
       return {
         scored: s,
         ...(dataset ? { dataset } : {}),
         result: {
           model_name: model.name,
-          model_version: model.version,
+          model_version: by.version,
           ...(req.id !== undefined ? { id: req.id } : {}),
-          parameters: { variant: model.variant, request_id: ctx.requestId },
+          parameters: {
+            variant: by.variant,
+            request_id: ctx.requestId,
+            ...(arm ? { experiment: arm.experiment, arm: arm.arm } : {}),
+          },
           outputs: wanted.map((name) => v2Output(name, s.outputs[name]!)),
         },
       };
@@ -210,13 +260,17 @@ export function servingBindings(deps: ServingDeps): RouteBinding[] {
     if (state.ready && (req.version === undefined || req.version === state.model.version)) {
       return { name: req.name, ready: true, version: state.model.version };
     }
-    const reason = state.ready
-      ? `version ${req.version} is not served here; the served version is ${state.model.version}`
-      : state.reason;
+    // A loaded model asked about another version: that version is not here (404, as infer and
+    // metadata answer); 503 is kept for a served version that did not load.
+    if (state.ready) {
+      throw new NotFoundError(
+        `Model '${req.name}' version ${req.version} is not served here; the served version is ${state.model.version}`,
+      );
+    }
     return new HttpResult(
       503,
-      JSON.stringify({ name: req.name, ready: false, error_code: 'MODEL_NOT_READY', message: reason }),
-      { 'content-type': 'application/json' },
+      JSON.stringify({ name: req.name, ready: false, error_code: 'MODEL_NOT_READY', message: state.reason }),
+      NOT_READY_HEADERS,
     );
   };
 
@@ -234,11 +288,11 @@ export function servingBindings(deps: ServingDeps): RouteBinding[] {
       return new HttpResult(
         503,
         JSON.stringify({ ready: false, error_code: 'MODEL_NOT_READY', message: state.reason }),
-        { 'content-type': 'application/json' },
+        NOT_READY_HEADERS,
       );
     }),
     bind(predictRoute, (req, ctx) =>
-      scored('v1', req.name, undefined, ctx, async (model) => {
+      scored('v1', req.name, undefined, ctx, req.unit_id, async (model, arm) => {
         const entities = req.entities;
         const records =
           req.instances ??
@@ -256,15 +310,17 @@ export function servingBindings(deps: ServingDeps): RouteBinding[] {
           ? await datasetForEntities(model, deps.online, entities)
           : rowsToDataset(model.signature, records ?? []);
         const s = await scoreDataset(model, dataset);
+        const by = deps.answeredBy?.(s.outputs) ?? model;
         return {
           scored: s,
           dataset,
           ...(entities ? { entities } : {}),
           result: {
             model_name: model.name,
-            model_version: model.version,
-            variant: model.variant,
+            model_version: by.version,
+            variant: by.variant,
             request_id: ctx.requestId,
+            ...(arm ? { experiment: arm.experiment, arm: arm.arm } : {}),
             predictions: Array.from(s.predictions, (v) => (Number.isFinite(v) ? v : null)),
             outputs: Object.fromEntries(
               model.signature.outputs.map((o) => [o.name, rowsOf(s.outputs[o.name]!, dataset.rowCount)]),
@@ -295,6 +351,19 @@ export function servingBindings(deps: ServingDeps): RouteBinding[] {
       };
     }),
   ];
+}
+
+/** `parameters.unit_id` of an inference request: a string of 1-256 characters when present. */
+function v2UnitId(parameters: Record<string, unknown> | undefined): string | undefined {
+  const unit = parameters?.unit_id;
+  if (unit === undefined) return undefined;
+  if (typeof unit !== 'string' || unit.length === 0 || unit.length > 256) {
+    throw new MlopsError(
+      'INVALID_PARAMETER_VALUE',
+      'parameters.unit_id must be a string of 1-256 characters (the unit, e.g. a user id, an A/B test assigns)',
+    );
+  }
+  return unit;
 }
 
 function v2Output(name: string, t: Tensor) {

@@ -49,7 +49,13 @@ const InferResponse = z.object({
   model_name: z.string(),
   model_version: z.string(),
   id: z.string().optional(),
-  parameters: z.object({ variant: z.string(), request_id: z.string() }),
+  parameters: z.object({
+    variant: z.string(),
+    request_id: z.string(),
+    /** With `parameters.unit_id` and a running A/B test: the experiment and the arm that scored. */
+    experiment: z.string().optional(),
+    arm: z.string().optional(),
+  }),
   outputs: z.array(TensorMeta.extend({ data: z.array(z.unknown()) })),
 });
 
@@ -149,6 +155,8 @@ export const predictRoute = defineRoute({
         .strictObject({ columns: z.array(z.string()).min(1), data: z.array(z.array(Scalar)) })
         .optional(),
       entities: z.record(z.string(), z.array(Scalar)).optional(),
+      /** The unit (a user id) a running A/B test assigns to an arm (docs/experiments.md). */
+      unit_id: z.string().min(1).max(256).optional(),
     })
     .refine(
       (r) =>
@@ -161,6 +169,9 @@ export const predictRoute = defineRoute({
     model_version: z.string(),
     variant: z.string(),
     request_id: z.string(),
+    /** With `unit_id` and a running A/B test: the experiment and the arm that scored. */
+    experiment: z.string().optional(),
+    arm: z.string().optional(),
     predictions: z.array(z.number().nullable()),
     outputs: z.record(z.string(), z.array(z.unknown())),
   }),

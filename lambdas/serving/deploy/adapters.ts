@@ -8,7 +8,7 @@ import {
   UpdateFunctionConfigurationCommand,
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
-import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
 import type { WorkflowStarter } from './api';
 import type { DeploymentRecords, LambdaControl } from './workflow';
@@ -103,7 +103,7 @@ export class SdkLambdaControl implements LambdaControl {
   }
 }
 
-/** Starts the deployment workflow through Step Functions' API. */
+/** Starts and stops the deployment workflow's executions through Step Functions' API. */
 export class SfnWorkflowStarter implements WorkflowStarter {
   constructor(
     private readonly client: SFNClient,
@@ -119,6 +119,17 @@ export class SfnWorkflowStarter implements WorkflowStarter {
       }),
     );
     return { executionArn: out.executionArn as string };
+  }
+
+  async stop(name: string, cause: string) {
+    // An execution's ARN is its state machine's with `execution` for `stateMachine` and its name.
+    const executionArn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    try {
+      await this.client.send(new StopExecutionCommand({ executionArn, error: 'ManualRollback', cause }));
+    } catch (err) {
+      // Gone already (it ended, or its history expired): nothing left to stop.
+      if ((err as Error).name !== 'ExecutionDoesNotExist') throw err;
+    }
   }
 }
 

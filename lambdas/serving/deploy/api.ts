@@ -11,9 +11,12 @@ import {
   TAG,
 } from './workflow';
 
-/** Starts an execution of the deployment workflow; returns its id. */
+/** The deployment workflow's executions: start one, or stop a running one. */
 export interface WorkflowStarter {
+  /** Starts an execution; returns its id. */
   start(name: string, input: unknown): Promise<{ executionArn: string }>;
+  /** Stops a running execution (no further step runs); a finished one is left as it is. */
+  stop(name: string, cause: string): Promise<void>;
 }
 
 export interface DeploymentApiDeps {
@@ -57,23 +60,36 @@ export async function deploymentStatus(model: string, d: Omit<DeploymentApiDeps,
 
 /**
  * Sends all traffic back to the version before the current deployment (the one the alias
- * points at, or carries a weight for) and records why on the deployed model version.
+ * points at, or carries a weight for) and records why on the deployed model version. A
+ * canary still under way has its workflow stopped first, so no later step shifts traffic
+ * again (with `workflow`; without it only the alias and the record change).
  */
-export async function rollbackCurrent(model: string, reason: string, d: Omit<DeploymentApiDeps, 'workflow'>) {
+export async function rollbackCurrent(
+  model: string,
+  reason: string,
+  d: Omit<DeploymentApiDeps, 'workflow'> & { readonly workflow?: Pick<WorkflowStarter, 'stop'> },
+) {
   const status = await deploymentStatus(model, d);
-  const onAlias = new Set([status.live.lambda_version, ...Object.keys(status.live.weights)]);
-  const current = status.deployments.find(
-    (x) =>
-      (x as Record<string, string>).lambda_version !== undefined &&
-      onAlias.has((x as Record<string, string>).lambda_version as string) &&
-      (x as Record<string, string>).status !== 'rolled_back',
-  ) as Record<string, string> | undefined;
+  // The canary under way (the version carrying a weight) if any, else the one the alias points at.
+  const records = status.deployments as Record<string, string>[];
+  const at = (lambdaVersion: string) =>
+    records.find((x) => x.lambda_version === lambdaVersion && x.status !== 'rolled_back');
+  const current = [...Object.keys(status.live.weights), status.live.lambda_version]
+    .map(at)
+    .find((x) => x !== undefined);
   if (!current?.previous_lambda_version) {
     throw new InvalidStateError(`No deployment of '${model}' to roll back`);
   }
+  const stopped = current.status === 'canary' && current.execution !== undefined && d.workflow !== undefined;
+  if (stopped) await d.workflow?.stop(current.execution as string, `rolled back: ${reason}`.slice(0, 32_768));
   const state = { model, version: current.version, previousVersion: current.previous_lambda_version };
   await rollback(state as DeploymentState, reason, d.settings, d.lambda, d.records);
-  return { model, version: current.version as string, live_lambda_version: current.previous_lambda_version };
+  return {
+    model,
+    version: current.version as string,
+    live_lambda_version: current.previous_lambda_version,
+    ...(stopped ? { stopped_execution: current.execution } : {}),
+  };
 }
 
 /** The deployment API: start a canary, its status, roll back. */

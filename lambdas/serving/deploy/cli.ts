@@ -6,7 +6,8 @@ import { InvalidParameterError, InvalidStateError, MlopsError } from '../../plat
 import { createMlflowClient } from '../../tracking/client/mlflow-client';
 import { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
 import { RegistryDeploymentRecords, SdkLambdaControl } from './adapters';
-import { type DeploymentState, rollback, TAG, validateSteps } from './workflow';
+import { rollbackCurrent } from './api';
+import { TAG, validateSteps } from './workflow';
 
 interface LocalOptions {
   dataDir: string;
@@ -166,29 +167,23 @@ export function registerDeployCommands(program: Command): void {
     }
     await withRuntime(o, async (rt) => {
       const s = servingOf(rt);
-      const status = await deploymentStatus(rt, model);
-      const current = status.deployments.find(
-        (d) =>
-          (d as Record<string, string>).lambda_version === status.alias.version ||
-          (d as Record<string, string>).lambda_version === Object.keys(status.alias.weights)[0],
-      ) as Record<string, string> | undefined;
-      if (!current?.previous_lambda_version)
-        throw new InvalidStateError(`no deployment of '${model}' to roll back`);
-      const state = {
-        model,
-        version: current.version,
-        previousVersion: current.previous_lambda_version,
-      } as DeploymentState;
-      await rollback(
-        state,
-        'manual rollback (mlops rollback)',
-        { servedModel: s.model, alias: 'live', alarms: { blue: [], green: [] }, defaultBakeSeconds: 0 },
-        s.lambda,
-        s.records,
-      );
-      process.stdout.write(
-        `live → version ${current.previous_lambda_version}; ${model} v${current.version} rolled back\n`,
-      );
+      const r = await rollbackCurrent(model, 'manual rollback (mlops rollback)', {
+        settings: {
+          servedModel: s.model,
+          alias: 'live',
+          alarms: { blue: [], green: [] },
+          defaultBakeSeconds: 0,
+        },
+        lambda: s.lambda,
+        records: s.records,
+        // Stops a canary this process runs; one run by `mlops up` is stopped through --api-url.
+        workflow: {
+          stop: async (name, cause) => {
+            rt.stepFunctions.stop(s.machine, name, 'ManualRollback', cause);
+          },
+        },
+      });
+      process.stdout.write(`live → version ${r.live_lambda_version}; ${model} v${r.version} rolled back\n`);
     });
   });
 }

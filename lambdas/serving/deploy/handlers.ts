@@ -2,6 +2,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { awsClients } from '../../platform/aws-clients';
 import { httpApi } from '../../platform/http/router';
 import { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
+import { sageMakerControl } from '../sagemaker/deploy';
 import { RegistryDeploymentRecords, SdkLambdaControl, SfnWorkflowStarter } from './adapters';
 import { deploymentBindings } from './api';
 import {
@@ -10,6 +11,7 @@ import {
   type DeploymentState,
   type DeployRequest,
   decide as decideStep,
+  type LambdaControl,
   prepare as prepareStep,
   promote as promoteStep,
   rollback as rollbackStep,
@@ -29,8 +31,10 @@ export const settings: DeploymentSettings = {
 
 const clients = awsClients();
 let lambdaClient: LambdaClient | undefined;
-/** Lambda control of the serving function (a client built on first use). */
-export function control(): SdkLambdaControl {
+/** Lambda control of the serving function (a client built on first use); the endpoint's variants on SageMaker. */
+export function control(): LambdaControl {
+  const sagemaker = sageMakerControl(env);
+  if (sagemaker) return sagemaker;
   lambdaClient ??= new LambdaClient({
     endpoint: env.AWS_ENDPOINT_URL_LAMBDA || env.AWS_ENDPOINT_URL || undefined,
     region: env.AWS_REGION || 'us-east-1',

@@ -172,13 +172,19 @@ export async function shift(
   records: DeploymentRecords,
 ) {
   const percent = state.steps[state.step] as number;
+  const tags = await records.tags(state.model, state.version);
+  // A manual rollback stops the execution; this guards a step that was already running then.
+  if (tags[`${TAG}.status`] !== 'canary') {
+    throw new InvalidStateError(
+      `Deployment of ${state.model} v${state.version} is ${tags[`${TAG}.status`] ?? 'not recorded'}, no longer a canary: traffic not shifted`,
+    );
+  }
   if (percent >= 100) await lambda.setAlias(s.alias, state.functionVersion);
   else
     await lambda.setAlias(s.alias, state.previousVersion, {
       version: state.functionVersion,
       weight: percent / 100,
     });
-  const tags = await records.tags(state.model, state.version);
   const history = tags[`${TAG}.steps`] ? `${tags[`${TAG}.steps`]},` : '';
   await records.setTags(state.model, state.version, {
     [`${TAG}.traffic`]: String(percent),

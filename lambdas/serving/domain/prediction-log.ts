@@ -1,5 +1,6 @@
 import { mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { type PredictionRange, shiftFlags } from './prediction-shift';
 
 /** Metric namespace of serving's per-version metrics. */
 export const SERVING_NAMESPACE = 'ServerlessMlops/Serving';
@@ -21,6 +22,13 @@ export interface PredictionRecord {
   readonly predictions: ArrayLike<number>;
   /** The entity keys when the features were read online. */
   readonly entities?: Readonly<Record<string, readonly unknown[]>>;
+  /** A/B test: the running experiment and the arm that scored (lines carry `experiment`, `arm`). */
+  readonly experiment?: string;
+  readonly arm?: string;
+  /** The request's unit (`unit_id`), from which experiment exposures are recorded. */
+  readonly unitId?: string;
+  /** The version's baseline central 98%: when known, each row's `PredictionShift` (0 or 1) is emitted. */
+  readonly predictionRange?: PredictionRange;
 }
 
 /** A request that failed before or while scoring. */
@@ -42,7 +50,8 @@ export type LineSink = (line: string) => void;
  * The prediction log: one JSON line per request (per 100 rows) marked `"mlops_prediction": 1`,
  * which is at the same time a CloudWatch embedded-metric-format record: per model version it
  * emits `PredictLatency` (ms), `PredictErrors` (5xx and model failures), `PredictRows` and
- * `Prediction` (each row's value, for the distribution). The line is written synchronously
+ * `Prediction` (each row's value, for the distribution) and, when the version has a baseline
+ * profile, `PredictionShift` (per row, 1 outside the baseline's central 98%: the canary's shift alarm). The line is written synchronously
  * before the response returns: a write to the stdout pipe Lambda's log agent reads, about a
  * microsecond per kilobyte, so the response waits for no network call, and nothing is
  * buffered in the process for a frozen or recycled environment to lose.
@@ -57,40 +66,41 @@ export class PredictionLog {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Writes the line(s) of a scored request. Serialized by hand in one pass, the
+   * predictions once for both their fields: this runs inside every predict request's
+   * latency (JSON.stringify of the object, with its spreads, slices and a second copy of
+   * the predictions, cost about twice as much CPU).
+   */
   success(r: PredictionRecord): void {
     const rows = r.predictions.length;
     const parts = Math.max(1, Math.ceil(rows / ROWS_PER_LINE));
+    const latency = json(round(r.latencyMs));
+    const shift = r.predictionRange !== undefined;
     for (let p = 0; p < parts; p++) {
       const from = p * ROWS_PER_LINE;
       const to = Math.min(rows, from + ROWS_PER_LINE);
-      const predictions = Array.from({ length: to - from }, (_, i) => r.predictions[from + i]!);
-      const slice = (cols: Readonly<Record<string, readonly unknown[]>>) =>
-        Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, v.slice(from, to)]));
       const first = p === 0;
-      const metrics = [
-        ...(first
-          ? [
-              { Name: 'PredictLatency', Unit: 'Milliseconds' },
-              { Name: 'PredictErrors', Unit: 'Count' },
-              { Name: 'PredictRows', Unit: 'Count' },
-            ]
-          : []),
-        { Name: 'Prediction', Unit: 'None' },
-      ];
-      this.sink(
-        JSON.stringify({
-          ...this.envelope(r, metrics),
-          status: 200,
-          rows,
-          ...(parts > 1 ? { part: p + 1, parts } : {}),
-          latency_ms: round(r.latencyMs),
-          inputs: slice(r.inputs),
-          ...(r.entities ? { entities: slice(r.entities) } : {}),
-          predictions,
-          ...(first ? { PredictLatency: round(r.latencyMs), PredictErrors: 0, PredictRows: rows } : {}),
-          Prediction: predictions,
-        }),
-      );
+      const t = this.now();
+      const predictions = numbersJson(r.predictions, from, to);
+      let line = `{"mlops_prediction":1,"_aws":{"Timestamp":${t},"CloudWatchMetrics":${successDirective(first, shift)}}`;
+      line += `,"timestamp":"${new Date(t).toISOString()}","request_id":${json(r.requestId)},"model":${json(r.model)}`;
+      line += `,"version":${json(r.version)},"variant":${json(r.variant)},"api":${json(r.api)},"status":200,"rows":${rows}`;
+      if (parts > 1) line += `,"part":${p + 1},"parts":${parts}`;
+      line += `,"latency_ms":${latency},"inputs":${columnsJson(r.inputs, from, to)}`;
+      if (r.entities) line += `,"entities":${columnsJson(r.entities, from, to)}`;
+      if (r.experiment !== undefined) {
+        line += `,"experiment":${json(r.experiment)}`;
+        if (r.arm !== undefined) line += `,"arm":${json(r.arm)}`;
+      }
+      if (r.unitId !== undefined) line += `,"unit_id":${json(r.unitId)}`;
+      line += `,"predictions":${predictions}`;
+      if (first) line += `,"PredictLatency":${latency},"PredictErrors":0,"PredictRows":${rows}`;
+      line += `,"Prediction":${predictions}`;
+      if (r.predictionRange) {
+        line += `,"PredictionShift":[${shiftFlags(r.predictions, r.predictionRange, from, to).join(',')}]`;
+      }
+      this.sink(`${line}}`);
     }
   }
 
@@ -120,17 +130,7 @@ export class PredictionLog {
       mlops_prediction: 1,
       _aws: {
         Timestamp: this.now(),
-        CloudWatchMetrics: [
-          // Per variant too: the canary's alarms (lib/serving/deployment.ts) watch the new version's variant.
-          {
-            Namespace: SERVING_NAMESPACE,
-            Dimensions: [
-              ['model', 'version'],
-              ['model', 'variant'],
-            ],
-            Metrics: metrics,
-          },
-        ],
+        CloudWatchMetrics: directives(metrics),
       },
       timestamp: new Date(this.now()).toISOString(),
       request_id: r.requestId,
@@ -146,15 +146,78 @@ function round(v: number): number {
   return Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : v;
 }
 
+const json = JSON.stringify;
+
+/** A JSON array of numbers[from, to), non-finite ones as null (as JSON.stringify writes them). */
+function numbersJson(values: ArrayLike<number>, from: number, to: number): string {
+  let out = '[';
+  for (let i = from; i < to; i++) {
+    const v = values[i] as number;
+    out += `${i > from ? ',' : ''}${Number.isFinite(v) ? v : 'null'}`;
+  }
+  return `${out}]`;
+}
+
+/** `{"name": [values from..to], ...}` of columns, unsliced when the line holds every row. */
+function columnsJson(cols: Readonly<Record<string, readonly unknown[]>>, from: number, to: number): string {
+  let out = '{';
+  let sep = '';
+  for (const name in cols) {
+    const v = cols[name] as readonly unknown[];
+    out += `${sep}${json(name)}:${json(from === 0 && to >= v.length ? v : v.slice(from, to))}`;
+    sep = ',';
+  }
+  return `${out}}`;
+}
+
+/** The metric directive of a success line, by whether it is the first part and carries PredictionShift. */
+const SUCCESS_DIRECTIVES = new Map<string, string>();
+function successDirective(first: boolean, shift: boolean): string {
+  const key = `${first}${shift}`;
+  let d = SUCCESS_DIRECTIVES.get(key);
+  if (d === undefined) {
+    const metrics = [
+      ...(first
+        ? [
+            { Name: 'PredictLatency', Unit: 'Milliseconds' },
+            { Name: 'PredictErrors', Unit: 'Count' },
+            { Name: 'PredictRows', Unit: 'Count' },
+          ]
+        : []),
+      { Name: 'Prediction', Unit: 'None' },
+      ...(shift ? [{ Name: 'PredictionShift', Unit: 'None' }] : []),
+    ];
+    d = json(directives(metrics));
+    SUCCESS_DIRECTIVES.set(key, d);
+  }
+  return d;
+}
+
+/** `_aws.CloudWatchMetrics`: per model version, and per variant for the canary's alarms (lib/serving/deployment.ts). */
+function directives(metrics: { Name: string; Unit: string }[]) {
+  return [
+    {
+      Namespace: SERVING_NAMESPACE,
+      Dimensions: [
+        ['model', 'version'],
+        ['model', 'variant'],
+      ],
+      Metrics: metrics,
+    },
+  ];
+}
+
 /**
- * The sink for an environment: on the local runtime (`MLOPS_LOCAL_DATA_DIR`) lines are
- * appended to `<dataDir>/logs/predictions.jsonl`, standing in for CloudWatch Logs; with
- * `PREDICTION_LOG=off` they are dropped; otherwise they go to stdout.
+ * The sink for an environment: stdout, as on Lambda, also in the local runtime's function
+ * sandboxes (`MLOPS_LOCAL_STDOUT=captured`), whose host reads stdout as CloudWatch Logs does
+ * (subscriptions, alarms) and keeps these lines in `<dataDir>/logs/predictions.jsonl`. A
+ * process with `MLOPS_LOCAL_DATA_DIR` but no such host (an in-process benchmark) appends to
+ * that file itself; with `PREDICTION_LOG=off` lines are dropped.
  */
 export function sinkFor(env: NodeJS.ProcessEnv = process.env): LineSink {
   if (env.PREDICTION_LOG === 'off') return () => undefined;
   const dir = env.MLOPS_LOCAL_DATA_DIR;
-  if (dir) {
+  if (dir && env.MLOPS_LOCAL_STDOUT !== 'captured') {
     const file = join(dir, 'logs', 'predictions.jsonl');
     mkdirSync(join(dir, 'logs'), { recursive: true });
     // One descriptor for the process: a write per line, no open and close per request.

@@ -8,6 +8,7 @@ import { checkSignature } from '../inference/inspect';
 import type { Scorer, ScorerFactory } from '../inference/session';
 import type { ModelSignature } from '../inference/signature';
 import { type ModelFiles, readModelFiles } from './model-files';
+import { type PredictionRange, readPredictionRange } from './prediction-shift';
 
 /** Which version a predict function serves: a fixed version, an alias, or a stage's version. */
 export type ModelPin =
@@ -30,6 +31,8 @@ export interface ServedModel {
   readonly sizeBytes: number;
   /** Time to resolve, download and create the session, ms. */
   readonly loadMs: number;
+  /** The central 98% of its predictions on the test set (its run's baseline profile), if logged. */
+  readonly predictionRange?: PredictionRange;
 }
 
 /** What loading needs: the registry's and runs' stores (read only), the artifacts bucket. */
@@ -79,7 +82,9 @@ export async function resolvePin(
  */
 export async function loadServedModel(deps: ModelLoaderDeps, pin: ModelPin): Promise<ServedModel> {
   const started = performance.now();
-  const mv = await resolvePin(deps.registry, pin);
+  const mv = await resolvePin(deps.registry, pin).catch((err: unknown) => {
+    throw err instanceof NotFoundError ? new NoServableVersionError(err.message) : err;
+  });
   if (mv.status !== 'READY') {
     throw new MlopsError(
       'MODEL_NOT_READY',
@@ -95,6 +100,7 @@ export async function loadServedModel(deps: ModelLoaderDeps, pin: ModelPin): Pro
     throw err;
   }
   const featureService = run?.tags['mlops.feature_service'] ?? deps.defaultFeatureService;
+  const range = run ? await readPredictionRange(deps.store, deps.bucket, run.info.artifact_uri) : undefined;
   return {
     name: mv.name,
     version: mv.version,
@@ -105,6 +111,7 @@ export async function loadServedModel(deps: ModelLoaderDeps, pin: ModelPin): Pro
     sha256: createHash('sha256').update(files.bytes).digest('hex'),
     sizeBytes: files.bytes.byteLength,
     loadMs: performance.now() - started,
+    ...(range ? { predictionRange: range } : {}),
   };
 }
 
@@ -115,7 +122,10 @@ export async function loadServedModel(deps: ModelLoaderDeps, pin: ModelPin): Pro
 export async function versionFiles(
   deps: Pick<ModelLoaderDeps, 'registry' | 'runs' | 'store' | 'bucket'>,
   mv: ModelVersion,
-): Promise<{ files: ModelFiles; run?: { tags: Readonly<Record<string, string>> } }> {
+): Promise<{
+  files: ModelFiles;
+  run?: { info: { artifact_uri: string }; tags: Readonly<Record<string, string>> };
+}> {
   const run = mv.run_id ? await deps.runs.getRun(mv.run_id) : undefined;
   const key = await sourceKey(mv.source, deps.bucket, {
     runArtifactUri: async (runId) => {
@@ -136,7 +146,15 @@ export function refPin(name: string, ref: string): ModelPin {
 /** The model a function serves, or why it does not (yet). */
 export type ModelState =
   | { readonly ready: true; readonly model: ServedModel }
-  | { readonly ready: false; readonly reason: string };
+  | {
+      readonly ready: false;
+      readonly reason: string;
+      /** True when the pin names no version (no such model, alias, version or Production version). */
+      readonly missing: boolean;
+    };
+
+/** The pin names no registered version: nothing to serve (404), as opposed to a version that failed to load. */
+export class NoServableVersionError extends NotFoundError {}
 
 /** The model could not be loaded: predict answers 503 and readiness is false. */
 export class ModelNotReadyError extends MlopsError {
@@ -155,7 +173,7 @@ export class ModelNotReadyError extends MlopsError {
  * @example
  * const host = new ModelHost(() => loadServedModel(deps, pin));
  * host.start();
- * const model = await host.model(); // or ModelNotReadyError
+ * const model = await host.model(); // or NoServableVersionError, ModelNotReadyError
  */
 export class ModelHost {
   private loading: Promise<ModelState> | undefined;
@@ -182,7 +200,11 @@ export class ModelHost {
         (err): ModelState => {
           this.failedAt = this.now();
           const e = err as Error;
-          return { ready: false, reason: e instanceof MlopsError ? e.message : `load failed: ${e.message}` };
+          return {
+            ready: false,
+            reason: e instanceof MlopsError ? e.message : `load failed: ${e.message}`,
+            missing: e instanceof NoServableVersionError,
+          };
         },
       );
       this.state = await this.loading;
@@ -192,10 +214,14 @@ export class ModelHost {
     return this.loading ? await this.loading : (this.state as ModelState);
   }
 
-  /** The served model, or ModelNotReadyError with the reason it did not load. */
+  /**
+   * The served model; NoServableVersionError (404) when the pin names no version,
+   * ModelNotReadyError (503) with the reason when its version did not load.
+   */
   async model(): Promise<ServedModel> {
     const s = await this.status();
     if (s.ready) return s.model;
+    if (s.missing) throw new NoServableVersionError(`Nothing to serve: ${s.reason}`);
     throw new ModelNotReadyError(`The model is not ready: ${s.reason}`);
   }
 }

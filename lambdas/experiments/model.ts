@@ -4,9 +4,9 @@ import { type VariantShare, validateAllocation } from './allocation';
 import { addOutcome, emptyTotals, type VariantTotals } from './analysis/totals';
 
 /**
- * The words of an online experiment, as the planned `/v1/experiments` routes will carry
- * them: the experiment itself and the outcomes posted for its units. Pure domain: the
- * store and the routes (planned) build on these.
+ * The words of an online experiment, as the `/v1/experiments` routes carry them: the
+ * experiment itself and the outcomes posted for its units. Pure domain: the store and the
+ * routes (lambdas/experiments/api) build on these.
  */
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, '1-64 letters, digits, _ . or -');
@@ -58,8 +58,13 @@ export const OutcomeSchema = z
   .strict();
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
-/** The body of `POST /v1/experiments/{id}/outcomes` (planned). */
-export const OutcomeBatchSchema = z.object({ outcomes: z.array(OutcomeSchema).min(1).max(500) }).strict();
+/** Outcomes in one `POST /v1/experiments/{id}/outcomes`, at most. */
+export const MAX_OUTCOMES_PER_BATCH = 1000;
+
+/** The body of `POST /v1/experiments/{id}/outcomes`. */
+export const OutcomeBatchSchema = z
+  .object({ outcomes: z.array(OutcomeSchema).min(1).max(MAX_OUTCOMES_PER_BATCH) })
+  .strict();
 
 /**
  * Folds outcomes into per-variant totals, one row per unit: a unit converted if any of its

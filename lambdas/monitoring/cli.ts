@@ -1,14 +1,128 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { InvalidParameterError } from '../platform/errors';
+import { InvalidParameterError, NotFoundError } from '../platform/errors';
+import { FsObjectStore } from '../platform/fs-object-store';
 import { formatNumber } from '../tracking/report/html';
 import { textTable } from '../tracking/report/text-table';
 import { csvTable } from './data/csv-table';
 import type { DriftReport } from './drift/compare';
 import type { DriftConfigInput } from './drift/config';
 import { computeDrift } from './drift/run-drift';
+import { latestReportKey, REPORTS_PREFIX } from './job/report-keys';
 import { renderDriftHtml } from './report/drift-html';
+
+/** The monitoring bucket's folder in a local data dir. */
+const MONITORING_BUCKET = 'monitoring';
+
+interface LocalOptions {
+  dataDir: string;
+  stage: string;
+  model?: string;
+}
+
+/** One line per model version of a drift job run. */
+export function jobSummary(results: readonly Record<string, unknown>[]): string {
+  const rows = results.map((r) => [
+    String(r.model),
+    r.version === null ? '-' : String(r.version),
+    String(r.rows),
+    String(r.verdict),
+    r.drifted ? 'yes' : 'no',
+    r.published ? 'yes' : 'no',
+    String((r.error as string | undefined) ?? (r.reasons as string[]).join('; ') ?? ''),
+  ]);
+  return `${textTable(['model', 'version', 'rows', 'verdict', 'drifted', 'retrain', 'why'], rows)}\n`;
+}
+
+/**
+ * `mlops monitor run`: the drift job now, on the local runtime, as its schedule runs it: the
+ * template's drift job state machine with the schedule's input (or `--window-hours`).
+ */
+async function runLocally(o: LocalOptions & { windowHours?: string }): Promise<void> {
+  let windowHours: number | undefined;
+  if (o.windowHours !== undefined) {
+    windowHours = Number(o.windowHours);
+    if (!(windowHours > 0))
+      throw new InvalidParameterError(`--window-hours must be a positive number (got '${o.windowHours}')`);
+  }
+  const [{ startLocalRuntime }, { scheduledTargets }] = await Promise.all([
+    import('../../local/runtime'),
+    import('../../local/scheduler'),
+  ]);
+  const rt = await startLocalRuntime({ port: 0, dataDir: o.dataDir, config: { stage: o.stage } });
+  try {
+    const target = scheduledTargets(rt.plan).find((t) => /DriftJob/.test(t.stateMachine));
+    if (!target) throw new NotFoundError('The synthesized template has no drift job schedule');
+    const input = {
+      ...(target.input as Record<string, unknown>),
+      ...(windowHours !== undefined ? { windowHours } : {}),
+      ...(o.model ? { models: [o.model] } : {}),
+    };
+    const name = `manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const run = await rt.stepFunctions.run(target.stateMachine, { name, input: input as never });
+    if (run.status !== 'SUCCEEDED') {
+      throw new InvalidParameterError(
+        `The drift job failed: ${run.error?.Error ?? run.status} ${String(run.error?.Cause ?? '')}`,
+      );
+    }
+    const out = run.output as { windowHours: number; results: Record<string, unknown>[] };
+    process.stdout.write(`drift job over the last ${out.windowHours} h\n${jobSummary(out.results)}`);
+    const reports = out.results.flatMap((r) => (r.report ? [(r.report as { html: string }).html] : []));
+    for (const key of reports)
+      process.stdout.write(`report: ${join(rt.dataDir, 's3', MONITORING_BUCKET, key)}\n`);
+  } finally {
+    await rt.stop();
+  }
+}
+
+/** Opens a file with the desktop's viewer; a machine without one is told where the file is. */
+function openFile(path: string): void {
+  const command =
+    process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  const child = spawn(command, [path], { detached: true, stdio: 'ignore' });
+  child.on('error', () =>
+    process.stderr.write(`could not open a viewer (${command}); the report is ${path}\n`),
+  );
+  child.unref();
+}
+
+/** `mlops monitor report`: the latest stored report (of a model, or of any), written to a file (and opened). */
+async function latestReport(o: {
+  dataDir: string;
+  model?: string;
+  out?: string;
+  open?: boolean;
+}): Promise<void> {
+  const store = new FsObjectStore(join(resolve(o.dataDir), 's3'));
+  const keys = o.model
+    ? [latestReportKey(o.model)]
+    : (await store.list(MONITORING_BUCKET, `${REPORTS_PREFIX}/`))
+        .map((i) => i.key)
+        .filter((k) => /^reports\/model=[^/]+\/latest\.json$/.test(k));
+  const pointers: { model: string; html: string; version: string; at: string; verdict: string }[] = [];
+  for (const key of keys) {
+    const bytes = await store.get(MONITORING_BUCKET, key);
+    if (bytes) pointers.push(JSON.parse(Buffer.from(bytes).toString('utf8')));
+  }
+  const latest = pointers.sort((a, b) => (a.at < b.at ? 1 : -1))[0];
+  if (!latest) {
+    throw new NotFoundError(
+      `No drift report${o.model ? ` of '${o.model}'` : ''} in ${o.dataDir}: run the drift job first (mlops monitor run${o.model ? ` --model ${o.model}` : ''})`,
+    );
+  }
+  const html = await store.get(MONITORING_BUCKET, latest.html);
+  if (!html) throw new NotFoundError(`The report '${latest.html}' named by the latest run is missing`);
+  const out = resolve(o.out ?? join(o.dataDir, 'reports', `${latest.model}-v${latest.version}.html`));
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, html);
+  process.stdout.write(
+    `wrote ${out} (${latest.model} version ${latest.version}, ${latest.at}: ${latest.verdict})\n`,
+  );
+  if (o.open) openFile(out);
+}
 
 interface DriftCliOptions {
   baseline: string;
@@ -90,7 +204,9 @@ export function driftTable(report: DriftReport): string {
  * await program.parseAsync(['node', 'mlops', 'monitor', 'drift', '--baseline', 'a.csv', '--current', 'b.csv']);
  */
 export function registerMonitoringCommands(program: Command): Command {
-  const monitor = program.command('monitor').description('Model monitoring: data and prediction drift');
+  const monitor = program
+    .command('monitor')
+    .description('Model monitoring: data and prediction drift, the drift job and its reports');
   monitor
     .command('drift')
     .description('Compare a current CSV with a baseline CSV: per-feature drift scores and verdicts')
@@ -122,5 +238,26 @@ export function registerMonitoringCommands(program: Command): Command {
         process.stdout.write(`wrote ${o.out} (dataset: ${report.summary.verdict})\n`);
       } else process.stdout.write(text);
     });
+  monitor
+    .command('run')
+    .description(
+      "Run the drift job now on the local runtime (the template's state machine, as its schedule runs it)",
+    )
+    .option('--model <name>', 'only this model (default: the served model)')
+    .option(
+      '--window-hours <h>',
+      'hours of logged traffic to compare, ending now (default: the configured window)',
+    )
+    .option('--data-dir <dir>', 'local data directory', '.mlops')
+    .option('--stage <stage>', 'stage the local platform runs as', 'local')
+    .action((o: LocalOptions & { windowHours?: string }) => runLocally(o));
+  monitor
+    .command('report')
+    .description('Write the latest drift report of a model (HTML) from the local data dir, and open it')
+    .option('--model <name>', 'the model (default: whichever model the latest run compared)')
+    .option('--out <file>', 'where to write it (default: <data-dir>/reports/<model>-v<version>.html)')
+    .option('--open', 'open it in the browser')
+    .option('--data-dir <dir>', 'local data directory', '.mlops')
+    .action((o: { dataDir: string; model?: string; out?: string; open?: boolean }) => latestReport(o));
   return monitor;
 }

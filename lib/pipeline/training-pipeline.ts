@@ -10,6 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { DRIFT_EVENT } from '../../lambdas/monitoring/job/drift-event';
 import { INLINE_MAX_TRIALS, type PipelineState, TRIAL_RESULTS_PREFIX } from '../../lambdas/pipeline/contract';
 import type { IPlatformApi } from '../api/platform-api';
 import type { PlatformConfig } from '../config';
@@ -71,9 +72,6 @@ export function pipelineSteps(trainer: PlatformConfig['pipeline']['trainer']): P
     return all.filter((s) => s !== 'prepareTrainingJob' && s !== 'importCandidate');
   return all.filter((s) => s !== 'trainCandidate' && (s !== 'runTrial' || trainer.tuneWithBuiltin));
 }
-
-/** The default drift trigger: what the monitoring area publishes. */
-export const DRIFT_EVENT = { source: 'mlops.monitoring', detailType: 'DriftDetected' } as const;
 
 /**
  * The training pipeline on Step Functions (JSONPath, so the local runtime runs the same

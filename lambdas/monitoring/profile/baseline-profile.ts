@@ -1,4 +1,6 @@
 import { type Column, type Dataset, isNumericColumn } from '../../training/data/dataset';
+import { buildGrid } from '../drift/accumulators';
+import { binSorted, psiEdges } from '../drift/numeric-stats';
 
 /**
  * The baseline profile stored with each registered version: what the features and the
@@ -16,6 +18,29 @@ export interface NumericProfile {
   /** `bins + 1` ascending edges; the first and last bins also take values beyond them. */
   readonly edges: readonly number[];
   readonly counts: readonly number[];
+  /** What the drift job compares live values with; absent in profiles written before version 2. */
+  readonly sketch?: NumericSketch;
+}
+
+/**
+ * The baseline's values binned on a grid of at most PROFILE_GRID_BINS quantile edges, with
+ * the PSI cut points among them (lambdas/monitoring/drift/accumulators.ts, `buildGrid`):
+ * PSI is then exact, and KS within the largest interior share of a bin (0 up to
+ * PROFILE_GRID_BINS distinct values, where every value is an edge).
+ */
+export interface NumericSketch {
+  readonly min: number;
+  readonly max: number;
+  /** The baseline's deciles, duplicates removed (PSI's cut points). */
+  readonly psiEdges: readonly number[];
+  readonly edges: readonly number[];
+  /** `edges.length + 1` counts: bin k holds values in [edges[k-1], edges[k]). */
+  readonly counts: readonly number[];
+  /** Values exactly at each bin's left edge. */
+  readonly atEdge: readonly number[];
+  /** Sums of the values below the first and from the last edge. */
+  readonly lowSum: number;
+  readonly highSum: number;
 }
 
 export interface CategoricalProfile {
@@ -29,7 +54,8 @@ export interface CategoricalProfile {
 export type FeatureProfile = NumericProfile | CategoricalProfile;
 
 export interface BaselineProfile {
-  readonly version: 1;
+  /** 2 adds the numeric sketches the drift job needs. */
+  readonly version: 1 | 2;
   readonly rows: number;
   readonly features: Readonly<Record<string, FeatureProfile>>;
   readonly predictions: NumericProfile;
@@ -37,6 +63,24 @@ export interface BaselineProfile {
 
 export const QUANTILE_LEVELS = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1] as const;
 const TOP_CATEGORIES = 100;
+/** Grid size of the stored sketch: about 30 KB of JSON per feature, KS within ~1/1024. */
+export const PROFILE_GRID_BINS = 1024;
+
+/** The drift sketch of sorted non-missing values. */
+export function numericSketch(sorted: Float64Array): NumericSketch {
+  const grid = buildGrid(sorted, PROFILE_GRID_BINS, psiEdges(sorted));
+  const binned = binSorted(sorted, grid.edges);
+  return {
+    min: sorted[0]!,
+    max: sorted[sorted.length - 1]!,
+    psiEdges: Array.from(grid.psiEdges),
+    edges: Array.from(grid.edges),
+    counts: Array.from(binned.counts),
+    atEdge: Array.from(binned.atEdge),
+    lowSum: binned.lowSum,
+    highSum: binned.highSum,
+  };
+}
 
 /** Quantile by linear interpolation between order statistics (numpy's default). */
 function quantile(sorted: Float64Array, q: number): number {
@@ -96,6 +140,7 @@ export function profileNumeric(
     quantiles,
     edges,
     counts,
+    sketch: numericSketch(sorted),
   };
 }
 
@@ -152,7 +197,7 @@ export function buildBaselineProfile(
     if (c) out[f.name] = profileColumn(c, f.type === 'categorical');
   }
   return {
-    version: 1,
+    version: 2,
     rows: ds.rowCount,
     features: out,
     predictions: profileNumeric(

@@ -147,6 +147,52 @@ function row(f: FeatureDrift): string {
 
 const P_SIGN: Record<string, string> = { ks: 'p <', chisquare: 'p <' };
 
+/** One hour of the window: how many predictions and their mean. */
+export interface TimelinePoint {
+  readonly hour: string;
+  readonly count: number;
+  readonly mean: number | null;
+}
+
+/** The prediction's hourly mean over the window (a line) over its hourly count (bars), as an inline SVG. */
+export function timelineSvg(points: readonly TimelinePoint[]): string {
+  const width = 880;
+  const height = 220;
+  const left = 50;
+  const right = width - 10;
+  const top = 28;
+  const bottom = height - 26;
+  const n = Math.max(1, points.length);
+  const step = (right - left) / n;
+  const maxCount = Math.max(1, ...points.map((p) => p.count));
+  const means = points.map((p) => p.mean).filter((m): m is number => m !== null);
+  const lo = means.length ? Math.min(...means) : 0;
+  const hi = means.length ? Math.max(...means) : 1;
+  const span = hi > lo ? hi - lo : 1;
+  let body = `<line class="axis" x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}"/>`;
+  points.forEach((p, i) => {
+    const h = ((bottom - top) * p.count) / maxCount;
+    body += `<rect x="${(left + i * step + 1).toFixed(1)}" y="${(bottom - h).toFixed(1)}" width="${Math.max(1, step - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="#d0d7de"><title>${esc(p.hour)}: ${p.count} predictions</title></rect>`;
+  });
+  const path = points
+    .map((p, i) =>
+      p.mean === null
+        ? ''
+        : `${(left + (i + 0.5) * step).toFixed(1)},${(bottom - ((bottom - top) * (p.mean - lo)) / span).toFixed(1)}`,
+    )
+    .filter(Boolean);
+  if (path.length)
+    body += `<polyline fill="none" stroke="${CURRENT_COLOR}" stroke-width="2" points="${path.join(' ')}"/>`;
+  body += `<text class="tick" x="${left - 4}" y="${top + 4}" text-anchor="end">${esc(formatNumber(hi))}</text>`;
+  body += `<text class="tick" x="${left - 4}" y="${bottom}" text-anchor="end">${esc(formatNumber(lo))}</text>`;
+  body += `<text class="tick" x="${left}" y="${bottom + 14}">${esc(points[0]?.hour.slice(0, 13) ?? '')}</text>`;
+  body += `<text class="tick" x="${right}" y="${bottom + 14}" text-anchor="end">${esc(points[points.length - 1]?.hour.slice(0, 13) ?? '')}</text>`;
+  return (
+    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" role="img" font-family="sans-serif" font-size="12">` +
+    `<title>Prediction mean per hour</title><text x="${width / 2}" y="16" text-anchor="middle" font-weight="bold">Prediction mean per hour (line) and predictions per hour (bars)</text>${body}</svg>`
+  );
+}
+
 /**
  * A self-contained HTML drift report (inline CSS and SVG, no scripts, no network): the
  * verdict, a table of scores per feature, and each feature's histogram, baseline against
@@ -162,6 +208,7 @@ export function renderDriftHtml(
     current: ReadonlyMap<string, NumericSummary | CategoricalSummary>;
   },
   names: { baseline: string; current: string },
+  options: { title?: string; timeline?: readonly TimelinePoint[] } = {},
 ): string {
   const all = report.prediction ? [report.prediction, ...report.features] : report.features;
   const head = [
@@ -190,8 +237,12 @@ export function renderDriftHtml(
         )}</div>`,
     )
     .join('');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Drift report</title><style>${STYLE}</style></head><body><main>
-<h1>Drift report ${verdict(sm.verdict)}</h1>
+  const title = options.title ?? 'Drift report';
+  const timeline = options.timeline?.length
+    ? `<h2>Predictions over the window</h2><div class="card">${timelineSvg(options.timeline)}</div>`
+    : '';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${STYLE}</style></head><body><main>
+<h1>${esc(title)} ${verdict(sm.verdict)}</h1>
 <p class="sub">baseline <code>${esc(names.baseline)}</code> (${report.baselineRows} rows) against current <code>${esc(names.current)}</code> (${report.currentRows} rows).
 ${sm.drifted} of ${sm.judged} judged features drifted (share ${fmt(sm.driftedShare)}; the dataset drifts at ${fmt(sm.driftShareThreshold)}).</p>
 <h2>Scores</h2>
@@ -200,6 +251,7 @@ ${all.map(row).join('\n')}
 </tbody></table></div>
 <h2>Distributions <span class="sw" style="background:${BASE_COLOR}"></span>baseline<span class="sw" style="background:${CURRENT_COLOR}"></span>current</h2>
 <div class="charts">${charts}</div>
+${timeline}
 </main></body></html>
 `;
 }

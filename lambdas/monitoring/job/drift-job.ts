@@ -1,0 +1,379 @@
+import { InvalidParameterError } from '../../platform/errors';
+import type { EventPublisher } from '../../platform/events';
+import type { ObjectStore } from '../../platform/object-store';
+import {
+  CategoricalAccumulator,
+  type CategoricalSummary,
+  NumericAccumulator,
+  type NumericSummary,
+} from '../drift/accumulators';
+import { compareFeature, type DriftReport, type FeatureDrift, gridOf, summarize } from '../drift/compare';
+import { type DriftConfig, type DriftConfigInput, DriftConfigSchema } from '../drift/config';
+import { readWindow } from '../log/log-store';
+import type { BaselineProfile } from '../profile/baseline-profile';
+import { type ProfileSummary, profileSummaries } from '../profile/profile-summary';
+import { renderDriftHtml } from '../report/drift-html';
+import { DRIFT_EVENT } from './drift-event';
+import { driftMetricLines } from './metrics';
+import { latestReportKey, reportKeys } from './report-keys';
+
+/** Where a model version's baseline profile comes from (the registry and its run's artifacts). */
+export interface ProfileSource {
+  /** The version's profile; undefined when the version or its profile does not exist. */
+  get(model: string, version: string): Promise<BaselineProfile | undefined>;
+}
+
+export interface DriftJobDeps {
+  readonly store: ObjectStore;
+  /** The monitoring bucket: the prediction log is read from it and reports written to it. */
+  readonly bucket: string;
+  readonly profiles: ProfileSource;
+  /** Publishes `DriftDetected` (source `mlops.monitoring`). */
+  readonly publisher: EventPublisher;
+  /** Where embedded-metric-format lines go (stdout on Lambda). */
+  readonly emit: (line: string) => void;
+  readonly now?: () => number;
+}
+
+export interface DriftJobOptions {
+  readonly models: readonly string[];
+  /** The window ending now, in hours. */
+  readonly windowHours: number;
+  /** minSamples, driftShare, per-feature methods and thresholds (lambdas/monitoring/drift/config.ts). */
+  readonly drift?: DriftConfigInput;
+  /** A judged feature (or the prediction) whose PSI is above this drifts the version: `alarms.driftPsi`. */
+  readonly driftPsi: number;
+}
+
+/** The prediction's mean per hour of the window, for the report's chart. */
+export interface HourPoint {
+  readonly hour: string;
+  readonly count: number;
+  readonly mean: number | null;
+}
+
+/** What one run found for one model version. */
+export interface VersionResult {
+  readonly model: string;
+  readonly version: string | null;
+  readonly window: { readonly from: string; readonly to: string; readonly hours: number };
+  /** Successful rows in the window (failures excluded). */
+  readonly rows: number;
+  readonly failures: number;
+  readonly report: DriftReport | null;
+  /** Why there is no report (no profile, no rows). */
+  readonly error?: string;
+  readonly maxPsi: number | null;
+  readonly predictionPsi: number | null;
+  /** The version drifted on this run: the dataset verdict or a PSI above driftPsi. */
+  readonly drifted: boolean;
+  readonly reasons: readonly string[];
+  /** DriftDetected was published (only on the first drifted run after one that was not). */
+  readonly published: boolean;
+  readonly reportKeys?: { readonly json: string; readonly html: string };
+  readonly timeline: readonly HourPoint[];
+}
+
+type Acc = NumericAccumulator | CategoricalAccumulator;
+
+interface VersionState {
+  readonly version: string;
+  readonly error?: string;
+  readonly baseline?: { features: Map<string, ProfileSummary>; prediction: NumericSummary };
+  readonly profileRows: number;
+  readonly features: Map<string, Acc>;
+  readonly prediction?: NumericAccumulator;
+  readonly hours: Map<number, { n: number; sum: number }>;
+  rows: number;
+  failures: number;
+}
+
+const HOUR = 3_600_000;
+
+function newState(
+  version: string,
+  profile: BaselineProfile | undefined,
+  config: DriftConfig,
+  err?: string,
+): VersionState {
+  const base = { version, hours: new Map(), rows: 0, failures: 0, profileRows: profile?.rows ?? 0 };
+  if (!profile) return { ...base, features: new Map(), error: err ?? 'no baseline profile' };
+  const baseline = profileSummaries(profile);
+  const features = new Map<string, Acc>();
+  for (const [name, s] of baseline.features) {
+    features.set(
+      name,
+      s.kind === 'numeric'
+        ? new NumericAccumulator(config, () => gridOf(s, config.gridBins))
+        : new CategoricalAccumulator(config),
+    );
+  }
+  return {
+    ...base,
+    baseline,
+    features,
+    prediction: new NumericAccumulator(config, () => gridOf(baseline.prediction, config.gridBins)),
+  };
+}
+
+function add(acc: Acc, v: unknown): void {
+  if (acc instanceof NumericAccumulator) acc.add(typeof v === 'number' ? v : Number.NaN);
+  else acc.add(v === null || v === undefined ? null : String(v));
+}
+
+const round = (v: number) => Math.round(v * 1e4) / 1e4;
+
+/** The reasons a finished comparison drifts the version, by the alarms' rules. */
+function driftReasons(
+  report: DriftReport,
+  driftPsi: number,
+): { maxPsi: number | null; predictionPsi: number | null; reasons: string[] } {
+  let worst: FeatureDrift | undefined;
+  for (const f of report.features) {
+    if (f.test.drifted === null || !f.scores) continue;
+    if (!worst || f.scores.psi > worst.scores!.psi) worst = f;
+  }
+  const maxPsi = worst ? worst.scores!.psi : null;
+  const p = report.prediction;
+  const predictionPsi = p && p.test.drifted !== null && p.scores ? p.scores.psi : null;
+  const reasons: string[] = [];
+  const s = report.summary;
+  if (s.verdict === 'drift') {
+    reasons.push(
+      `drifted share ${round(s.driftedShare!)} >= ${s.driftShareThreshold} (${s.drifted} of ${s.judged} features)`,
+    );
+  }
+  if (maxPsi !== null && maxPsi > driftPsi)
+    reasons.push(`psi(${worst!.name})=${round(maxPsi)} > ${driftPsi}`);
+  if (predictionPsi !== null && predictionPsi > driftPsi) {
+    reasons.push(`psi(prediction)=${round(predictionPsi)} > ${driftPsi}`);
+  }
+  return { maxPsi, predictionPsi, reasons };
+}
+
+/**
+ * The scheduled drift job: for each model, streams the prediction log's window (the last
+ * `windowHours`) from the monitoring bucket once, per version into the same bounded-memory
+ * summaries as `mlops monitor drift` (exact up to `exactLimit` values per feature, then the
+ * baseline's grid), and compares each version with the baseline profile stored with it at
+ * training. Per version it emits the drift metrics (EMF), writes the report (JSON and HTML)
+ * under `reports/model=<m>/version=<v>/`, and publishes `DriftDetected` when the version
+ * drifts now and did not on its previous run (so a lasting drift retrains once, not every
+ * hour). A version or window below `minSamples` gets no verdict, no drift metric and no event.
+ *
+ * @example
+ * const results = await runDriftJob(deps, { models: ['churn'], windowHours: 24, driftPsi: 0.2 });
+ */
+export async function runDriftJob(deps: DriftJobDeps, options: DriftJobOptions): Promise<VersionResult[]> {
+  const parsed = DriftConfigSchema.safeParse({ ...options.drift, prediction: undefined });
+  if (!parsed.success) {
+    throw new InvalidParameterError(
+      `Invalid drift configuration: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  if (!(options.windowHours > 0)) {
+    throw new InvalidParameterError(
+      `windowHours must be a positive number of hours (got ${options.windowHours})`,
+    );
+  }
+  const config = parsed.data;
+  const now = (deps.now ?? Date.now)();
+  const to = now;
+  const from = now - options.windowHours * HOUR;
+  const results: VersionResult[] = [];
+  for (const model of options.models) {
+    const states = new Map<string, VersionState>();
+    const stateOf = async (version: string): Promise<VersionState> => {
+      let s = states.get(version);
+      if (!s) {
+        try {
+          const profile = await deps.profiles.get(model, version);
+          s = newState(
+            version,
+            profile,
+            config,
+            profile
+              ? undefined
+              : `version ${version} of '${model}' has no baseline profile (profile/baseline_profile.json of its run)`,
+          );
+        } catch (err) {
+          s = newState(version, undefined, config, (err as Error).message);
+        }
+        states.set(version, s);
+      }
+      return s;
+    };
+    for await (const row of readWindow(deps.store, deps.bucket, model, from, to)) {
+      // The lookup first: an await per row would cost a turn of the event loop each.
+      const s = states.get(row.version) ?? (await stateOf(row.version));
+      if (row.status !== 200 || row.row === null) {
+        s.failures++;
+        continue;
+      }
+      s.rows++;
+      if (!s.baseline) continue;
+      for (const [name, acc] of s.features) add(acc, row.inputs[name]);
+      const p = row.prediction ?? Number.NaN;
+      s.prediction!.add(p);
+      if (Number.isFinite(p)) {
+        const h = Math.floor(row.ts / HOUR) * HOUR;
+        const point = s.hours.get(h) ?? { n: 0, sum: 0 };
+        point.n++;
+        point.sum += p;
+        s.hours.set(h, point);
+      }
+    }
+    const window = {
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      hours: options.windowHours,
+    };
+    if (!states.size) {
+      results.push({
+        model,
+        version: null,
+        window,
+        rows: 0,
+        failures: 0,
+        report: null,
+        error: `no predictions of '${model}' logged between ${window.from} and ${window.to}`,
+        maxPsi: null,
+        predictionPsi: null,
+        drifted: false,
+        reasons: [],
+        published: false,
+        timeline: [],
+      });
+      continue;
+    }
+    for (const s of states.values())
+      results.push(await finishVersion(deps, options, config, model, window, s, now));
+  }
+  return results;
+}
+
+async function finishVersion(
+  deps: DriftJobDeps,
+  options: DriftJobOptions,
+  config: DriftConfig,
+  model: string,
+  window: VersionResult['window'],
+  s: VersionState,
+  now: number,
+): Promise<VersionResult> {
+  const timeline: HourPoint[] = [];
+  for (
+    let h = Date.parse(window.from) - (Date.parse(window.from) % HOUR);
+    h < Date.parse(window.to);
+    h += HOUR
+  ) {
+    const p = s.hours.get(h);
+    timeline.push({ hour: new Date(h).toISOString(), count: p?.n ?? 0, mean: p ? p.sum / p.n : null });
+  }
+  const base = { model, version: s.version, window, rows: s.rows, failures: s.failures, timeline };
+  if (!s.baseline) {
+    return {
+      ...base,
+      report: null,
+      error: s.error,
+      maxPsi: null,
+      predictionPsi: null,
+      drifted: false,
+      reasons: [],
+      published: false,
+    };
+  }
+  const baseline = s.baseline;
+  const current = new Map<string, NumericSummary | CategoricalSummary>();
+  for (const [name, acc] of s.features) current.set(name, acc.finish());
+  const currentPrediction = s.prediction!.finish();
+  const features = [...s.features.keys()].map((name) =>
+    compareFeature(name, baseline.features.get(name)!, current.get(name)!, config),
+  );
+  const prediction = compareFeature('prediction', baseline.prediction, currentPrediction, config);
+  const report: DriftReport = {
+    baselineRows: s.profileRows,
+    currentRows: s.rows,
+    features,
+    prediction,
+    summary: summarize(features, config.driftShare),
+  };
+  const { maxPsi, predictionPsi, reasons } = driftReasons(report, options.driftPsi);
+  const drifted = reasons.length > 0;
+  // Stamped when known, not when the run began: an alarm looks at the period the metric arrives in.
+  const emittedAt = (deps.now ?? Date.now)();
+  for (const line of driftMetricLines(model, s.version, report, { maxPsi, predictionPsi, now: emittedAt })) {
+    deps.emit(line);
+  }
+
+  const keys = reportKeys(model, s.version, now);
+  const latestKey = latestReportKey(model, s.version);
+  const previous = await readJson<{ drifted?: boolean }>(deps.store, deps.bucket, latestKey);
+  const publish = drifted && previous?.drifted !== true;
+  // A run without a verdict keeps the previous state, as the alarms ignore missing data.
+  const judged = report.summary.judged > 0 || predictionPsi !== null;
+  const state = judged ? drifted : previous?.drifted === true;
+  const summaries = {
+    baseline: new Map<string, ProfileSummary>([...baseline.features, ['prediction', baseline.prediction]]),
+    current: new Map<string, ProfileSummary>([...current, ['prediction', currentPrediction]]),
+  };
+  const result: VersionResult = {
+    ...base,
+    report,
+    maxPsi,
+    predictionPsi,
+    drifted,
+    reasons,
+    published: publish,
+    reportKeys: keys,
+  };
+  const html = renderDriftHtml(
+    report,
+    summaries,
+    {
+      baseline: `baseline profile of ${model} v${s.version}`,
+      current: `predictions ${window.from} – ${window.to}`,
+    },
+    { title: `Drift of ${model} version ${s.version}`, timeline },
+  );
+  await deps.store.put(deps.bucket, keys.json, `${JSON.stringify(result, null, 2)}\n`, {
+    contentType: 'application/json',
+  });
+  await deps.store.put(deps.bucket, keys.html, html, { contentType: 'text/html; charset=utf-8' });
+  const pointer = {
+    model,
+    version: s.version,
+    at: new Date(now).toISOString(),
+    drifted: state,
+    verdict: report.summary.verdict,
+    ...keys,
+  };
+  await deps.store.put(deps.bucket, latestKey, `${JSON.stringify(pointer)}\n`, {
+    contentType: 'application/json',
+  });
+  await deps.store.put(deps.bucket, latestReportKey(model), `${JSON.stringify(pointer)}\n`, {
+    contentType: 'application/json',
+  });
+  if (publish) {
+    await deps.publisher.publish(DRIFT_EVENT.detailType, {
+      model,
+      version: s.version,
+      reason: `${model} v${s.version}: ${reasons.join('; ')}`,
+      driftedShare: report.summary.driftedShare,
+      maxPsi,
+      predictionPsi,
+      report: keys.json,
+    });
+  }
+  return result;
+}
+
+async function readJson<T>(store: ObjectStore, bucket: string, key: string): Promise<T | undefined> {
+  const bytes = await store.get(bucket, key);
+  if (!bytes) return undefined;
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}

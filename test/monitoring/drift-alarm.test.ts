@@ -1,0 +1,297 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWindow } from '../../lambdas/monitoring/log/log-store';
+import { buildBaselineProfile } from '../../lambdas/monitoring/profile/baseline-profile';
+import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
+import { rowsToDataset } from '../../lambdas/serving/domain/rows';
+import { scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
+import { datasetOf } from '../../lambdas/training/data/dataset';
+import { createRng } from '../../lambdas/training/random';
+import { routeEvents } from '../../local/event-rules';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { scheduledTargets } from '../../local/scheduler';
+import type { CfnTemplate } from '../../local/template';
+import { type TinyModel, trainTiny } from '../serving/support';
+
+// The whole path on the local runtime, from the synthesized template: predictions through the
+// API, the predict function's log delivered by its subscription to the shipper (S3 layout),
+// the drift job started as its schedule starts it, its metrics evaluated by the template's
+// alarms, and its DriftDetected event routed by the pipeline's rule.
+const NAME = `drift-${Date.now().toString(36)}`;
+const ROWS = 2000;
+let model: TinyModel;
+let template: CfnTemplate;
+
+type Row = Record<string, number | string | null>;
+
+/** Rows as the tiny model was trained on (spend ~ N(50, 10), 10% missing; plan uniform), spend moved by `shift`. */
+function rows(n: number, seed: number, shift = 0): Row[] {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, () => {
+    const spend = rng.normal() * 10 + 50 + shift;
+    return { spend: rng.next() < 0.1 ? null : spend, plan: ['basic', 'pro', 'team'][rng.int(3)] as string };
+  });
+}
+
+async function call(rt: LocalRuntime, method: string, path: string, body?: unknown) {
+  const url = path.startsWith('/') ? `${rt.url}${path}` : `${rt.url}/api/2.0/mlflow/${path}`;
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field
+  return { status: res.status, json: (text ? JSON.parse(text) : {}) as any };
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Registers the tiny model with its baseline profile (as training logs it) and moves it to Production. */
+async function register(rt: LocalRuntime): Promise<void> {
+  const put = async (uri: string, path: string, body: Uint8Array | string) => {
+    const root = uri.replace(/^mlflow-artifacts:\//, '');
+    const res = await fetch(`${rt.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body,
+    });
+    expect(res.status).toBe(200);
+  };
+  const baseline = rows(5000, 1);
+  const ds = rowsToDataset(model.signature, baseline);
+  const predictions = await scoreOnnx(model.onnx, model.signature, ds);
+  const features = model.signature.inputs.map((i) => ({
+    name: i.name,
+    type: (i.type === 'string' ? 'categorical' : 'numeric') as 'numeric' | 'categorical',
+  }));
+  const profile = buildBaselineProfile(
+    datasetOf(Object.fromEntries(features.map((f) => [f.name, ds.columns.get(f.name)!]))),
+    features,
+    predictions,
+    'binary',
+  );
+  await call(rt, 'POST', 'registered-models/create', { name: NAME });
+  const exp = await call(rt, 'POST', 'experiments/create', { name: `${NAME}-exp` });
+  const run = (await call(rt, 'POST', 'runs/create', { experiment_id: exp.json.experiment_id })).json.run;
+  await put(run.info.artifact_uri, 'model/model.onnx', model.onnx);
+  await put(run.info.artifact_uri, 'model/signature.json', JSON.stringify(model.signature));
+  await put(run.info.artifact_uri, 'model/MLmodel', 'flavors:\n  onnx:\n    data: model.onnx\n');
+  await put(run.info.artifact_uri, 'profile/baseline_profile.json', JSON.stringify(profile));
+  await call(rt, 'POST', 'model-versions/create', {
+    name: NAME,
+    source: `runs:/${run.info.run_id}/model`,
+    run_id: run.info.run_id,
+  });
+  await call(rt, 'POST', 'model-versions/transition-stage', {
+    name: NAME,
+    version: '1',
+    stage: 'Production',
+  });
+  await until(
+    'the model to serve',
+    async () => (await call(rt, 'GET', `/v2/models/${NAME}/ready`)).status === 200,
+  );
+}
+
+/** Sends traffic through the predict route and waits until the shipper has stored all of it. */
+async function serve(rt: LocalRuntime, traffic: Row[]): Promise<void> {
+  for (let from = 0; from < traffic.length; from += 500) {
+    const res = await call(rt, 'POST', `/v1/models/${NAME}/predict`, {
+      instances: traffic.slice(from, from + 500),
+    });
+    expect(res.status).toBe(200);
+  }
+  const store = new FsObjectStore(join(rt.dataDir, 's3'));
+  await until('the shipper to store the log', async () => {
+    let n = 0;
+    for await (const _ of readWindow(store, 'monitoring', NAME, Date.now() - 3_600_000, Date.now() + 1)) n++;
+    return n >= traffic.length ? n : undefined;
+  });
+}
+
+/** Runs the drift job's state machine as its EventBridge schedule rule starts it (target and input from the template). */
+async function runScheduledJob(rt: LocalRuntime) {
+  const target = scheduledTargets(rt.plan).find((t) => /DriftJob/.test(t.stateMachine));
+  expect(target?.expression).toBe('rate(1 hour)');
+  expect(target?.input).toEqual({ windowHours: 24 });
+  return rt.stepFunctions.run(target!.stateMachine, {
+    name: `schedule-${Date.now()}`,
+    input: target!.input as never,
+  });
+}
+
+function alarmId(rt: LocalRuntime, metric: string): string {
+  const found = Object.entries(rt.plan.template.Resources).find(
+    ([, r]) =>
+      r.Type === 'AWS::CloudWatch::Alarm' &&
+      r.Properties?.MetricName === metric &&
+      r.Properties?.Namespace === 'ServerlessMlops/Monitoring',
+  );
+  return found![0];
+}
+
+async function alarmState(rt: LocalRuntime, name: string): Promise<string | undefined> {
+  const d = await rt.alarms.describe({ AlarmNames: [name], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] });
+  return [...d.MetricAlarms, ...d.CompositeAlarms][0]?.StateValue;
+}
+
+async function start(dataDir: string): Promise<LocalRuntime> {
+  return startLocalRuntime({
+    port: 0,
+    dataDir,
+    inMemory: true,
+    config: { serving: { modelName: NAME } },
+    // The drift alarms' one-hour period becomes one second.
+    alarmTimeScale: 1 / 3600,
+    ...(template ? { template } : {}),
+  });
+}
+
+beforeAll(() => {
+  model = trainTiny('gbdt', 5);
+});
+
+describe('unshifted traffic on the local runtime', () => {
+  let rt: LocalRuntime;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'mlops-drift-a-'));
+    rt = await start(dataDir);
+    template = rt.plan.template;
+    await register(rt);
+  }, 240_000);
+  afterAll(async () => {
+    await rt?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('of the same size as the shifted case raises no alarm and starts no retraining', async () => {
+    await serve(rt, rows(ROWS, 2));
+    const lines: string[] = [];
+    const stop = routeEvents(rt.plan, dataDir, rt.stepFunctions, (l) => lines.push(l));
+    try {
+      const run = await runScheduledJob(rt);
+      expect(run.status).toBe('SUCCEEDED');
+      const [result] = (run.output as { results: Record<string, unknown>[] }).results;
+      expect(result).toMatchObject({
+        model: NAME,
+        version: '1',
+        rows: ROWS,
+        verdict: 'no_drift',
+        drifted: false,
+        published: false,
+      });
+      const psi = alarmId(rt, 'MaxPsi');
+      expect(
+        await until('the PSI alarm to be evaluated', async () =>
+          (await alarmState(rt, psi)) === 'OK' ? 'OK' : undefined,
+        ),
+      ).toBe('OK');
+      expect(await alarmState(rt, alarmId(rt, 'DriftedShare'))).toBe('OK');
+      expect(await alarmState(rt, alarmId(rt, 'PredictionPsi'))).toBe('OK');
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      stop();
+    }
+    const events = join(dataDir, 'events', 'events.jsonl');
+    const published = (existsSync(events) ? readFileSync(events, 'utf8') : '')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).detailType);
+    expect(published).toContain('CloudWatch Alarm State Change');
+    expect(published).not.toContain('DriftDetected');
+    expect(lines.filter((l) => /DriftTrigger/.test(l))).toEqual([]);
+  }, 180_000);
+});
+
+describe('traffic shifted by one standard deviation on the local runtime', () => {
+  let rt: LocalRuntime;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'mlops-drift-b-'));
+    rt = await start(dataDir);
+    await register(rt);
+  }, 240_000);
+  afterAll(async () => {
+    await rt?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('raises the drift alarms, notifies the alert topic and starts the retraining pipeline once', async () => {
+    await serve(rt, rows(ROWS, 2, 10));
+    const lines: string[] = [];
+    const stop = routeEvents(rt.plan, dataDir, rt.stepFunctions, (l) => lines.push(l));
+    try {
+      const run = await runScheduledJob(rt);
+      expect(run.status).toBe('SUCCEEDED');
+      const [result] = (run.output as { results: Record<string, unknown>[] }).results;
+      expect(result).toMatchObject({
+        model: NAME,
+        version: '1',
+        rows: ROWS,
+        verdict: 'drift',
+        drifted: true,
+        published: true,
+      });
+      expect(String((result!.reasons as string[]).join('; '))).toMatch(/psi\(spend\)=/);
+
+      const psi = alarmId(rt, 'MaxPsi');
+      await until(
+        'the PSI alarm',
+        async () => ((await alarmState(rt, psi)) === 'ALARM' ? true : undefined),
+        20_000,
+      );
+      expect(await alarmState(rt, alarmId(rt, 'DriftedShare'))).toBe('ALARM');
+      // CDK names composite alarms (<stack><path>), unlike the metric alarms above.
+      const composites = await rt.alarms.describe({ AlarmTypes: ['CompositeAlarm'] });
+      const composite = composites.CompositeAlarms.find((a) =>
+        /MonitoringDriftAlarm/.test(a.AlarmName),
+      )!.AlarmName;
+      await until(
+        'the composite drift alarm',
+        async () => ((await alarmState(rt, composite)) === 'ALARM' ? true : undefined),
+        20_000,
+      );
+      const notices = readFileSync(join(dataDir, 'events', 'notifications.jsonl'), 'utf8');
+      expect(notices).toContain(`"ALARM: \\"${psi}\\""`);
+
+      // The retraining: the pipeline's drift rule matched the job's event and started a run.
+      const started = await until('the pipeline to start', () =>
+        lines.find((l) => /DriftDetected matched .*DriftTrigger/.test(l)),
+      );
+      const name = /starting (\S+)/.exec(started)![1]!;
+      const execution = rt.stepFunctions.describe('TrainingPipeline', name);
+      expect(execution?.input).toMatchObject({
+        trigger: 'drift',
+        reason: expect.stringMatching(new RegExp(`^${NAME} v1: .*psi\\(spend\\)`)),
+      });
+      await until('the pipeline run to end', () => lines.find((l) => /: (SUCCEEDED|FAILED)/.test(l)));
+
+      // The next scheduled run sees the same drift and does not retrain again.
+      const second = await runScheduledJob(rt);
+      expect((second.output as { results: Record<string, unknown>[] }).results[0]).toMatchObject({
+        drifted: true,
+        published: false,
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(lines.filter((l) => /DriftTrigger/.test(l))).toHaveLength(1);
+    } finally {
+      stop();
+    }
+  }, 180_000);
+});

@@ -157,6 +157,21 @@ export function hintValues(seeds: Seeds): Record<string, unknown[]> {
     order_by: [['name ASC'], ['attributes.start_time DESC'], ['metrics.loss']],
     max_results: [1, 10, 1000, 50000],
     num_parts: [1, 2],
+    // Serving: rows and tensors of the served model's features, so requests reach the model.
+    instances: [[...seeds.modelRows], seeds.modelRows.slice(0, 1)],
+    dataframe_records: [[...seeds.modelRows]],
+    dataframe_split: [
+      {
+        columns: Object.keys(seeds.modelRows[0] ?? {}),
+        data: seeds.modelRows.map((r) => Object.values(r)),
+      },
+    ],
+    inputs: [[...seeds.modelInputs]],
+    outputs: [[{ name: 'probabilities' }], [{ name: 'label' }, { name: 'probabilities' }]],
+    // Deployments: the served model; its only version is live, so a start is refused.
+    model: [seeds.modelName],
+    steps: [[100], [5, 25, 50, 100]],
+    bake_seconds: [0],
   };
 }
 
@@ -224,11 +239,12 @@ export interface Encoding {
   readonly rawProxy?: string;
 }
 
-function encodePathValue(v: unknown): string {
+/** A path parameter's value as sent: `/` stays a separator in a greedy `{proxy+}`, else it is `%2F`. */
+function encodePathValue(v: unknown, greedy: boolean): string {
   if (v instanceof RawBytes) return percentBytes(v.bytes);
   if (v instanceof RawJson) return encodeComponent(v.text);
   const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined');
-  return s.split('/').map(encodeComponent).join('/');
+  return greedy ? s.split('/').map(encodeComponent).join('/') : encodeComponent(s);
 }
 
 /** The wire request for an input on a route. */
@@ -241,7 +257,7 @@ export function buildRequest(route: CatalogRoute, input: Input, enc: Encoding = 
   );
   let path = route.path;
   for (const p of params) {
-    const sent = enc.rawProxy ?? encodePathValue(input[p] ?? 'x');
+    const sent = enc.rawProxy ?? encodePathValue(input[p] ?? 'x', route.path.includes(`{${p}+}`));
     path = path.replace(new RegExp(`\\{${p}\\+?\\}`), sent || 'x');
   }
   const placement = enc.placement ?? placementOf(route);

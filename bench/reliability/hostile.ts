@@ -1,4 +1,11 @@
 import fc from 'fast-check';
+import { servingRoutes } from '../../lambdas/serving/api/routes';
+import { startBatchScoringRoute } from '../../lambdas/serving/batch/routes';
+import {
+  deploymentStatusRoute,
+  rollbackRoute,
+  startDeploymentRoute,
+} from '../../lambdas/serving/deploy/routes';
 import { type ReliabilityEnv, SENTINEL } from './environment';
 import {
   corpus,
@@ -22,7 +29,8 @@ export interface Finding {
     | 'wrote-on-reject'
     | 'wrote-outside-store'
     | 'sentinel-served'
-    | 'unexpected-status';
+    | 'unexpected-status'
+    | 'unexpected-effect';
   readonly label: string;
   readonly request: string;
   readonly answer: string;
@@ -85,9 +93,41 @@ function errorCodeOf(a: WireAnswer): string | undefined {
   }
 }
 
+const PREDICTION_LOGGED = 'file changed: data/logs/predictions.jsonl';
+const SERVING_SPECS: ReadonlySet<unknown> = new Set(servingRoutes);
+
+/**
+ * What an accepted (2xx) request of a serving or deployment route may change; undefined
+ * for the other routes, whose accepted writes are not judged. Serving only logs what it
+ * scored. A rollback moves the alias back and records itself on the model version. The
+ * seeded platform's only version is live, so no deployment start can be accepted: one
+ * that was would start a workflow whose later writes no check could tell apart from a
+ * rejected request's (and may bake for a day).
+ */
+function acceptedEffects(
+  route: CatalogRoute,
+  env: ReliabilityEnv,
+): ((change: string) => boolean) | 'never' | undefined {
+  // The prediction log, and the copies its subscribers (the shipper) store from it.
+  const { tables, buckets } = env.logSubscribers;
+  if (SERVING_SPECS.has(route.spec))
+    return (ch) =>
+      ch === PREDICTION_LOGGED ||
+      tables.some((t) => ch.startsWith(`${t}: added `)) ||
+      buckets.some((b) => ch.startsWith(`file added: data/s3/${b}/`));
+  if (route.spec === deploymentStatusRoute) return () => false;
+  if (route.spec === rollbackRoute)
+    return (ch) => /^lambda \S+ alias live: changed /.test(ch) || ch.startsWith('tracking: ');
+  if (route.spec === startDeploymentRoute) return 'never';
+  // Likewise a batch-scoring job: the suite's store holds no input for one to score.
+  if (route.spec === startBatchScoringRoute) return 'never';
+  return undefined;
+}
+
 /**
  * Sends one case and judges the answer: 2xx, or 4xx with `{error_code, message}`; never
- * 5xx or silence; a rejected request leaves the state as it was; nothing is ever written
+ * 5xx or silence; a rejected request leaves the state as it was, and an accepted one of a
+ * serving or deployment route changes only what it should; nothing is ever written
  * outside the object store, and no answer carries the sentinel planted beside it.
  */
 class CaseRunner {
@@ -103,6 +143,7 @@ class CaseRunner {
   ) {}
 
   async begin(): Promise<void> {
+    await this.env.settle();
     this.current = await this.env.probe.capture();
   }
 
@@ -122,12 +163,14 @@ class CaseRunner {
       answer = await send(this.env.url, c.request, (this.route.timeoutSeconds + 10) * 1000);
     } catch (err) {
       this.consecutiveSilence++;
+      await this.env.settle();
       this.current = await this.env.probe.capture();
       return finding('no-answer', (err as Error).message);
     }
+    await this.env.settle();
     const after = await this.env.probe.capture();
     this.current = after;
-    const changes = diffState(before, after);
+    const changes = diffState(before, after, 32);
     const s = answer.status;
     if (s >= 500) {
       if (s === 504 || s === 502) this.consecutiveSilence++;
@@ -150,6 +193,10 @@ class CaseRunner {
     }
     if (s >= 200 && s < 300) {
       this.answered2xx++;
+      const allowed = acceptedEffects(this.route, this.env);
+      if (allowed === 'never') return finding('unexpected-status', describeAnswer(answer), changes);
+      const unexpected = allowed ? changes.filter((ch) => !allowed(ch)) : [];
+      if (unexpected.length) return finding('unexpected-effect', describeAnswer(answer), unexpected);
       if (c.traversal) {
         const root = `data/s3/artifacts/artifacts/${this.env.seeds.artifactRoot}/`;
         const stray = changes.filter(
@@ -208,6 +255,7 @@ export async function runHostileSuite(env: ReliabilityEnv, options: HostileOptio
       });
       continue;
     }
+    await env.settle();
     await env.probe.restore(env.seeded);
     const runner = new CaseRunner(env, route);
     await runner.begin();

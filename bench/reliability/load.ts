@@ -4,9 +4,12 @@ import type { ReliabilityEnv } from './environment';
 
 /**
  * A mixed workload against the local platform with autocannon: tracking writes
- * (log-metric, log-batch, set-tag), searches (runs, experiments) and online feature
- * reads, all at once, for a fixed time and at most a fixed number of requests. Every
- * write carries a unique id; afterwards every acknowledged write is read back.
+ * (log-metric, log-batch, set-tag), searches (runs, experiments), online feature reads
+ * and predictions of the deployed model (v1 predict with feature rows, Open Inference
+ * Protocol v2 infer), all at once, for a fixed time and at most a fixed number of
+ * requests. Every write carries a unique id; afterwards every acknowledged write is read
+ * back. Every prediction answered 200 is compared with the model's answer to the same
+ * rows before the load.
  */
 
 export interface LoadOptions {
@@ -27,6 +30,8 @@ export interface LoadRouteResult {
   readonly fiveXX: number;
   /** Connection errors and timeouts (no answer). */
   readonly errors: number;
+  /** Predictions only: 200 answers whose values differ from the model's answer before the load. */
+  readonly wrongAnswers?: number;
 }
 
 export interface LoadReport {
@@ -36,6 +41,8 @@ export interface LoadReport {
   readonly rps: number;
   readonly fiveXX: number;
   readonly errors: number;
+  /** Prediction answers (200) that differ from the model's answer to the same rows. */
+  readonly wrongAnswers: number;
   /** Writes answered 2xx, and how many of them the read-back did not find, found twice, or found unasked. */
   readonly acknowledged: number;
   readonly lost: number;
@@ -115,6 +122,52 @@ export async function runLoad(env: ReliabilityEnv, options: LoadOptions): Promis
     body: JSON.stringify(body),
   });
 
+  // Predictions: the same rows on every call, so every answer must be the reference one.
+  const wrong = new Map<string, number>();
+  const firstWrong = new Map<string, string>();
+  const predict = async (
+    route: string,
+    path: string,
+    body: unknown,
+    values: (answer: any) => unknown,
+  ): Promise<[string, RequestSpec]> => {
+    const expected = JSON.stringify(values(await api(env, 'POST', path, body)));
+    return [
+      route,
+      {
+        ...read(path, body),
+        onResponse: (status, text) => {
+          if (status !== 200) return;
+          let got: string | undefined;
+          try {
+            got = JSON.stringify(values(JSON.parse(text)));
+          } catch {
+            // Not JSON: counted as a wrong answer below.
+          }
+          if (got !== expected) {
+            wrong.set(route, (wrong.get(route) ?? 0) + 1);
+            if (wrong.get(route) === 1) firstWrong.set(route, text.slice(0, 300));
+          }
+        },
+      },
+    ];
+  };
+  const model = encodeURIComponent(env.seeds.modelName);
+  const predictions = [
+    await predict(
+      'POST v1/models/{name}/predict',
+      `/v1/models/${model}/predict`,
+      { instances: env.seeds.modelRows },
+      (a) => a.predictions,
+    ),
+    await predict(
+      'POST v2/models/{name}/infer',
+      `/v2/models/${model}/infer`,
+      { inputs: env.seeds.modelInputs, outputs: [{ name: 'probabilities' }] },
+      (a) => a.outputs,
+    ),
+  ];
+
   const workloads: [string, RequestSpec][] = [
     [
       'POST runs/log-metric',
@@ -160,6 +213,7 @@ export async function runLoad(env: ReliabilityEnv, options: LoadOptions): Promis
         entities: { [env.seeds.entityKey]: [1, 2, 3, 42] },
       }),
     ],
+    ...predictions,
   ];
 
   options.onProgress?.(
@@ -186,6 +240,7 @@ export async function runLoad(env: ReliabilityEnv, options: LoadOptions): Promis
     ),
   );
 
+  const predicted = new Set(predictions.map(([route]) => route));
   const routes: LoadRouteResult[] = results.map(([route, r]) => ({
     route,
     requests: r['2xx'] + r.non2xx,
@@ -195,12 +250,14 @@ export async function runLoad(env: ReliabilityEnv, options: LoadOptions): Promis
     non2xx: r.non2xx,
     fiveXX: r['5xx'],
     errors: r.errors + r.timeouts,
+    ...(predicted.has(route) ? { wrongAnswers: wrong.get(route) ?? 0 } : {}),
   }));
   const seconds = Math.max(...results.map(([, r]) => r.duration));
   const requests = routes.reduce((n, r) => n + r.requests, 0);
 
   options.onProgress?.('load: reading back every acknowledged write');
   const check = await readBack(env, runs, ledger);
+  for (const [route, text] of firstWrong) check.problems.push(`${route}: a wrong answer, e.g. ${text}`);
   return {
     seconds,
     routes,
@@ -208,6 +265,7 @@ export async function runLoad(env: ReliabilityEnv, options: LoadOptions): Promis
     rps: requests / seconds,
     fiveXX: routes.reduce((n, r) => n + r.fiveXX, 0),
     errors: routes.reduce((n, r) => n + r.errors, 0),
+    wrongAnswers: routes.reduce((n, r) => n + (r.wrongAnswers ?? 0), 0),
     ...check,
   };
 }

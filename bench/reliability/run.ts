@@ -108,7 +108,7 @@ async function main(): Promise<number> {
   );
   console.log(
     table(
-      ['route', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', '5xx', 'errors'],
+      ['route', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', '5xx', 'errors', 'wrong'],
       load.routes.map((r) => [
         r.route,
         r.requests,
@@ -118,6 +118,7 @@ async function main(): Promise<number> {
         r.non2xx,
         r.fiveXX,
         r.errors,
+        r.wrongAnswers ?? '',
       ]),
     ),
   );
@@ -139,6 +140,7 @@ async function main(): Promise<number> {
     duplicated && `${duplicated} duplicated`,
     ghosts && `${ghosts} ghosts`,
     load.errors && `${load.errors} load requests without an answer`,
+    load.wrongAnswers && `${load.wrongAnswers} predictions answered differently under load`,
     findings.length && `${findings.length} hostile-input findings`,
     hostile.unknownRoutes.length && `${hostile.unknownRoutes.length} routes without a known spec`,
     faults === 'failed' && 'the fault suite failed',

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import {
   type AttributeValue,
   BatchWriteItemCommand,
@@ -13,6 +14,44 @@ import {
 const ALARM_NOTICES = join('events', 'notifications.jsonl');
 const EVENT_LOG = join('events', 'events.jsonl');
 const ALARM_EVENT = 'CloudWatch Alarm State Change';
+/** The prediction log (lambdas/serving/domain/prediction-log.ts), CloudWatch Logs' stand-in. */
+const PREDICTION_LOG = join('logs', 'predictions.jsonl');
+
+/** Whether a prediction-log line records a rejected request (`status` 4xx). */
+function isRejectionRecord(line: string): boolean {
+  try {
+    const status = (JSON.parse(line) as { status?: unknown }).status;
+    return typeof status === 'number' && status >= 400 && status < 500;
+  } catch {
+    return false;
+  }
+}
+
+/** An object of the shipped prediction log (`<bucket>/predictions/model=<m>/date=<d>/<batch>.json.gz`). */
+const SHIPPED_LOG = /\/predictions\/model=[^/]*\/date=[^/]*\/[^/]+\.json\.gz$/;
+
+/** Whether a shipped prediction-log object holds only records of rejected requests. */
+async function onlyRejections(path: string): Promise<boolean> {
+  try {
+    const lines = gunzipSync(await readFile(path))
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean);
+    return lines.length > 0 && lines.every(isRejectionRecord);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * State the platform keeps outside its tables and files (the local Lambda API's aliases
+ * and published versions), as fingerprints by key.
+ */
+export interface ServiceState {
+  capture(): Promise<Map<string, string>>;
+  /** Puts back what can be put back (an alias can move back; a published version stays, as on Lambda). */
+  restore(to: ReadonlyMap<string, string>): Promise<void>;
+}
 
 /** What the platform has stored: every item of every table, every file under a root. */
 export interface StateSnapshot {
@@ -22,6 +61,8 @@ export interface StateSnapshot {
   readonly files: Map<string, string>;
   /** File contents, when captured for a later restore. */
   readonly contents?: Map<string, Buffer>;
+  /** key -> fingerprint of state outside tables and files (aliases); empty without a ServiceState. */
+  readonly services: Map<string, string>;
 }
 
 export interface TableKeys {
@@ -45,11 +86,16 @@ export class StateProbe {
     private readonly client: DynamoDBClient,
     private readonly tables: readonly TableKeys[],
     readonly root: string,
+    private readonly services?: ServiceState,
   ) {}
 
   async capture(withContents = false): Promise<StateSnapshot> {
-    const [tables, files] = await Promise.all([this.scanTables(), this.walkFiles(withContents)]);
-    return { tables, files: files.meta, contents: withContents ? files.contents : undefined };
+    const [tables, files, services] = await Promise.all([
+      this.scanTables(),
+      this.walkFiles(withContents),
+      this.services?.capture() ?? new Map<string, string>(),
+    ]);
+    return { tables, files: files.meta, contents: withContents ? files.contents : undefined, services };
   }
 
   private async scanTables(): Promise<Map<string, Map<string, string>>> {
@@ -96,6 +142,15 @@ export class StateProbe {
             if (rel.endsWith(EVENT_LOG)) {
               const lines = (await readFile(full, 'utf8')).split('\n');
               meta.set(rel, lines.filter((l) => !l.includes(ALARM_EVENT)).join('\n'));
+            } else if (SHIPPED_LOG.test(rel) && (await onlyRejections(full))) {
+              // The shipper's copy of rejection records: no more state than the records.
+              return;
+            } else if (rel.endsWith(PREDICTION_LOG)) {
+              // A rejected prediction is logged by design (its `PredictRejected` metric): the
+              // record of a rejection is not state it wrote, a scored prediction would be.
+              const lines = (await readFile(full, 'utf8')).split('\n');
+              const kept = lines.filter((l) => l && !isRejectionRecord(l)).join('\n');
+              meta.set(rel, createHash('sha256').update(kept).digest('hex'));
             } else meta.set(rel, `${s.size}:${s.mtimeMs}:${s.ino}`);
             if (withContents) contents.set(rel, await readFile(full));
           } catch {
@@ -151,6 +206,7 @@ export class StateProbe {
         await writeFile(join(this.root, path), content);
       }
     }
+    await this.services?.restore(to.services);
   }
 }
 
@@ -178,6 +234,11 @@ export function diffState(a: StateSnapshot, b: StateSnapshot, max = 8): string[]
     else if (a.files.get(path) !== m) out.push(`file changed: ${path}`);
   }
   for (const path of a.files.keys()) if (!b.files.has(path)) out.push(`file removed: ${path}`);
+  for (const [key, m] of b.services) {
+    if (!a.services.has(key)) out.push(`${key}: added ${m}`);
+    else if (a.services.get(key) !== m) out.push(`${key}: changed ${a.services.get(key)} -> ${m}`);
+  }
+  for (const key of a.services.keys()) if (!b.services.has(key)) out.push(`${key}: removed`);
   return out.length > max ? [...out.slice(0, max), `... ${out.length - max} more`] : out;
 }
 
@@ -187,5 +248,6 @@ export function stateDigest(s: StateSnapshot): string {
   for (const [t, items] of [...s.tables].sort())
     for (const [k, v] of [...items].sort()) h.update(`${t}${k}${v}`);
   for (const [p, m] of [...s.files].sort()) h.update(`${p}${m}`);
+  for (const [k, m] of [...s.services].sort()) h.update(`${k}${m}`);
   return h.digest('hex').slice(0, 16);
 }

@@ -1,24 +1,27 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReliabilityEnv, startReliabilityEnv } from '../../bench/reliability/environment';
+import {
+  type ReliabilityEnv,
+  reliabilityTemplate,
+  startReliabilityEnv,
+} from '../../bench/reliability/environment';
 import { formatFinding, runHostileSuite } from '../../bench/reliability/hostile';
 import { routeCatalogue } from '../../bench/reliability/routes';
 import { reliabilityScale } from '../../bench/reliability/scale';
 import { diffState } from '../../bench/reliability/state';
 import { closeWire } from '../../bench/reliability/wire';
-import { synthTemplate } from '../../local/synth';
 import { readTemplate } from '../../local/template';
 
 // Hostile inputs against every route of the synthesized template, on a platform of this
 // file's own (other suites' writes would blur the state checks). Sizes: see scale.ts.
 const scale = reliabilityScale();
-const template = synthTemplate({ stage: 'local' });
+const template = reliabilityTemplate();
 const { routes, unknown } = routeCatalogue(readTemplate(template));
 
 let env: ReliabilityEnv;
 beforeAll(async () => {
   env = await startReliabilityEnv({ template });
-}, 300_000);
+}, 600_000); // Seeding trains, registers and deploys a model: minutes on a loaded machine.
 afterAll(async () => {
   closeWire();
   await env?.stop();
@@ -45,6 +48,31 @@ describe('the hostile-input suite', () => {
     expect(diffState(before, after)).toEqual([expect.stringMatching(/^tracking: added .*stray-/)]);
     await env.probe.restore(env.seeded);
     expect(diffState(env.seeded, await env.probe.capture())).toEqual([]);
+  });
+
+  it('sees the serving alias that a rollback moves, and moves it back to the deployed version', async () => {
+    const model = encodeURIComponent(env.seeds.modelName);
+    const status = async () => {
+      const answer = (await (await fetch(`${env.url}/v1/deployments/${model}`)).json()) as {
+        live: { model_version?: string };
+      };
+      return answer.live;
+    };
+    expect(await status()).toMatchObject({ model_version: env.seeds.modelVersion });
+    const before = await env.probe.capture();
+    const res = await fetch(`${env.url}/v1/deployments/${model}/rollback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'probe check' }),
+    });
+    expect(res.status).toBe(200);
+    expect((await status()).model_version).toBeUndefined();
+    expect(diffState(before, await env.probe.capture())).toContainEqual(
+      expect.stringMatching(/^lambda \S+ alias live: changed /),
+    );
+    await env.probe.restore(env.seeded);
+    expect(diffState(env.seeded, await env.probe.capture())).toEqual([]);
+    expect(await status()).toMatchObject({ model_version: env.seeds.modelVersion });
   });
 });
 

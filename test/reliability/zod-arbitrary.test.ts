@@ -16,6 +16,14 @@ const seeds: Seeds = {
   modelName: 'model',
   modelVersion: '1',
   alias: 'champion',
+  modelRows: [
+    { spend: 35, plan: 'basic' },
+    { spend: null, plan: 'pro' },
+  ],
+  modelInputs: [
+    { name: 'spend', shape: [2], datatype: 'FP64', data: [35, null] },
+    { name: 'plan', shape: [2], datatype: 'BYTES', data: ['basic', 'pro'] },
+  ],
   pushSource: 'clicks',
   featureRefs: ['clicks:n'],
   entityKey: 'user_id',
@@ -37,7 +45,9 @@ function decode(
   const sent = req.path.split('/');
   for (const name of pathParameterNames(route.path)) {
     const at = template.findIndex((s) => s.startsWith(`{${name}`));
-    input[name] = sent.slice(at).map(decodeURIComponent).join('/');
+    // A greedy `{name+}` takes the rest of the path; `{name}` one segment.
+    const greedy = template[at]?.endsWith('+}');
+    input[name] = (greedy ? sent.slice(at) : sent.slice(at, at + 1)).map(decodeURIComponent).join('/');
   }
   return input;
 }

@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { registerExperimentCommands } from '../lambdas/experiments/cli';
+import { registerShadowCommands } from '../lambdas/experiments/shadow/cli';
 import { registerFeatureCommands } from '../lambdas/features/cli';
 import { registerOnlineFeatureCommands } from '../lambdas/features/online/cli';
 import { registerMonitoringCommands } from '../lambdas/monitoring/cli';
 import { registerCostCommands } from '../lambdas/platform/cost/cli';
 import { MlopsError } from '../lambdas/platform/errors';
+import { registerBatchCommands } from '../lambdas/serving/batch/cli';
 import { registerDeployCommands } from '../lambdas/serving/deploy/cli';
 import { registerTrackingCommands } from '../lambdas/tracking/cli';
 import { registerTrainingCommands } from '../lambdas/training/cli';
@@ -21,8 +23,10 @@ export function buildProgram(): Command {
   registerTrainingCommands(program);
   registerTrackingCommands(program);
   registerExperimentCommands(program);
+  registerShadowCommands(program);
   registerMonitoringCommands(program);
   registerDeployCommands(program);
+  registerBatchCommands(program);
   registerCostCommands(program);
   return program;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DriftConfigSchema } from '../lambdas/monitoring/drift/config';
 import { parseSchedule } from '../lambdas/pipeline/schedule';
 import { type ModelSignature, ModelSignatureSchema } from '../lambdas/serving/inference/signature';
 
@@ -128,6 +129,49 @@ export const platformConfigSchema = z
           .default(0),
         /** 'staging-winners': a version moved to Staging (the pipeline's winner) starts a canary deployment. */
         autoDeploy: z.enum(['manual', 'staging-winners']).default('manual'),
+        /** servingBackend 'sagemaker': the endpoint (docs/serving.md, "SageMaker backend"). */
+        sagemaker: z
+          .strictObject({
+            /** The registered version the endpoint starts with; package it first (docs/serving.md). */
+            initialVersion: z
+              .string()
+              .regex(
+                /^\d+$/,
+                'serving.sagemaker.initialVersion must be a registered version number, like "1"',
+              )
+              .default('1'),
+            /** The serving container. @default AWS's SageMaker Triton image (24.09) of the stack's region */
+            image: z
+              .string()
+              .regex(
+                ECR_IMAGE_URI,
+                'serving.sagemaker.image must be an ECR image URI, <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag]',
+              )
+              .optional(),
+            instanceType: z
+              .string()
+              .regex(
+                /^ml\.[a-z0-9-]+\.[a-z0-9]+$/,
+                'serving.sagemaker.instanceType must be a SageMaker instance type like ml.c6i.large',
+              )
+              .default('ml.c6i.large'),
+            /** Instances per variant (blue and green each run this many). */
+            instanceCount: z
+              .number()
+              .int()
+              .min(1, 'serving.sagemaker.instanceCount must be 1 or more')
+              .default(1),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    /** Batch scoring's workflow (lib/serving/batch-scoring.ts, docs/serving.md). */
+    batchScoring: z
+      .strictObject({
+        /** Shards scored at once by the Distributed Map. */
+        maxConcurrency: z.number().int().min(1).max(10_000).default(10),
+        /** Memory of the shard function, MB. */
+        memorySize: z.number().int().min(512).max(10_240).default(3008),
       })
       .prefault({}),
     /** Days to keep function, API and state machine logs. */
@@ -149,8 +193,70 @@ export const platformConfigSchema = z
         errorRate: z.number().min(0).max(1).default(0.01),
         /** Population stability index above which a feature counts as drifted. */
         driftPsi: z.number().positive().default(0.2),
+        /**
+         * Share of a new serving version's predictions outside its baseline's central 98%
+         * (0-1; 0.02 when nothing shifted) above which its canary rolls back.
+         */
+        predictionShift: z.number().gt(0).lt(1).default(0.2),
+        /**
+         * Relative drop of the serving version's AUC (or rise of its RMSE) on delayed labels
+         * from its test metric at training (0-1) above which the performance alarm fires.
+         */
+        performanceDrop: z.number().gt(0).lt(1).default(0.1),
       })
-      .default({ latencyP99Ms: 500, errorRate: 0.01, driftPsi: 0.2 }),
+      .default({
+        latencyP99Ms: 500,
+        errorRate: 0.01,
+        driftPsi: 0.2,
+        predictionShift: 0.2,
+        performanceDrop: 0.1,
+      }),
+    /** The drift job over the prediction log (docs/monitoring.md). */
+    monitoring: z
+      .strictObject({
+        /** When the drift job runs (EventBridge expression). */
+        schedule: z
+          .string()
+          .superRefine((v, ctx) => {
+            try {
+              parseSchedule(v);
+            } catch (err) {
+              ctx.addIssue({ code: 'custom', message: (err as Error).message });
+            }
+          })
+          .default('rate(1 hour)'),
+        /** Hours of logged traffic each run compares with the baseline, ending at the run. */
+        windowHours: z.number().positive().max(2160).default(24),
+        /** minSamples, driftShare, per-feature method and threshold (`features.<name>`), as `mlops monitor drift --config`. */
+        drift: DriftConfigSchema.omit({ prediction: true }).prefault({}),
+        /** Days the stored prediction log and reports are kept. */
+        retentionDays: z.number().int().min(1).max(3650).default(400),
+      })
+      .prefault({}),
+    /** The performance job on delayed labels (docs/monitoring.md). */
+    performance: z
+      .strictObject({
+        /** When the job runs (EventBridge expression). */
+        schedule: z
+          .string()
+          .superRefine((v, ctx) => {
+            try {
+              parseSchedule(v);
+            } catch (err) {
+              ctx.addIssue({ code: 'custom', message: (err as Error).message });
+            }
+          })
+          .default('rate(1 hour)'),
+        /** Hours of prediction time each run scores, ending now. */
+        lookbackHours: z.number().int().min(1).max(2160).default(168),
+        /** Length of the windows reported within it, in hours. */
+        windowHours: z.number().int().min(1).max(2160).default(24),
+        /** Labelled rows below which a version gets no metrics (no verdict). */
+        minLabels: z.number().int().min(1).default(100),
+        /** Days a prediction stays joinable to a label (the prediction index's TTL). */
+        labelTtlDays: z.number().int().min(1).max(3650).default(90),
+      })
+      .prefault({}),
     /**
      * Where every alarm (on ALARM and OK) and every pipeline failure is sent: one SNS topic,
      * whose ARN is the stack output `AlertTopicArn`.

@@ -1,15 +1,21 @@
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { platformRoutes } from '../lambdas/platform/health-api';
 import { AccessRoles } from './api/access-roles';
 import { PlatformApi } from './api/platform-api';
 import type { PlatformConfig } from './config';
+import { Experiments } from './experiments/experiments';
+import { ShadowMode } from './experiments/shadow';
 import { FeatureStore } from './features/feature-store';
+import { DriftMonitoring } from './monitoring/monitoring';
+import { PerformanceMonitoring } from './monitoring/performance';
 import { TrainingPipeline } from './pipeline/training-pipeline';
 import { PlatformAlerts } from './platform/alerts';
 import { NativeModulesLayer } from './private/native-layer';
 import { PlatformFunction } from './private/platform-function';
 import { SecureBucket } from './private/secure-bucket';
+import { BatchScoring } from './serving/batch-scoring';
 import { Serving } from './serving/serving';
 import { Tracking } from './tracking/tracking';
 
@@ -37,6 +43,16 @@ export class MlopsPlatform extends Construct {
   readonly pipeline: TrainingPipeline;
   /** The predict function behind the API (its `live` alias). */
   readonly serving: Serving;
+  /** A/B tests: experiments, exposures, outcomes and analysis. */
+  readonly experiments: Experiments;
+  /** Shadow mode: a version scoring a copy of live requests, never answering (docs/experiments.md). */
+  readonly shadow: ShadowMode;
+  /** The prediction log in S3, the scheduled drift job, its alarms and dashboard. */
+  readonly monitoring: DriftMonitoring;
+  /** Delayed labels, performance per version and the severe alarm that rolls back. */
+  readonly performance: PerformanceMonitoring;
+  /** Batch scoring: a Distributed Map over shards of a file in S3 (`POST /v1/batch-scoring`). */
+  readonly batchScoring: BatchScoring;
   /** The data scientist, deployer and serving roles, derived from every route above. */
   readonly access: AccessRoles;
 
@@ -101,7 +117,86 @@ export class MlopsPlatform extends Construct {
       featureService: config.pipeline.featureService,
       provisionedConcurrency: config.serving.provisionedConcurrency,
       autoDeploy: config.serving.autoDeploy,
-      deployment: { errorRate: config.alarms.errorRate, latencyP99Ms: config.alarms.latencyP99Ms },
+      deployment: {
+        errorRate: config.alarms.errorRate,
+        latencyP99Ms: config.alarms.latencyP99Ms,
+        predictionShift: config.alarms.predictionShift,
+      },
+      ...(config.servingBackend === 'sagemaker'
+        ? {
+            sagemaker: {
+              endpointName: `mlops-${config.stage}-serving`,
+              initialVersion: config.serving.sagemaker.initialVersion,
+              instanceType: config.serving.sagemaker.instanceType,
+              instanceCount: config.serving.sagemaker.instanceCount,
+              retainKey: config.retainData,
+              ...(config.serving.sagemaker.image ? { image: config.serving.sagemaker.image } : {}),
+            },
+          }
+        : {}),
+    });
+    this.experiments = new Experiments(this, 'Experiments', {
+      api: this.api,
+      functionDefaults: (name: string) => this.functionDefaults(name),
+      trackingTable: this.tracking.table,
+      retain: config.retainData,
+    });
+    this.experiments.enableAssignment(this.serving.fn.fn);
+    this.monitoring = new DriftMonitoring(this, 'Monitoring', {
+      stage: config.stage,
+      functionDefaults: (name: string) => this.functionDefaults(name),
+      predictFunction: this.serving.fn.fn,
+      modelName: config.serving.modelName ?? config.pipeline.modelName,
+      trackingTable: this.tracking.table,
+      artifacts: this.tracking.artifacts,
+      accessLogs: this.accessLogs.bucket,
+      schedule: config.monitoring.schedule,
+      windowHours: config.monitoring.windowHours,
+      drift: config.monitoring.drift,
+      driftPsi: config.alarms.driftPsi,
+      retentionDays: config.monitoring.retentionDays,
+      retain: config.retainData,
+    });
+    // The log shipper's sinks: experiment exposures (and, below, the prediction index).
+    this.monitoring.shipper.addEnvironment('EXPERIMENTS_TABLE', this.experiments.table.tableName);
+    this.experiments.grantRecordExposures(this.monitoring.shipper);
+    // The predict log group's second subscriber (the log shipper is the first).
+    this.shadow = new ShadowMode(this, 'Shadow', {
+      api: this.api,
+      functionDefaults: (name: string) => this.functionDefaults(name),
+      nativeLayer: this.nativeLayer.layer,
+      predictFunction: this.serving.fn.fn,
+      trackingTable: this.tracking.table,
+      artifacts: this.tracking.artifacts,
+      bucket: this.monitoring.bucket,
+    });
+    this.performance = new PerformanceMonitoring(this, 'Performance', {
+      api: this.api,
+      functionDefaults: (name: string) => this.functionDefaults(name),
+      modelName: config.serving.modelName ?? config.pipeline.modelName,
+      trackingTable: this.tracking.table,
+      artifacts: this.tracking.artifacts,
+      servingFunction: this.serving.fn.fn,
+      servingAlias: this.serving.liveAlias,
+      errorAlarms: [...this.serving.deployment.alarms.blue, ...this.serving.deployment.alarms.green].filter(
+        (a) => a.metric instanceof cloudwatch.Metric && a.metric.metricName === 'PredictErrors',
+      ),
+      ...config.performance,
+      performanceDrop: config.alarms.performanceDrop,
+      driftAlarm: this.monitoring.driftAlarm,
+      retain: config.retainData,
+    });
+    this.performance.addIndexWriter(this.monitoring.shipper);
+    this.batchScoring = new BatchScoring(this, 'BatchScoring', {
+      api: this.api,
+      functionDefaults: (name: string) => this.functionDefaults(name),
+      nativeLayer: this.nativeLayer.layer,
+      trackingTable: this.tracking.table,
+      artifacts: this.tracking.artifacts,
+      featuresBucket: this.features.bucket,
+      maxConcurrency: config.batchScoring.maxConcurrency,
+      memorySize: config.batchScoring.memorySize,
+      ephemeralStorageMiB: config.ephemeralStorageMiB,
     });
     // Last: each role's policy lists the routes every area has added.
     this.access = new AccessRoles(this, 'Access', {

@@ -95,6 +95,28 @@ const ROUTE_ACCESS: ReadonlyMap<string, Capability> = new Map(
     'POST /v1/deployments': 'deploy',
     'GET /v1/deployments/{model}': 'deploy',
     'POST /v1/deployments/{model}/rollback': 'deploy',
+    // Batch scoring (lambdas/serving/batch/routes.ts): a job the data scientist starts, as a pipeline run.
+    'POST /v1/batch-scoring': 'pipeline.start',
+    'GET /v1/batch-scoring/{id}': 'pipeline.start',
+    // Delayed labels (lambdas/monitoring/labels/routes.ts): ground truth comes from the
+    // application that asked for the predictions, as the serving role.
+    'POST /v1/labels': 'predict',
+
+    // A/B tests (lambdas/experiments/api/routes.ts): starting and stopping one moves traffic
+    // between versions (the deployer's); reading and analysing them is a registry read.
+    'POST /v1/experiments': 'deploy',
+    'POST /v1/experiments/{id}/stop': 'deploy',
+    'GET /v1/experiments': 'registry.read',
+    'GET /v1/experiments/{id}': 'registry.read',
+    'GET /v1/experiments/{id}/analysis': 'registry.read',
+    // Outcomes come from the application that asked for the predictions, as the serving role.
+    'POST /v1/experiments/{id}/outcomes': 'predict',
+    // Shadow mode (lambdas/experiments/shadow/api/routes.ts): setting a shadow runs a version
+    // on live traffic (never answering with it), the deployer's; the report is a read.
+    'POST /v1/models/{name}/shadow': 'deploy',
+    'DELETE /v1/models/{name}/shadow': 'deploy',
+    'GET /v1/models/{name}/shadow': 'registry.read',
+    'GET /v1/models/{name}/shadow/report': 'registry.read',
   } satisfies Record<string, Capability>),
 );
 

@@ -1,6 +1,6 @@
 import { InvalidParameterError, NotFoundError } from '../../platform/errors';
 import type { ObjectStore } from '../../platform/object-store';
-import { versionFiles } from '../../serving/domain/served-model';
+import { versionFiles } from '../../serving/domain/model-version';
 import type { RunRecord } from '../../tracking/domain/model';
 import type { RegistryStore } from '../../tracking/store/registry-store';
 import type { Task, VersionInfo } from './performance';

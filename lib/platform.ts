@@ -178,6 +178,7 @@ export class MlopsPlatform extends Construct {
       artifacts: this.tracking.artifacts,
       servingFunction: this.serving.fn.fn,
       servingAlias: this.serving.liveAlias,
+      deployment: this.serving.deployment,
       errorAlarms: [...this.serving.deployment.alarms.blue, ...this.serving.deployment.alarms.green].filter(
         (a) => a.metric instanceof cloudwatch.Metric && a.metric.metricName === 'PredictErrors',
       ),

@@ -15,6 +15,7 @@ import type { IPlatformApi } from '../api/platform-api';
 import type { FunctionDefaults } from '../features/online-store';
 import { PlatformFunction } from '../private/platform-function';
 import { SecureTable } from '../private/secure-table';
+import type { ICanaryDeployment } from '../serving/deployment';
 
 export interface PerformanceMonitoringProps {
   readonly api: IPlatformApi;
@@ -28,6 +29,12 @@ export interface PerformanceMonitoringProps {
   /** The serving function and the alias the severe alarm rolls back. */
   readonly servingFunction: lambda.IFunction;
   readonly servingAlias: lambda.IAlias;
+  /**
+   * The serving function's canary workflow: a severe rollback during a canary stops its
+   * running execution, so no later step moves traffic back to the version rolled back.
+   * @default - a running canary is not stopped
+   */
+  readonly deployment?: ICanaryDeployment;
   /** The serving versions' error-rate alarms (one per variant): any in ALARM makes the severe alarm. */
   readonly errorAlarms: readonly cloudwatch.IAlarm[];
   /**
@@ -182,6 +189,7 @@ export class PerformanceMonitoring extends Construct implements IPerformanceMoni
       ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       [props.trackingTable.tableArn],
     );
+    props.deployment?.grantStopExecution(this.rollbackFunction);
     const servingId = stack.getLogicalId(props.servingFunction.node.defaultChild as CfnElement);
     Validations.of(this.rollbackFunction.role as iam.Role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${servingId}.Arn>:*]`,

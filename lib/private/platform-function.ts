@@ -40,9 +40,15 @@ export interface PlatformFunctionProps {
  */
 export class PlatformFunction extends Construct {
   readonly fn: NodejsFunction;
+  /** Repository-relative path of the handler module. */
+  readonly entry: string;
+  /** What esbuild leaves out of the bundle (the AWS SDK, and what a layer provides). */
+  readonly externalModules: readonly string[];
 
   constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
     super(scope, id);
+    this.entry = relative(REPO_ROOT, resolve(REPO_ROOT, props.entry)).split('\\').join('/');
+    this.externalModules = ['@aws-sdk/*', ...(props.externalModules ?? [])];
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -83,7 +89,7 @@ export class PlatformFunction extends Construct {
         // Middy and several deps are ESM-only while others still call require().
         banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
         mainFields: ['module', 'main'],
-        externalModules: ['@aws-sdk/*', ...(props.externalModules ?? [])],
+        externalModules: [...this.externalModules],
         nodeModules: props.nodeModules,
       },
     });
@@ -92,10 +98,7 @@ export class PlatformFunction extends Construct {
       reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
     });
     const cfn = this.fn.node.defaultChild as lambda.CfnFunction;
-    cfn.addMetadata(
-      ENTRY_METADATA,
-      relative(REPO_ROOT, resolve(REPO_ROOT, props.entry)).split('\\').join('/'),
-    );
+    cfn.addMetadata(ENTRY_METADATA, this.entry);
     cfn.addMetadata(HANDLER_METADATA, props.handler ?? 'handler');
   }
 }

@@ -46,6 +46,11 @@ export interface ICanaryDeployment {
   readonly stateMachine: sfn.IStateMachine;
   /** The new version's alarms, per variant. */
   readonly alarms: Readonly<Record<Variant, readonly cloudwatch.IAlarm[]>>;
+  /**
+   * Lets a function stop the workflow's running executions (a rollback outside the workflow)
+   * and sets its `STATE_MACHINE_ARN`: `states:StopExecution` on this state machine's executions only.
+   */
+  grantStopExecution(fn: lambda.Function): iam.Grant;
 }
 
 /**
@@ -278,34 +283,9 @@ export class CanaryDeployment extends Construct implements ICanaryDeployment {
       'lambda:GetFunctionConfiguration',
       'lambda:UpdateAlias',
     ]);
-    this.apiFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     this.stateMachine.grantStartExecution(this.apiFunction);
-    // A manual rollback stops the running canary: executions of this state machine only.
-    iam.Grant.addToPrincipal({
-      grantee: this.apiFunction,
-      actions: ['states:StopExecution'],
-      resourceArns: [
-        stack.formatArn({
-          service: 'states',
-          resource: 'execution',
-          resourceName: `${Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn))}:*`,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
-    });
-    const machineName = JSON.stringify({
-      'Fn::Select': [
-        6,
-        {
-          'Fn::Split': [':', { Ref: stack.getLogicalId(this.stateMachine.node.defaultChild as CfnElement) }],
-        },
-      ],
-    });
-    Validations.of(this.apiFunction.role as iam.Role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${arnInFinding(this, 'states', `execution:${machineName}:*`)}]`,
-      reason:
-        'Stops executions of the deployment state machine only (a manual rollback); their names are chosen per deployment.',
-    });
+    // A manual rollback stops the running canary.
+    this.grantStopExecution(this.apiFunction);
     iam.Grant.addToPrincipal({
       grantee: this.apiFunction,
       actions: ['dynamodb:Query'],
@@ -325,5 +305,37 @@ export class CanaryDeployment extends Construct implements ICanaryDeployment {
         reason: "LambdaInvoke grants the function's versions and aliases (Function:*), this function only.",
       });
     }
+  }
+
+  grantStopExecution(fn: lambda.Function): iam.Grant {
+    const stack = Stack.of(this);
+    fn.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    // An execution's ARN is `...:execution:<machine name>:<execution name>`: this machine's only.
+    const grant = iam.Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['states:StopExecution'],
+      resourceArns: [
+        stack.formatArn({
+          service: 'states',
+          resource: 'execution',
+          resourceName: `${Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn))}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    });
+    const machineName = JSON.stringify({
+      'Fn::Select': [
+        6,
+        {
+          'Fn::Split': [':', { Ref: stack.getLogicalId(this.stateMachine.node.defaultChild as CfnElement) }],
+        },
+      ],
+    });
+    Validations.of(fn.role as iam.Role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${arnInFinding(this, 'states', `execution:${machineName}:*`)}]`,
+      reason:
+        'Stops executions of the deployment state machine only (a rollback stops the running canary); their names are chosen per deployment.',
+    });
+    return grant;
   }
 }

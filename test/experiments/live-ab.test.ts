@@ -1,8 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseAllocation } from '../../lambdas/experiments/allocation';
 import { analyzeExperiment } from '../../lambdas/experiments/analysis/analyze';
 import { readOutcomeCsv } from '../../lambdas/experiments/analysis/outcome-csv';
@@ -16,12 +15,13 @@ import { mapLimit } from '../../lambdas/platform/concurrency';
 import { rowsToDataset } from '../../lambdas/serving/domain/rows';
 import { scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
 import { localDynamoClients } from '../../local/engines/dynamodb';
-import { startLocalRuntime } from '../../local/runtime';
-import { type TinyModel, trainTiny } from '../serving/support';
+import { type TinyModel, trainTiny, useServingRuntime } from '../serving/support';
 import { expectClose } from './support';
 
 // The platform as the template defines it, serving a model of this suite with two versions.
-const NAME = `ab-${Date.now().toString(36)}`;
+const s = useServingRuntime({ prefix: 'ab' });
+const NAME = s.name;
+const { call } = s;
 const EXP = `${NAME}-exp`;
 const ALLOCATION = { control: 0.6, treatment: 0.4 };
 const SHARES = [
@@ -29,48 +29,10 @@ const SHARES = [
   { name: 'treatment', share: ALLOCATION.treatment },
 ];
 const UNITS = Array.from({ length: 400 }, (_, i) => `user-${i}`);
-let runtime: Awaited<ReturnType<typeof startLocalRuntime>>;
-let dataDir: string;
 let control: TinyModel;
 let treatment: TinyModel;
 /** Each version's own output for the rows sent. */
 const expected: Record<string, number[]> = {};
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const url = path.startsWith('/') ? `${runtime.url}${path}` : `${runtime.url}/api/2.0/mlflow/${path}`;
-  const res = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : {} };
-}
-
-async function put(uri: string, path: string, body: Uint8Array | string): Promise<void> {
-  const root = uri.replace(/^mlflow-artifacts:\//, '');
-  const res = await fetch(`${runtime.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream' },
-    body,
-  });
-  expect(res.status).toBe(200);
-}
-
-async function register(model: TinyModel, experimentId: string): Promise<string> {
-  const run = (await call('POST', 'runs/create', { experiment_id: experimentId })).json.run;
-  await put(run.info.artifact_uri, 'model/model.onnx', model.onnx);
-  await put(run.info.artifact_uri, 'model/signature.json', JSON.stringify(model.signature));
-  await put(run.info.artifact_uri, 'model/MLmodel', 'flavors:\n  onnx:\n    data: model.onnx\n');
-  const v = await call('POST', 'model-versions/create', {
-    name: NAME,
-    source: `runs:/${run.info.run_id}/model`,
-    run_id: run.info.run_id,
-  });
-  expect(v.json.model_version.status).toBe('READY');
-  return v.json.model_version.version;
-}
 
 /** A prediction log line as the log shipper hands it to its sinks (lambdas/monitoring/log/record.ts). */
 function asLogged(line: Record<string, unknown>): LoggedPrediction {
@@ -132,26 +94,12 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string }>
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'mlops-ab-'));
-  runtime = await startLocalRuntime({
-    port: 0,
-    dataDir,
-    inMemory: true,
-    config: { serving: { modelName: NAME } },
-  });
   control = trainTiny('gbdt', 11);
   treatment = trainTiny('logistic', 5);
-  await call('POST', 'registered-models/create', { name: NAME });
-  const exp = await call('POST', 'experiments/create', { name: `${NAME}-runs` });
-  expect(await register(control, exp.json.experiment_id)).toBe('1');
-  expect(await register(treatment, exp.json.experiment_id)).toBe('2');
+  expect(await s.register(control)).toBe('1');
+  expect(await s.register(treatment)).toBe('2');
   await call('POST', 'model-versions/transition-stage', { name: NAME, version: '1', stage: 'Production' });
-  let ready = await call('GET', `/v2/models/${NAME}/ready`);
-  for (let i = 0; i < 40 && ready.status !== 200; i++) {
-    await new Promise((r) => setTimeout(r, 250));
-    ready = await call('GET', `/v2/models/${NAME}/ready`);
-  }
-  expect(ready.status).toBe(200);
+  await s.waitReady();
   for (const [v, m] of [
     ['1', control],
     ['2', treatment],
@@ -161,11 +109,6 @@ beforeAll(async () => {
   // The two versions must disagree, or "scored by the treatment" would prove nothing.
   expect(expected['1']).not.toEqual(expected['2']);
 });
-afterAll(async () => {
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
 describe('A/B tests on the local runtime, from the template', () => {
   it('refuses an allocation that does not sum to 100% and versions the registry does not have', async () => {
     const sum = await call('POST', '/v1/experiments', {
@@ -272,8 +215,11 @@ describe('A/B tests on the local runtime, from the template', () => {
     for (const u of UNITS) planned[assignVariant(SHARES, 'salt-42', u) as 'control' | 'treatment']++;
     // The template's log shipper reads the predict function's log (locally: its stdout,
     // through the subscription filter) and hands the lines to the ExposureSink.
-    const store = new DynamoExperimentStore(localDynamoClients(runtime.dynamodbEndpoint).doc, 'experiments');
-    await runtime.logSubscriptions.flush();
+    const store = new DynamoExperimentStore(
+      localDynamoClients(s.runtime.dynamodbEndpoint).doc,
+      'experiments',
+    );
+    await s.runtime.logSubscriptions.flush();
     let counts = await store.exposureCounts(EXP);
     for (
       let i = 0;
@@ -281,13 +227,13 @@ describe('A/B tests on the local runtime, from the template', () => {
       i++
     ) {
       await new Promise((r) => setTimeout(r, 250));
-      await runtime.logSubscriptions.flush();
+      await s.runtime.logSubscriptions.flush();
       counts = await store.exposureCounts(EXP);
     }
     expect(Object.fromEntries(counts)).toEqual(planned);
 
     // The same lines redelivered to the sink record nothing more.
-    const lines = readFileSync(join(dataDir, 'logs', 'predictions.jsonl'), 'utf8')
+    const lines = readFileSync(join(s.dataDir, 'logs', 'predictions.jsonl'), 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
@@ -367,7 +313,7 @@ describe('A/B tests on the local runtime, from the template', () => {
       u.value += o.value;
       perUnit.set(o.unit_id, u);
     }
-    const csv = join(dataDir, 'outcomes.csv');
+    const csv = join(s.dataDir, 'outcomes.csv');
     writeFileSync(
       csv,
       `variant,unit_id,converted,value\n${UNITS.map((u) => {
@@ -395,7 +341,7 @@ describe('A/B tests on the local runtime, from the template', () => {
       'analyze',
       EXP,
       '--api-url',
-      runtime.url,
+      s.runtime.url,
       '--mde',
       '0.1',
       '--power',
@@ -405,7 +351,7 @@ describe('A/B tests on the local runtime, from the template', () => {
     );
     expect(printed.code).toBe(0);
     expect(JSON.parse(printed.stdout)).toEqual(analysis.json);
-    const both = await cli('analyze', EXP, '--data', csv, '--api-url', runtime.url);
+    const both = await cli('analyze', EXP, '--data', csv, '--api-url', s.runtime.url);
     expect(both.code).toBe(1);
     expect(both.stdout).toMatch(/either an experiment id or --data/);
   });

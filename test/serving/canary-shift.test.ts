@@ -1,27 +1,24 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { profileNumeric } from '../../lambdas/monitoring/profile/baseline-profile';
 import { rowsToDataset } from '../../lambdas/serving/domain/rows';
 import { scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
-import { DynamoRegistryStore } from '../../lambdas/tracking/store/dynamo-registry-store';
 import { createRng } from '../../lambdas/training/random';
-import { localDynamoClients } from '../../local/engines/dynamodb';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
-import { type TinyModel, trainTiny } from './support';
+import { type TinyModel, trainTiny, useServingRuntime } from './support';
 
 // The platform's own serving function, its deployment workflow and per-variant alarms, from
 // the template; each version's baseline profile is logged with its run, as training logs it.
-const NAME = `shift-${Date.now().toString(36)}`;
-let runtime: LocalRuntime;
-let dataDir: string;
-let registry: DynamoRegistryStore;
-let lambdaClient: LambdaClient;
-let machine: string;
-let fnId: string;
-let experimentId: string;
+const s = useServingRuntime({
+  prefix: 'shift',
+  // Latency is not what these tests judge on a loaded machine; the shift threshold is the default.
+  config: { alarms: { latencyP99Ms: 60_000 } },
+  // A 60 s alarm period lasts 1 s here.
+  alarmTimeScale: 1 / 60,
+  timeoutMs: 180_000,
+});
+const NAME = s.name;
+const { call, alias } = s;
 
 type Row = Record<string, number | string | null>;
 
@@ -37,37 +34,11 @@ function population(n: number, mean: number, sd: number, seed: number): Row[] {
 // Live traffic looks like the training population: spend around 50.
 const TRAFFIC = population(400, 50, 10, 101);
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const url = path.startsWith('/') ? `${runtime.url}${path}` : `${runtime.url}/api/2.0/mlflow/${path}`;
-  const res = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : {} };
-}
-
-async function putArtifact(root: string, path: string, body: Uint8Array | string) {
-  const res = await fetch(`${runtime.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream' },
-    body,
-  });
-  expect(res.status).toBe(200);
-}
-
 /**
  * Registers a version whose run logged the model and a baseline profile of its predictions
  * on `baselineRows` (what training writes for its test set).
  */
 async function register(model: TinyModel, baselineRows: Row[]): Promise<string> {
-  const run = (await call('POST', 'runs/create', { experiment_id: experimentId })).json.run;
-  const root = String(run.info.artifact_uri).replace(/^mlflow-artifacts:\//, '');
-  await putArtifact(root, 'model/model.onnx', model.onnx);
-  await putArtifact(root, 'model/signature.json', JSON.stringify(model.signature));
-  await putArtifact(root, 'model/MLmodel', 'flavors:\n  onnx:\n    data: model.onnx\n');
   const predictions = await scoreOnnx(
     model.onnx,
     model.signature,
@@ -79,19 +50,7 @@ async function register(model: TinyModel, baselineRows: Row[]): Promise<string> 
     features: {},
     predictions: profileNumeric(predictions, 20, [0, 1]),
   };
-  await putArtifact(root, 'profile/baseline_profile.json', JSON.stringify(profile));
-  const v = await call('POST', 'model-versions/create', {
-    name: NAME,
-    source: `runs:/${run.info.run_id}/model`,
-    run_id: run.info.run_id,
-  });
-  expect(v.json.model_version.status).toBe('READY');
-  return v.json.model_version.version as string;
-}
-
-async function alias() {
-  const a = await lambdaClient.send(new GetAliasCommand({ FunctionName: fnId, Name: 'live' }));
-  return { version: a.FunctionVersion, weights: a.RoutingConfig?.AdditionalVersionWeights ?? {} };
+  return s.register(model, { files: { 'profile/baseline_profile.json': JSON.stringify(profile) } });
 }
 
 /** Clients keep predicting on live traffic through the gateway while `work` runs. */
@@ -117,38 +76,10 @@ async function underLoad<T>(work: () => Promise<T>): Promise<{ result: T; answer
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'mlops-canary-shift-'));
-  runtime = await startLocalRuntime({
-    port: 0,
-    dataDir,
-    inMemory: true,
-    // Latency is not what these tests judge on a loaded machine; the shift threshold is the default.
-    config: { serving: { modelName: NAME }, alarms: { latencyP99Ms: 60_000 } },
-    // A 60 s alarm period lasts 1 s here.
-    alarmTimeScale: 1 / 60,
-  });
-  registry = new DynamoRegistryStore(localDynamoClients(runtime.dynamodbEndpoint).doc, 'tracking');
-  lambdaClient = new LambdaClient({
-    endpoint: runtime.env.AWS_ENDPOINT_URL_LAMBDA,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  machine = [...runtime.stepFunctions.machines.keys()].find((k) => k.includes('ServingDeployment')) ?? '';
-  fnId =
-    runtime.plan.aliases.find((a) => a.name === 'live' && a.functionId.includes('Serving'))?.functionId ?? '';
-  expect(machine).not.toBe('');
-  await call('POST', 'registered-models/create', { name: NAME });
-  experimentId = (await call('POST', 'experiments/create', { name: `${NAME}-exp` })).json.experiment_id;
   // The live version: in Production, with a baseline like its traffic.
   const first = await register(trainTiny('logistic', 5), population(2_000, 50, 10, 1));
   await call('POST', 'model-versions/transition-stage', { name: NAME, version: first, stage: 'Production' });
 }, 180_000);
-
-afterAll(async () => {
-  lambdaClient?.destroy();
-  await runtime?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
 
 describe('the canary’s prediction-shift alarm', () => {
   it('rolls back a version whose predictions on live traffic left its baseline, naming the alarm', async () => {
@@ -157,7 +88,7 @@ describe('the canary’s prediction-shift alarm', () => {
     // predictions fall mostly outside that baseline's central 98%.
     const version = await register(trainTiny('logistic', 6), population(2_000, 20, 3, 2));
     const { result: execution, answered } = await underLoad(() =>
-      runtime.stepFunctions.run(machine, {
+      s.runtime.stepFunctions.run(s.deploymentMachine, {
         name: `deploy-${NAME}-${version}-${Date.now()}`,
         input: { request: { model: NAME, version, steps: [50, 100], bakeSeconds: 3 } },
       }),
@@ -165,7 +96,7 @@ describe('the canary’s prediction-shift alarm', () => {
     expect(execution.status).toBe('FAILED');
     expect(execution.error?.Error).toBe('CanaryRolledBack');
     expect(answered.get(version) ?? 0).toBeGreaterThan(0);
-    const tags = (await registry.getVersion(NAME, version))?.tags ?? {};
+    const tags = (await s.registry.getVersion(NAME, version))?.tags ?? {};
     expect(tags['mlops.deployment.status']).toBe('rolled_back');
     expect(tags['mlops.deployment.rollback_reason']).toMatch(
       /PredictionShift.*Average of PredictionShift breached/,
@@ -178,17 +109,17 @@ describe('the canary’s prediction-shift alarm', () => {
   it('takes a version whose predictions match its baseline to 100%, having measured the shift', async () => {
     const version = await register(trainTiny('logistic', 9), population(2_000, 50, 10, 3));
     const { result: execution } = await underLoad(() =>
-      runtime.stepFunctions.run(machine, {
+      s.runtime.stepFunctions.run(s.deploymentMachine, {
         name: `deploy-${NAME}-${version}-${Date.now()}`,
         input: { request: { model: NAME, version, steps: [50, 100], bakeSeconds: 3 } },
       }),
     );
     expect(execution.status, JSON.stringify(execution.error)).toBe('SUCCEEDED');
-    const tags = (await registry.getVersion(NAME, version))?.tags ?? {};
+    const tags = (await s.registry.getVersion(NAME, version))?.tags ?? {};
     expect(tags['mlops.deployment.status']).toBe('live');
     expect((await alias()).version).toBe(tags['mlops.deployment.lambda_version']);
     // Its lines carried the shift metric: the alarm judged it on data, not on silence.
-    const lines = readFileSync(join(dataDir, 'logs', 'predictions.jsonl'), 'utf8')
+    const lines = readFileSync(join(s.dataDir, 'logs', 'predictions.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l))
@@ -224,11 +155,11 @@ describe('a manual rollback during a canary', () => {
     const rolled = await call('POST', `/v1/deployments/${NAME}/rollback`, { reason: 'looks wrong' });
     expect(rolled.status, JSON.stringify(rolled.json)).toBe(200);
     expect(rolled.json).toMatchObject({ version, stopped_execution: started.json.execution_name });
-    const execution = runtime.stepFunctions.describe(machine, started.json.execution_name);
+    const execution = s.runtime.stepFunctions.describe(s.deploymentMachine, started.json.execution_name);
     expect(execution?.status).toBe('ABORTED');
     expect(execution?.error).toMatchObject({ Error: 'ManualRollback' });
     expect(await alias()).toEqual(before);
-    const tags = (await registry.getVersion(NAME, version))?.tags ?? {};
+    const tags = (await s.registry.getVersion(NAME, version))?.tags ?? {};
     expect(tags).toMatchObject({
       'mlops.deployment.status': 'rolled_back',
       'mlops.deployment.traffic': '0',

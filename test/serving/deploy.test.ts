@@ -1,102 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { registerDeployCommands } from '../../lambdas/serving/deploy/cli';
-import { DynamoRegistryStore } from '../../lambdas/tracking/store/dynamo-registry-store';
-import { localDynamoClients } from '../../local/engines/dynamodb';
 import { routeEvents } from '../../local/event-rules';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
-import { type TinyModel, trainTiny } from './support';
+import { trainTiny, useServingRuntime } from './support';
 
 // The platform's own serving function and deployment workflow, from the template.
-const NAME = `deploy-${Date.now().toString(36)}`;
-let runtime: LocalRuntime;
-let dataDir: string;
-let registry: DynamoRegistryStore;
-let lambdaClient: LambdaClient;
-let machine: string;
-let fnId: string;
-let experimentId: string;
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const url = path.startsWith('/') ? `${runtime.url}${path}` : `${runtime.url}/api/2.0/mlflow/${path}`;
-  const res = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : {} };
-}
-
-async function putArtifact(root: string, path: string, body: Uint8Array | string) {
-  const res = await fetch(`${runtime.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream' },
-    body,
-  });
-  expect(res.status).toBe(200);
-}
-
-/** A run whose `model/` holds this ONNX file, signature and MLmodel. */
-async function logModel(onnx: Uint8Array | string, signature: unknown) {
-  const run = (await call('POST', 'runs/create', { experiment_id: experimentId })).json.run;
-  const root = String(run.info.artifact_uri).replace(/^mlflow-artifacts:\//, '');
-  await putArtifact(root, 'model/model.onnx', onnx);
-  await putArtifact(root, 'model/signature.json', JSON.stringify(signature));
-  await putArtifact(root, 'model/MLmodel', 'flavors:\n  onnx:\n    data: model.onnx\n');
-  return run.info.run_id as string;
-}
-
-/** Registers a version through the API (which checks the model file); returns its number. */
-async function register(model: TinyModel): Promise<string> {
-  const runId = await logModel(model.onnx, model.signature);
-  const v = await call('POST', 'model-versions/create', {
-    name: NAME,
-    source: `runs:/${runId}/model`,
-    run_id: runId,
-  });
-  expect(v.json.model_version.status).toBe('READY');
-  return v.json.model_version.version as string;
-}
-
-async function alias() {
-  const a = await lambdaClient.send(new GetAliasCommand({ FunctionName: fnId, Name: 'live' }));
-  return { version: a.FunctionVersion, weights: a.RoutingConfig?.AdditionalVersionWeights ?? {} };
-}
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'mlops-deploy-ready-'));
-  runtime = await startLocalRuntime({
-    port: 0,
-    dataDir,
-    inMemory: true,
-    config: { serving: { modelName: NAME, autoDeploy: 'staging-winners' } },
-  });
-  registry = new DynamoRegistryStore(localDynamoClients(runtime.dynamodbEndpoint).doc, 'tracking');
-  lambdaClient = new LambdaClient({
-    endpoint: runtime.env.AWS_ENDPOINT_URL_LAMBDA,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  machine = [...runtime.stepFunctions.machines.keys()].find((k) => k.includes('ServingDeployment')) ?? '';
-  fnId =
-    runtime.plan.aliases.find((a) => a.name === 'live' && a.functionId.includes('Serving'))?.functionId ?? '';
-  expect(machine).not.toBe('');
-  expect(fnId).not.toBe('');
-  await call('POST', 'registered-models/create', { name: NAME });
-  experimentId = (await call('POST', 'experiments/create', { name: `${NAME}-exp` })).json.experiment_id;
-}, 120_000);
-
-afterAll(async () => {
-  lambdaClient?.destroy();
-  await runtime?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+const s = useServingRuntime({
+  prefix: 'deploy',
+  config: { serving: { autoDeploy: 'staging-winners' } },
+  timeoutMs: 120_000,
 });
+const NAME = s.name;
+const { call, register, alias } = s;
 
 describe('the deployment readiness gate', () => {
   it('refuses a version whose model cannot load before it receives any traffic, and records why', async () => {
@@ -106,11 +21,11 @@ describe('the deployment readiness gate', () => {
     // The API refuses to register such a file: this version is written to the registry
     // directly, as a store written by another tool (or a file corrupted later) would hold it.
     const model = trainTiny('gbdt', 6);
-    const runId = await logModel('this is not an ONNX model', model.signature);
+    const runId = await s.logModel({ onnx: 'this is not an ONNX model', signature: model.signature });
     // A number the registry's own counter does not reach in this suite.
     const broken = '900';
     const now = Date.now();
-    await registry.putVersion({
+    await s.registry.putVersion({
       name: NAME,
       version: broken,
       creation_timestamp: now,
@@ -126,13 +41,13 @@ describe('the deployment readiness gate', () => {
       tags: {},
     });
 
-    const execution = await runtime.stepFunctions.run(machine, {
+    const execution = await s.runtime.stepFunctions.run(s.deploymentMachine, {
       name: `deploy-${NAME}-${broken}-${Date.now()}`,
       input: { request: { model: NAME, version: broken, steps: [100], bakeSeconds: 0 } },
     });
     expect(execution.status).toBe('FAILED');
     expect(execution.error?.Error).toBe('DeploymentRefused');
-    const tags = (await registry.getVersion(NAME, broken))?.tags ?? {};
+    const tags = (await s.registry.getVersion(NAME, broken))?.tags ?? {};
     expect(tags['mlops.deployment.status']).toBe('refused');
     expect(tags['mlops.deployment.traffic']).toBe('0');
     expect(tags['mlops.deployment.refusal_reason']).toMatch(/not ready: ready probe answered 503: .+/);
@@ -143,12 +58,12 @@ describe('the deployment readiness gate', () => {
 
   it('lets a version whose model loads through to 100%', async () => {
     const version = await register(trainTiny('logistic', 9));
-    const execution = await runtime.stepFunctions.run(machine, {
+    const execution = await s.runtime.stepFunctions.run(s.deploymentMachine, {
       name: `deploy-${NAME}-${version}-${Date.now()}`,
       input: { request: { model: NAME, version, steps: [100], bakeSeconds: 0 } },
     });
     expect(execution.status, JSON.stringify(execution.error)).toBe('SUCCEEDED');
-    const tags = (await registry.getVersion(NAME, version))?.tags ?? {};
+    const tags = (await s.registry.getVersion(NAME, version))?.tags ?? {};
     expect(tags['mlops.deployment.status']).toBe('live');
     expect(tags['mlops.deployment.ready_at']).toBeTruthy();
     expect((await alias()).version).toBe(tags['mlops.deployment.lambda_version']);
@@ -199,7 +114,7 @@ describe('the deployment API and the CLI over it', () => {
     try {
       const program = new Command('mlops').exitOverride();
       registerDeployCommands(program);
-      await program.parseAsync(['rollback', NAME, '--api-url', runtime.url], { from: 'user' });
+      await program.parseAsync(['rollback', NAME, '--api-url', s.runtime.url], { from: 'user' });
     } finally {
       out.mockRestore();
     }
@@ -215,7 +130,7 @@ describe('the deployment API and the CLI over it', () => {
 describe("serving.autoDeploy: 'staging-winners'", () => {
   it('starts a canary when a version of the served model moves to Staging', async () => {
     const logs: string[] = [];
-    const stop = routeEvents(runtime.plan, dataDir, runtime.stepFunctions, (l) => logs.push(l));
+    const stop = routeEvents(s.runtime.plan, s.dataDir, s.runtime.stepFunctions, (l) => logs.push(l));
     try {
       const version = await register(trainTiny('gbdt', 17));
       const moved = await call('POST', 'model-versions/transition-stage', {

@@ -1,8 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeRegistry } from '../../lambdas/features/definitions/feature-registry-store';
 import { buildRepo } from '../../lambdas/features/definitions/repo';
 import { ingestBatch } from '../../lambdas/features/ingestion/ingest';
@@ -10,13 +9,11 @@ import { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
 import { rowsToDataset } from '../../lambdas/serving/domain/rows';
 import { scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { us } from '../features/online/support';
-import { type TinyModel, trainTiny } from './support';
+import { type TinyModel, trainTiny, useServingRuntime } from './support';
 
 // Entity keys in, features read from the online store the materialization state machine
 // filled, the model's prediction out: the whole path through the local gateway.
-const NAME = `entity-${Date.now().toString(36)}`;
 const definitions = {
   entities: [{ name: 'user', joinKeys: [{ name: 'user_id', type: 'int64' }] }],
   sources: [
@@ -65,40 +62,13 @@ const EXPECTED_ROWS = [
   { spend: null, plan: null },
 ];
 
-let runtime: LocalRuntime;
-let dir: string;
+const s = useServingRuntime({ prefix: 'entity' });
+const NAME = s.name;
+const { call } = s;
 let model: TinyModel;
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const url = path.startsWith('/') ? `${runtime.url}${path}` : `${runtime.url}/api/2.0/mlflow/${path}`;
-  const res = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : {} };
-}
-
-async function put(uri: string, path: string, body: Uint8Array | string): Promise<void> {
-  const root = uri.replace(/^mlflow-artifacts:\//, '');
-  const res = await fetch(`${runtime.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream' },
-    body,
-  });
-  expect(res.status).toBe(200);
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mlops-entity-predict-'));
-  runtime = await startLocalRuntime({
-    port: 0,
-    dataDir: join(dir, 'data'),
-    inMemory: true,
-    config: { serving: { modelName: NAME } },
-  });
+  const { runtime, dir } = s;
   // The feature repo applied, the rows ingested offline, then materialized online by the
   // template's state machine.
   const store = new FsObjectStore(runtime.env.MLOPS_LOCAL_S3_ROOT as string);
@@ -126,31 +96,9 @@ beforeAll(async () => {
 
   // The model version names its feature service on its run, as the pipeline tags it.
   model = trainTiny('gbdt', 11);
-  await call('POST', 'registered-models/create', { name: NAME });
-  const exp = await call('POST', 'experiments/create', { name: `${NAME}-exp` });
-  const run = (await call('POST', 'runs/create', { experiment_id: exp.json.experiment_id })).json.run;
-  await call('POST', 'runs/set-tag', {
-    run_id: run.info.run_id,
-    key: 'mlops.feature_service',
-    value: 'churn_features',
-  });
-  await put(run.info.artifact_uri, 'model/model.onnx', model.onnx);
-  await put(run.info.artifact_uri, 'model/signature.json', JSON.stringify(model.signature));
-  await put(run.info.artifact_uri, 'model/MLmodel', 'flavors:\n  onnx:\n    data: model.onnx\n');
-  const v = await call('POST', 'model-versions/create', {
-    name: NAME,
-    source: `runs:/${run.info.run_id}/model`,
-    run_id: run.info.run_id,
-  });
-  expect(v.json.model_version.status).toBe('READY');
+  expect(await s.register(model, { tags: { 'mlops.feature_service': 'churn_features' } })).toBe('1');
   await call('POST', 'model-versions/transition-stage', { name: NAME, version: '1', stage: 'Production' });
-  // Starting the runtime (synthesis, bundling) took over 3 minutes on a loaded 2-core machine.
 }, 600_000);
-
-afterAll(async () => {
-  await runtime?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
 
 describe('entity-key predictions through the local gateway', () => {
   it('read the features online and equal the model’s output on the same feature values', async () => {
@@ -175,7 +123,7 @@ describe('entity-key predictions through the local gateway', () => {
     expect(stale[0]).not.toBe(expected[2]);
 
     // The prediction log holds the keys and the values the model was fed.
-    const line = readFileSync(join(dir, 'data', 'logs', 'predictions.jsonl'), 'utf8')
+    const line = readFileSync(join(s.dataDir, 'logs', 'predictions.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l))

@@ -1,58 +1,20 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rowsToDataset } from '../../lambdas/serving/domain/rows';
 import { scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
 import { registerTrackingCommands } from '../../lambdas/tracking/cli';
-import { startLocalRuntime } from '../../local/runtime';
-import { type TinyModel, trainTiny } from './support';
+import { type TinyModel, trainTiny, useServingRuntime } from './support';
 
 // The platform as the template defines it, with the served model named for this suite.
-const NAME = `served-${Date.now().toString(36)}`;
-let runtime: Awaited<ReturnType<typeof startLocalRuntime>>;
-let dataDir: string;
-let model: TinyModel;
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const url = path.startsWith('/') ? `${runtime.url}${path}` : `${runtime.url}/api/2.0/mlflow/${path}`;
-  const res = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : {} };
-}
-
-async function put(uri: string, path: string, body: Uint8Array | string): Promise<void> {
-  const root = uri.replace(/^mlflow-artifacts:\//, '');
-  const res = await fetch(`${runtime.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream' },
-    body,
-  });
-  expect(res.status).toBe(200);
-}
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'mlops-serving-'));
-  runtime = await startLocalRuntime({
-    port: 0,
-    dataDir,
-    inMemory: true,
-    config: { serving: { modelName: NAME } },
-  });
-  model = trainTiny('gbdt', 11);
-});
-afterAll(async () => {
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const s = useServingRuntime({ prefix: 'served' });
+const NAME = s.name;
+const { call } = s;
+const model: TinyModel = trainTiny('gbdt', 11);
 
 describe('serving on the local runtime, from the template', () => {
   it('is not ready before a version is in Production, and says why', async () => {
@@ -63,18 +25,7 @@ describe('serving on the local runtime, from the template', () => {
   });
 
   it('serves a version registered through the MLflow API and moved to Production', async () => {
-    await call('POST', 'registered-models/create', { name: NAME });
-    const exp = await call('POST', 'experiments/create', { name: `${NAME}-exp` });
-    const run = (await call('POST', 'runs/create', { experiment_id: exp.json.experiment_id })).json.run;
-    await put(run.info.artifact_uri, 'model/model.onnx', model.onnx);
-    await put(run.info.artifact_uri, 'model/signature.json', JSON.stringify(model.signature));
-    await put(run.info.artifact_uri, 'model/MLmodel', 'flavors:\n  onnx:\n    data: model.onnx\n');
-    const v = await call('POST', 'model-versions/create', {
-      name: NAME,
-      source: `runs:/${run.info.run_id}/model`,
-      run_id: run.info.run_id,
-    });
-    expect(v.json.model_version.status).toBe('READY');
+    expect(await s.register(model)).toBe('1');
     await call('POST', 'model-versions/transition-stage', { name: NAME, version: '1', stage: 'Production' });
 
     // A failed load is retried at most once a second: the readiness probe turns true.
@@ -105,7 +56,7 @@ describe('serving on the local runtime, from the template', () => {
     expect(v2.json.outputs[0].data.filter((_: number, i: number) => i % 2 === 1)).toEqual(expected);
 
     // Every prediction is in the local stand-in for CloudWatch Logs, with the request id.
-    const lines = (await readFile(join(dataDir, 'logs', 'predictions.jsonl'), 'utf8'))
+    const lines = (await readFile(join(s.dataDir, 'logs', 'predictions.jsonl'), 'utf8'))
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
@@ -130,7 +81,7 @@ describe('serving on the local runtime, from the template', () => {
     const out = await mkdtemp(join(tmpdir(), 'export-'));
     const program = new Command('mlops').exitOverride();
     registerTrackingCommands(program);
-    await program.parseAsync(['models', 'export', NAME, '1', '--out', out, '--api-url', runtime.url], {
+    await program.parseAsync(['models', 'export', NAME, '1', '--out', out, '--api-url', s.runtime.url], {
       from: 'user',
     });
     expect(

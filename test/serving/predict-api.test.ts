@@ -1,7 +1,9 @@
 import { Tensor } from 'onnxruntime-node';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { parsePredictionLine } from '../../lambdas/monitoring/log/parse';
 import { awsClients } from '../../lambdas/platform/aws-clients';
 import { httpApi } from '../../lambdas/platform/http/router';
+import { logger } from '../../lambdas/platform/observability';
 import { servingBindings } from '../../lambdas/serving/api/bindings';
 import { PredictionLog } from '../../lambdas/serving/domain/prediction-log';
 import { rowsToDataset } from '../../lambdas/serving/domain/rows';
@@ -434,6 +436,101 @@ describe('a model with no servable version', () => {
       expect(ready.json).toMatchObject({ ready: false, error_code: 'MODEL_NOT_READY' });
       expect(ready.headers['retry-after']).toBe('1');
       expect(api.calls.run).toBe(0);
+    }
+  });
+});
+
+describe('the request line of a predict request', () => {
+  it('is written inside the prediction line: one stdout write per request, each record whole', async () => {
+    const model = trainTiny('logistic');
+    const { name, version } = await register(model);
+    // Request logs at INFO and metrics on, as on Lambda (the test environment turns both off);
+    // the middleware reads both when the handler is built.
+    const level = logger.getLevelName();
+    const metricsOff = process.env.POWERTOOLS_METRICS_DISABLED;
+    logger.setLogLevel('INFO');
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    let api: ReturnType<typeof servingApi>;
+    try {
+      api = servingApi(name, version);
+    } finally {
+      logger.setLogLevel(level as never);
+      process.env.POWERTOOLS_METRICS_DISABLED = metricsOff;
+    }
+    await api.host.model();
+    const n = api.lines.length;
+    const stdout: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      if (String(chunk).startsWith('{')) stdout.push(String(chunk));
+      return true;
+    });
+    let ok: Awaited<ReturnType<typeof invoke>>;
+    let bad: Awaited<ReturnType<typeof invoke>>;
+    try {
+      ok = await invoke(
+        api.handler,
+        'POST',
+        '/v1/models/{name}/predict',
+        { name },
+        { instances: model.rows },
+      );
+      bad = await invoke(
+        api.handler,
+        'POST',
+        '/v1/models/{name}/predict',
+        { name },
+        {
+          instances: [{ spend: 'x', plan: 'pro' }],
+        },
+      );
+      await invoke(api.handler, 'GET', '/v2/models/{name}', { name });
+    } finally {
+      write.mockRestore();
+    }
+    expect([ok.status, bad.status]).toEqual([200, 400]);
+
+    // The predict requests wrote nothing of their own; the metadata request its usual line.
+    expect(stdout.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({
+        message: 'request',
+        resource: '/v2/models/{name}',
+        status: 200,
+        Requests: 1,
+      }),
+    ]);
+    const [success, failure] = api.lines.slice(n).map((l) => JSON.parse(l));
+    expect(api.lines.length).toBe(n + 2);
+    const requestMetrics = (error?: string) => ({
+      Namespace: 'ServerlessMlops',
+      Dimensions: [['service']],
+      Metrics: [
+        { Name: 'Requests', Unit: 'Count' },
+        { Name: 'Latency', Unit: 'Milliseconds' },
+        ...(error ? [{ Name: error, Unit: 'Count' }] : []),
+      ],
+    });
+    expect(success).toMatchObject({
+      mlops_prediction: 1,
+      status: 200,
+      request_id: ok.headers['x-request-id'],
+      requestId: ok.headers['x-request-id'],
+      method: 'POST',
+      resource: '/v1/models/{name}/predict',
+      Requests: 1,
+      predictions: ok.json.predictions,
+    });
+    expect(success.level).toBeUndefined();
+    expect(success.Latency).toBeGreaterThanOrEqual(success.latency_ms);
+    expect(success._aws.CloudWatchMetrics).toHaveLength(2);
+    expect(success._aws.CloudWatchMetrics[0].Namespace).toBe('ServerlessMlops/Serving');
+    expect(success._aws.CloudWatchMetrics[1]).toEqual(requestMetrics());
+    expect(failure).toMatchObject({ status: 400, PredictRejected: 1, Requests: 1, Errors4xx: 1 });
+    expect(failure._aws.CloudWatchMetrics[1]).toEqual(requestMetrics('Errors4xx'));
+
+    // The log shipper reads the line as before: the request's members are not the prediction's extras.
+    for (const line of api.lines.slice(n)) {
+      const parsed = parsePredictionLine(line);
+      expect(parsed.ok && parsed.record.extra).toEqual({});
     }
   });
 });

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DescribeEndpointCommand,
@@ -13,22 +11,24 @@ import { rowsToDataset } from '../../lambdas/serving/domain/rows';
 import { scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
 import type { ModelSignature } from '../../lambdas/serving/inference/signature';
 import { packageForTriton } from '../../lambdas/serving/sagemaker/package';
-import { DynamoRegistryStore } from '../../lambdas/tracking/store/dynamo-registry-store';
 import { createDynamoTrackingStore } from '../../lambdas/tracking/store/dynamo-tracking-store';
 import { DataType, encodeModel, type NodeDef, tensorType } from '../../lambdas/training/onnx/model-proto';
 import { localDynamoClients } from '../../local/engines/dynamodb';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { useServingRuntime } from './support';
 
 // The platform as `cdk synth` defines it with servingBackend 'sagemaker': the predict function
 // is the endpoint's front, the endpoint and its variants come from AWS::SageMaker::* resources.
-const NAME = `sm-${Date.now().toString(36)}`;
+const s = useServingRuntime({
+  prefix: 'sm',
+  config: { stage: 'smlocal', servingBackend: 'sagemaker' },
+  // A 60 s alarm period lasts 1 s here.
+  alarmTimeScale: 1 / 60,
+  timeoutMs: 240_000,
+});
+const NAME = s.name;
 const ENDPOINT = 'mlops-smlocal-serving';
-let runtime: LocalRuntime;
-let dataDir: string;
-let registry: DynamoRegistryStore;
+const { call } = s;
 let sagemaker: SageMakerClient;
-let machine: string;
-let experimentId: string | undefined;
 
 const signature: ModelSignature = {
   tensorInput: { name: 'float_input', elementType: 'float' },
@@ -91,50 +91,8 @@ const V3_FAILING = linearOnnx([-0.5, -1, 0.5, 1], true);
 const expected = async (onnx: Uint8Array) =>
   Array.from(await scoreOnnx(onnx, signature, rowsToDataset(signature, rows)));
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const url = path.startsWith('/') ? `${runtime.url}${path}` : `${runtime.url}/api/2.0/mlflow/${path}`;
-  const res = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : {} };
-}
-
-/** Logs a model's files as a run's artifacts, as a pipeline run does; returns the run's id. */
-async function logModel(onnx: Uint8Array): Promise<string> {
-  experimentId ??= (await call('POST', 'experiments/create', { name: `${NAME}-exp` })).json
-    .experiment_id as string;
-  const run = (await call('POST', 'runs/create', { experiment_id: experimentId })).json.run;
-  const root = String(run.info.artifact_uri).replace(/^mlflow-artifacts:\//, '');
-  for (const [path, body] of [
-    ['model/model.onnx', onnx],
-    ['model/signature.json', JSON.stringify(signature)],
-    ['model/MLmodel', 'flavors:\n  onnx:\n    data: model.onnx\n'],
-  ] as const) {
-    const res = await fetch(`${runtime.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream' },
-      body,
-    });
-    expect(res.status).toBe(200);
-  }
-  return run.info.run_id as string;
-}
-
 /** Registers an ONNX model as the next version through the MLflow API. */
-async function register(onnx: Uint8Array): Promise<string> {
-  const runId = await logModel(onnx);
-  const v = await call('POST', 'model-versions/create', {
-    name: NAME,
-    source: `runs:/${runId}/model`,
-    run_id: runId,
-  });
-  expect(v.json.model_version.status).toBe('READY');
-  return v.json.model_version.version as string;
-}
+const register = (onnx: Uint8Array) => s.register({ onnx, signature });
 
 async function predict() {
   return call('POST', `/v1/models/${NAME}/predict`, { instances: rows });
@@ -146,38 +104,23 @@ async function weights(): Promise<Record<string, number>> {
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'mlops-sm-local-'));
-  runtime = await startLocalRuntime({
-    port: 0,
-    dataDir,
-    inMemory: true,
-    config: { stage: 'smlocal', servingBackend: 'sagemaker', serving: { modelName: NAME } },
-    // A 60 s alarm period lasts 1 s here.
-    alarmTimeScale: 1 / 60,
-  });
+  const { runtime, registry } = s;
   const clients = localDynamoClients(runtime.dynamodbEndpoint);
-  registry = new DynamoRegistryStore(clients.doc, 'tracking');
   sagemaker = new SageMakerClient({
     endpoint: runtime.env.AWS_ENDPOINT_URL_SAGEMAKER,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  machine = Object.keys(runtime.plan.template.Resources).find(
-    (id) =>
-      runtime.plan.template.Resources[id]?.Type === 'AWS::StepFunctions::StateMachine' &&
-      id.includes('ServingDeployment'),
-  ) as string;
 
   // Version 1, in Production for the front's signature, packaged for Triton where the
   // template's initial model reads it (what `cdk deploy` expects to find).
-  await call('POST', 'registered-models/create', { name: NAME });
   expect(await register(V1)).toBe('1');
   await call('POST', 'model-versions/transition-stage', { name: NAME, version: '1', stage: 'Production' });
   await packageForTriton(
     {
       registry,
       runs: createDynamoTrackingStore(clients.doc, 'tracking'),
-      store: new FsObjectStore(join(dataDir, 's3')),
+      store: new FsObjectStore(join(s.dataDir, 's3')),
       bucket: 'artifacts',
     },
     NAME,
@@ -191,10 +134,8 @@ beforeAll(async () => {
   expect(ready.json).toMatchObject({ ready: true, version: '1' });
 }, 240_000);
 
-afterAll(async () => {
+afterAll(() => {
   sagemaker?.destroy();
-  await runtime?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("servingBackend 'sagemaker' on the local runtime, from the template", () => {
@@ -226,7 +167,7 @@ describe("servingBackend 'sagemaker' on the local runtime, from the template", (
 
   it('refuses an unsigned or wrongly signed InvokeEndpoint, as SageMaker does', async () => {
     const unsigned = await fetch(
-      `${runtime.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME}/endpoints/${ENDPOINT}/invocations`,
+      `${s.runtime.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME}/endpoints/${ENDPOINT}/invocations`,
       {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -235,7 +176,7 @@ describe("servingBackend 'sagemaker' on the local runtime, from the template", (
     );
     expect(unsigned.status).toBe(403);
     const wrong = new SageMakerRuntimeClient({
-      endpoint: runtime.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
+      endpoint: s.runtime.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'not-the-secret' },
     });
@@ -259,9 +200,9 @@ describe("servingBackend 'sagemaker' on the local runtime, from the template", (
         nodes: [{ opType: 'NoSuchOperator', inputs: ['float_input'], outputs: ['probability_tensor'] }],
       },
     });
-    const runId = await logModel(unloadable);
+    const runId = await s.logModel({ onnx: unloadable, signature });
     const now = Date.now();
-    await registry.putVersion({
+    await s.registry.putVersion({
       name: NAME,
       version: '900',
       creation_timestamp: now,
@@ -276,13 +217,13 @@ describe("servingBackend 'sagemaker' on the local runtime, from the template", (
       status_message: '',
       tags: {},
     });
-    const execution = await runtime.stepFunctions.run(machine, {
+    const execution = await s.runtime.stepFunctions.run(s.deploymentMachine, {
       name: `deploy-${NAME}-900-${Date.now()}`,
       input: { request: { model: NAME, version: '900', steps: [100], bakeSeconds: 0 } },
     });
     expect(execution.status).toBe('FAILED');
     expect(execution.error?.Error).toBe('DeploymentRefused');
-    const tags = (await registry.getVersion(NAME, '900'))?.tags ?? {};
+    const tags = (await s.registry.getVersion(NAME, '900'))?.tags ?? {};
     expect(tags['mlops.deployment.status']).toBe('refused');
     expect(tags['mlops.deployment.refusal_reason']).toMatch(
       /variant green serves version 1, not 900: .*health check/,
@@ -300,9 +241,9 @@ describe("servingBackend 'sagemaker' on the local runtime, from the template", (
       while (!done) statuses.push((await predict()).status);
     };
     const clients = Array.from({ length: 3 }, load);
-    let execution: Awaited<ReturnType<LocalRuntime['stepFunctions']['run']>>;
+    let execution: Awaited<ReturnType<typeof s.runtime.stepFunctions.run>>;
     try {
-      execution = await runtime.stepFunctions.run(machine, {
+      execution = await s.runtime.stepFunctions.run(s.deploymentMachine, {
         name: `deploy-${NAME}-2-${Date.now()}`,
         input: { request: { model: NAME, version: '2', steps: [50, 100], bakeSeconds: 3 } },
       });
@@ -312,7 +253,7 @@ describe("servingBackend 'sagemaker' on the local runtime, from the template", (
     }
     expect(execution.status, JSON.stringify(execution.error)).toBe('FAILED');
     expect(execution.error?.Error).toBe('CanaryRolledBack');
-    const tags = (await registry.getVersion(NAME, '2'))?.tags ?? {};
+    const tags = (await s.registry.getVersion(NAME, '2'))?.tags ?? {};
     expect(tags['mlops.deployment.status']).toBe('rolled_back');
     expect(tags['mlops.deployment.variant']).toBe('green');
     // SageMaker's own alarm on the green variant's 5XX errors (a failed invocation names no
@@ -327,12 +268,12 @@ describe("servingBackend 'sagemaker' on the local runtime, from the template", (
 
   it('takes a healthy version through every step to 100% on the other variant', async () => {
     expect(await register(V2)).toBe('3');
-    const execution = await runtime.stepFunctions.run(machine, {
+    const execution = await s.runtime.stepFunctions.run(s.deploymentMachine, {
       name: `deploy-${NAME}-3-${Date.now()}`,
       input: { request: { model: NAME, version: '3', steps: [50, 100], bakeSeconds: 1 } },
     });
     expect(execution.status, JSON.stringify(execution.error)).toBe('SUCCEEDED');
-    const tags = (await registry.getVersion(NAME, '3'))?.tags ?? {};
+    const tags = (await s.registry.getVersion(NAME, '3'))?.tags ?? {};
     expect(tags).toMatchObject({
       'mlops.deployment.status': 'live',
       'mlops.deployment.traffic': '100',

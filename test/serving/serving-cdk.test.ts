@@ -12,6 +12,7 @@ type Resources = Record<string, { Type: string; Properties?: any }>;
 let resources: Resources;
 let serving: Serving;
 let stack: Stack;
+let built: ReturnType<typeof buildApp>;
 /** The same platform with serving's options left at their defaults. */
 let defaults: Resources;
 
@@ -41,7 +42,7 @@ function pathOf(res: Resources, method: { Properties: { ResourceId: unknown } })
 }
 
 beforeAll(() => {
-  const built = buildApp(
+  built = buildApp(
     {
       stage: 'srv',
       serving: { provisionedConcurrency: 2 },
@@ -139,7 +140,7 @@ describe('the Serving construct', () => {
     expect(serving.deployment.alarms.blue).toHaveLength(3);
   });
 
-  it('runs the canary as a state machine that may describe only its own alarms; the API may stop only its executions', () => {
+  it('runs the canary as a state machine that may describe only its own alarms; the API and the severe action may stop only its executions', () => {
     const machine = resources[idOf(serving.deployment.stateMachine)];
     const definition = JSON.stringify(machine?.Properties.DefinitionString);
     for (const state of [
@@ -166,5 +167,16 @@ describe('the Serving construct', () => {
     const stop = api.find((s) => actionsOf(s).includes('states:StopExecution'));
     expect(JSON.stringify(stop?.Resource)).toContain(':execution:');
     expect(JSON.stringify(stop?.Resource)).toContain(idOf(serving.deployment.stateMachine));
+
+    // The severe alarm's rollback stops a running canary too: the same executions, nothing more.
+    const severe = built.stack.platform.performance.rollbackFunction;
+    const severeStop = statementsOf(resources, idOf(severe.role as never)).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('states:')),
+    );
+    expect(severeStop.map(actionsOf)).toEqual([['states:StopExecution']]);
+    expect(severeStop[0]?.Resource).toEqual(stop?.Resource);
+    expect(resources[idOf(severe)]?.Properties.Environment.Variables.STATE_MACHINE_ARN).toEqual({
+      Ref: idOf(serving.deployment.stateMachine),
+    });
   });
 });

@@ -25,6 +25,16 @@ const KNOWN = new Set([
   'PredictRows',
   'PredictRejected',
   'Prediction',
+  // The HTTP request line, written inside the prediction line (lambdas/platform/http/middleware.ts).
+  'service',
+  'requestId',
+  'method',
+  'resource',
+  'latencyMs',
+  'Requests',
+  'Latency',
+  'Errors4xx',
+  'Errors5xx',
 ]);
 
 type Json = Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { InvalidStateError } from '../../platform/errors';
-import { rollbackCurrent } from '../../serving/deploy/api';
+import { rollbackCurrent, type WorkflowStarter } from '../../serving/deploy/api';
 import {
   type DeploymentRecords,
   type DeploymentSettings,
@@ -23,6 +23,12 @@ export interface SevereRollbackDeps {
   readonly settings: Pick<DeploymentSettings, 'servedModel' | 'alias'> & Partial<DeploymentSettings>;
   readonly lambda: LambdaControl;
   readonly records: DeploymentRecords;
+  /**
+   * The deployment workflow: a canary under way has its execution stopped before the alias
+   * moves back, so no later step shifts traffic to the version again.
+   * @default - the alias and the record change, a running execution is left alone
+   */
+  readonly workflow?: Pick<WorkflowStarter, 'stop'>;
 }
 
 export type SevereOutcome =
@@ -31,6 +37,8 @@ export type SevereOutcome =
       readonly version: string;
       readonly liveLambdaVersion: string;
       readonly reason: string;
+      /** The canary's execution, stopped before the rollback. */
+      readonly stoppedExecution?: string;
     }
   | { readonly action: 'ignored' | 'skipped' | 'nothing_to_roll_back'; readonly reason: string };
 
@@ -38,14 +46,16 @@ export type SevereOutcome =
  * The severe alarm's action: rolls the served model's `live` alias back to the version
  * before the current deployment (the previous Production version) with serving's own
  * rollback (lambdas/serving/deploy/api.ts), which records `rolled_back` and the reason,
- * naming the alarm, on the model version's `mlops.deployment.*` tags.
+ * naming the alarm, on the model version's `mlops.deployment.*` tags. A canary under way
+ * (the version carrying a weight) is the one rolled back, its workflow stopped first, as a
+ * manual rollback does.
  *
  * A rollback of this model recorded within `cooldownMs` means the condition is already
  * being handled (the canary's own rollback on the same error alarm, or an earlier severe
  * state): rolling back again would take a second, healthy version off the alias.
  *
  * @example
- * await rollbackOnSevereAlarm(event, { settings, lambda, records }, { cooldownMs: 900_000 });
+ * await rollbackOnSevereAlarm(event, { settings, lambda, records, workflow }, { cooldownMs: 900_000 });
  */
 export async function rollbackOnSevereAlarm(
   event: AlarmActionEvent,
@@ -73,6 +83,7 @@ export async function rollbackOnSevereAlarm(
       settings,
       lambda: deps.lambda,
       records: deps.records,
+      ...(deps.workflow ? { workflow: deps.workflow } : {}),
     });
     await deps.records.setTags(model, done.version, { [`${TAG}.rolled_back_by`]: alarm });
     return {
@@ -80,6 +91,7 @@ export async function rollbackOnSevereAlarm(
       version: done.version,
       liveLambdaVersion: done.live_lambda_version,
       reason,
+      ...(done.stopped_execution ? { stoppedExecution: done.stopped_execution } : {}),
     };
   } catch (err) {
     // Nothing deployed through the workflow: no previous version to go back to.

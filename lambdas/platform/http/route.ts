@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RequestLog } from './middleware';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -81,6 +82,11 @@ export interface RequestContext {
   /** The request body's bytes, for `body: 'raw'` routes. */
   readonly rawBody?: Uint8Array;
   readonly pathParameters: Readonly<Record<string, string>>;
+  /**
+   * The request line of the observability middleware, which a route may write inside its
+   * own line (one stdout write per request). @default - absent outside `httpApi`
+   */
+  readonly requestLog?: RequestLog;
 }
 
 /**

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MlopsError } from '../errors';
-import { observability } from './middleware';
+import { observability, requestLogOf } from './middleware';
 import { normalizeHeaders, readInput } from './request';
 import { HttpResult, type RequestContext, type RouteBinding } from './route';
 import { validate } from './validation';
@@ -48,6 +48,7 @@ export function httpApi(bindings: readonly RouteBinding[]): ProxyHandler {
       headers,
       rawBody,
       pathParameters: (event.pathParameters ?? {}) as Record<string, string>,
+      requestLog: requestLogOf(event),
     };
     const result = await binding.impl(valid, ctx);
     if (result instanceof HttpResult) {

@@ -14,7 +14,7 @@ import {
   scoreFeeds,
   tensorValues,
 } from '../domain/predict';
-import type { PredictionLog } from '../domain/prediction-log';
+import type { PredictionFailure, PredictionLog, PredictionRecord } from '../domain/prediction-log';
 import { rowsToDataset, v2Datatype, v2Feeds } from '../domain/rows';
 import {
   type ModelHost,
@@ -143,7 +143,7 @@ export function servingBindings(deps: ServingDeps): RouteBinding[] {
       }
       const out = await work(model, arm);
       const by = deps.answeredBy?.(out.scored.outputs) ?? model;
-      deps.log.success({
+      const record: PredictionRecord = {
         requestId: ctx.requestId,
         model: model.name,
         version: by.version,
@@ -159,11 +159,15 @@ export function servingBindings(deps: ServingDeps): RouteBinding[] {
         ...(model.predictionRange && by.version === model.version
           ? { predictionRange: model.predictionRange }
           : {}),
-      });
+      };
+      // One line per request: the HTTP request line goes inside the prediction line, which is
+      // then written when the response is final (still before the handler returns).
+      if (ctx.requestLog) ctx.requestLog.fold((request) => deps.log.success(record, request));
+      else deps.log.success(record);
       return out.result;
     } catch (err) {
       const e = toMlopsError(err);
-      deps.log.failure({
+      const failure: PredictionFailure = {
         requestId: ctx.requestId,
         model: model?.name ?? name,
         version: model?.version ?? version ?? '',
@@ -172,7 +176,9 @@ export function servingBindings(deps: ServingDeps): RouteBinding[] {
         latencyMs: performance.now() - started,
         status: e.status,
         errorCode: e.code,
-      });
+      };
+      if (ctx.requestLog) ctx.requestLog.fold((request) => deps.log.failure(failure, request));
+      else deps.log.failure(failure);
       throw err;
     }
   };

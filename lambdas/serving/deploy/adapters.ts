@@ -103,11 +103,16 @@ export class SdkLambdaControl implements LambdaControl {
   }
 }
 
-/** Starts and stops the deployment workflow's executions through Step Functions' API. */
+/**
+ * Starts and stops the deployment workflow's executions through Step Functions' API; a
+ * stopped execution ends `ABORTED` with `stopError` (who stopped it: `ManualRollback`, or
+ * the severe alarm's `SevereAlarmRollback`).
+ */
 export class SfnWorkflowStarter implements WorkflowStarter {
   constructor(
     private readonly client: SFNClient,
     private readonly stateMachineArn: string,
+    private readonly stopError = 'ManualRollback',
   ) {}
 
   async start(name: string, input: unknown) {
@@ -125,7 +130,7 @@ export class SfnWorkflowStarter implements WorkflowStarter {
     // An execution's ARN is its state machine's with `execution` for `stateMachine` and its name.
     const executionArn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     try {
-      await this.client.send(new StopExecutionCommand({ executionArn, error: 'ManualRollback', cause }));
+      await this.client.send(new StopExecutionCommand({ executionArn, error: this.stopError, cause }));
     } catch (err) {
       // Gone already (it ended, or its history expired): nothing left to stop.
       if ((err as Error).name !== 'ExecutionDoesNotExist') throw err;

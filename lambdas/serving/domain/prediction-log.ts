@@ -1,5 +1,6 @@
 import { mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RequestLine } from '../../platform/http/middleware';
 import { type PredictionRange, shiftFlags } from './prediction-shift';
 
 /** Metric namespace of serving's per-version metrics. */
@@ -47,6 +48,12 @@ export interface PredictionFailure {
 export type LineSink = (line: string) => void;
 
 /**
+ * The HTTP request line folded into the prediction line (its members and its metric
+ * directive), so a predict request writes one line, not two (lambdas/platform/http/middleware.ts).
+ */
+export type FoldedRequest = Pick<RequestLine, 'members' | 'directive'>;
+
+/**
  * The prediction log: one JSON line per request (per 100 rows) marked `"mlops_prediction": 1`,
  * which is at the same time a CloudWatch embedded-metric-format record: per model version it
  * emits `PredictLatency` (ms), `PredictErrors` (5xx and model failures), `PredictRows` and
@@ -70,9 +77,10 @@ export class PredictionLog {
    * Writes the line(s) of a scored request. Serialized by hand in one pass, the
    * predictions once for both their fields: this runs inside every predict request's
    * latency (JSON.stringify of the object, with its spreads, slices and a second copy of
-   * the predictions, cost about twice as much CPU).
+   * the predictions, cost about twice as much CPU). With `request`, the first line also
+   * carries the HTTP request line's members and metrics.
    */
-  success(r: PredictionRecord): void {
+  success(r: PredictionRecord, request?: FoldedRequest): void {
     const rows = r.predictions.length;
     const parts = Math.max(1, Math.ceil(rows / ROWS_PER_LINE));
     const latency = json(round(r.latencyMs));
@@ -83,7 +91,10 @@ export class PredictionLog {
       const first = p === 0;
       const t = this.now();
       const predictions = numbersJson(r.predictions, from, to);
-      let line = `{"mlops_prediction":1,"_aws":{"Timestamp":${t},"CloudWatchMetrics":${successDirective(first, shift)}}`;
+      const directives = successDirective(first, shift);
+      let line = `{"mlops_prediction":1,"_aws":{"Timestamp":${t},"CloudWatchMetrics":${
+        first && request?.directive ? `${directives.slice(0, -1)},${request.directive}]` : directives
+      }}`;
       line += `,"timestamp":"${new Date(t).toISOString()}","request_id":${json(r.requestId)},"model":${json(r.model)}`;
       line += `,"version":${json(r.version)},"variant":${json(r.variant)},"api":${json(r.api)},"status":200,"rows":${rows}`;
       if (parts > 1) line += `,"part":${p + 1},"parts":${parts}`;
@@ -100,26 +111,28 @@ export class PredictionLog {
       if (r.predictionRange) {
         line += `,"PredictionShift":[${shiftFlags(r.predictions, r.predictionRange, from, to).join(',')}]`;
       }
+      if (first && request) line += request.members;
       this.sink(`${line}}`);
     }
   }
 
-  failure(f: PredictionFailure): void {
+  failure(f: PredictionFailure, request?: FoldedRequest): void {
     // Caller mistakes (4xx) say nothing about the version's health: counted apart from errors.
     const serverError = f.status >= 500;
-    this.sink(
-      JSON.stringify({
-        ...this.envelope(f, [
-          { Name: 'PredictErrors', Unit: 'Count' },
-          { Name: 'PredictRejected', Unit: 'Count' },
-        ]),
-        status: f.status,
-        error_code: f.errorCode,
-        latency_ms: round(f.latencyMs),
-        PredictErrors: serverError ? 1 : 0,
-        PredictRejected: serverError ? 0 : 1,
-      }),
-    );
+    const envelope = this.envelope(f, [
+      { Name: 'PredictErrors', Unit: 'Count' },
+      { Name: 'PredictRejected', Unit: 'Count' },
+    ]);
+    if (request?.directive) envelope._aws.CloudWatchMetrics.push(JSON.parse(request.directive));
+    const line = JSON.stringify({
+      ...envelope,
+      status: f.status,
+      error_code: f.errorCode,
+      latency_ms: round(f.latencyMs),
+      PredictErrors: serverError ? 1 : 0,
+      PredictRejected: serverError ? 0 : 1,
+    });
+    this.sink(request ? `${line.slice(0, -1)}${request.members}}` : line);
   }
 
   private envelope(
@@ -194,7 +207,7 @@ function successDirective(first: boolean, shift: boolean): string {
 }
 
 /** `_aws.CloudWatchMetrics`: per model version, and per variant for the canary's alarms (lib/serving/deployment.ts). */
-function directives(metrics: { Name: string; Unit: string }[]) {
+function directives(metrics: { Name: string; Unit: string }[]): object[] {
   return [
     {
       Namespace: SERVING_NAMESPACE,

@@ -2,8 +2,9 @@
 
 Usage: python3 sklearn_reference.py <dir> <rows> <test_rows> <features> <rounds>
 <dir> holds x_train.f64, y_train.f64, x_test.f64, y_test.f64 (row-major float64) written
-by training.bench.ts. Prints one JSON object: wall and CPU seconds of each fit, test AUC, and
-peak RSS. Threads follow OMP_NUM_THREADS (the benchmark sets it).
+by training.bench.ts, and optionally which fits to run (logistic,gbdt). Prints one JSON object:
+wall and CPU seconds of each fit, test AUC, peak RSS and involuntary context switches (how often
+another process took our core). Threads follow OMP_NUM_THREADS (the benchmark sets it).
 Run by the benchmark with Debian's python3-sklearn; no other dependency.
 """
 import json
@@ -56,7 +57,9 @@ def main():
         seconds, cpu = time.perf_counter() - t, time.process_time() - c
         auc = roc_auc_score(y_test, model.predict_proba(x_test)[:, 1])
         out["gbdt"] = {"seconds": seconds, "cpu_seconds": cpu, "auc": auc, "trees": model.n_iter_}
-    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["peak_rss_mib"] = usage.ru_maxrss / 1024
+    out["involuntary_switches"] = usage.ru_nivcsw
     print(json.dumps(out))
 
 

@@ -6,7 +6,9 @@
  *
  * Usage: node trainer.mjs <dir> <rows> <testRows> <features> <logistic|gbdt> <threads>
  * <dir> holds x_cols.f64 and x_test_cols.f64 (column-major float64), y_train.f64, y_test.f64.
- * Prints one JSON line: wall and CPU seconds of the fit, test AUC, iterations, peak RSS.
+ * Prints one JSON line: wall and CPU seconds of the fit, test AUC, iterations, peak RSS, and
+ * the involuntary context switches during the fit (another process took one of our cores:
+ * with several threads, every barrier then waits for the descheduled one).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,28 +47,32 @@ const testY = floats('y_test.f64');
 function trainAndScore(): {
   seconds: number;
   cpu: NodeJS.CpuUsage;
+  switches: number;
   scores: Float64Array;
   iterations: number;
 } {
+  const switches0 = process.resourceUsage().involuntaryContextSwitches;
   const t = performance.now();
   const c = process.cpuUsage();
+  const done = () => ({
+    seconds: (performance.now() - t) / 1000,
+    cpu: process.cpuUsage(c),
+    switches: process.resourceUsage().involuntaryContextSwitches - switches0,
+  });
   if (algorithm === 'gbdt') {
     const model = trainGbdt(X, y, 'binary', { ...DEFAULT_GBDT_PARAMS, threads });
-    const seconds = (performance.now() - t) / 1000;
-    const cpu = process.cpuUsage(c);
-    return { seconds, cpu, scores: predictGbdt(model, testX), iterations: model.trees.length };
+    return { ...done(), scores: predictGbdt(model, testX), iterations: model.trees.length };
   }
   const model = trainLogistic(X, y, { ...DEFAULT_LOGISTIC_PARAMS, threads });
-  const seconds = (performance.now() - t) / 1000;
-  const cpu = process.cpuUsage(c);
-  return { seconds, cpu, scores: predictLogistic(model, testX), iterations: model.iterations };
+  return { ...done(), scores: predictLogistic(model, testX), iterations: model.iterations };
 }
 
-const { seconds, cpu, scores, iterations } = trainAndScore();
+const { seconds, cpu, switches, scores, iterations } = trainAndScore();
 process.stdout.write(
   `${JSON.stringify({
     seconds,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    involuntarySwitches: switches,
     auc: auc(testY, scores),
     iterations,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,

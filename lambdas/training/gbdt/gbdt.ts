@@ -3,7 +3,15 @@ import { defaultThreads, SyncPool, sharedFloat64 } from '../parallel/sync-pool';
 import { createRng } from '../random';
 import { binColumns, MAX_BINS } from './binning';
 import { growTree, HistogramSlots } from './grow-tree';
-import { BLOCK_ROWS, gbdtKernels, HIST_STRIDE, histBlockRows, MAX_THRESHOLDS, OUT_FIELDS } from './kernels';
+import {
+  BLOCK_ROWS,
+  gbdtKernels,
+  HIST_STRIDE,
+  histBlockRows,
+  laneRows,
+  MAX_THRESHOLDS,
+  OUT_FIELDS,
+} from './kernels';
 import { type Tree, treeValue } from './tree';
 
 /** Hyperparameters; defaults are scikit-learn's HistGradientBoosting defaults. */
@@ -117,6 +125,7 @@ function boost(
     minHess: 1e-3,
     bins: new Uint8Array(binBytes),
     bins32: new Uint32Array(binBytes),
+    cols: shared((b) => new Uint8Array(b), nf * n),
     thr: sharedFloat64(nf * MAX_THRESHOLDS),
     nb: shared((b) => new Int32Array(b), 4 * nf),
     y: yShared,
@@ -124,10 +133,10 @@ function boost(
     gh: sharedFloat64(2 * n),
     rows: shared((b) => new Uint32Array(b), 4 * n),
     scratch: shared((b) => new Uint32Array(b), 4 * n),
-    scratch2: shared((b) => new Uint32Array(b), 4 * n),
     ghScratch: sharedFloat64(2 * n),
-    ghScratch2: sharedFloat64(pool.threads > 1 ? 2 * n : 0),
-    parts: shared((b) => new Int32Array(b), 4 * pool.threads),
+    laneRows: laneRows(n),
+    lanes: Math.ceil(n / laneRows(n)),
+    mids: shared((b) => new Int32Array(b), 4 * Math.ceil(n / laneRows(n))),
     blocks,
     out: sharedFloat64(2 * nf * OUT_FIELDS),
     rootCounts: sharedFloat64(256 * nf),

@@ -5,6 +5,7 @@ import {
   MAX_THRESHOLDS,
   type NodeSums,
   OUT_FIELDS,
+  type Segments,
   SLOTS_PER_CHUNK,
 } from './kernels';
 import type { Tree } from './tree';
@@ -30,8 +31,7 @@ interface Split {
 
 interface Leaf {
   readonly node: number;
-  readonly start: number;
-  readonly end: number;
+  readonly rows: Segments;
   readonly depth: number;
   /** Histogram slot; -1 once the leaf can no longer split (its histogram is not needed). */
   slot: number;
@@ -67,7 +67,10 @@ export class HistogramSlots {
   }
 }
 
-/** What growing one tree returns: the tree and its leaves as (start, end, value) ranges of `rows`. */
+/**
+ * What growing one tree returns: the tree and its leaves, each as its value and then its
+ * ranges of `rows` (lo per lane, then hi per lane), as the `apply` kernel reads them.
+ */
 export interface GrownTree {
   readonly tree: Tree;
   readonly leaves: number[];
@@ -82,7 +85,7 @@ export interface GrownTree {
  *
  * Expects `state.gh` filled and `state.rows` the identity (and, with `root.countsKnown`,
  * `state.rootCounts` from an earlier tree); leaves `rows` partitioned so each leaf owns a
- * contiguous range.
+ * contiguous range in every lane.
  */
 export function growTree(
   pool: SyncPool,
@@ -102,15 +105,19 @@ export function growTree(
     depth < opts.maxDepth && sums.count >= 2 * opts.minSamplesLeaf;
 
   const rootNode: NodeSums = { sumG: root.sumG, sumH: root.sumH, count: n };
+  const rootRows: Segments = {
+    lo: Array.from({ length: s.lanes }, (_, l) => l * s.laneRows),
+    hi: Array.from({ length: s.lanes }, (_, l) => Math.min(n, (l + 1) * s.laneRows)),
+  };
   const rootSlot = slots.take();
-  pool.run('hist', { slot: rootSlot, start: 0, end: n, indexed: false, count: !root.countsKnown });
+  pool.run('hist', { slot: rootSlot, ...rootRows, indexed: false, count: !root.countsKnown });
   pool.run('rootSplit', {
     slot: rootSlot,
     node: canSplit(rootNode, 0) ? rootNode : null,
     countsKnown: root.countsKnown,
   });
   const open: Leaf[] = [
-    { node: 0, start: 0, end: n, depth: 0, slot: rootSlot, sums: rootNode, split: bestSplit(s, 0) },
+    { node: 0, rows: rootRows, depth: 0, slot: rootSlot, sums: rootNode, split: bestSplit(s, 0) },
   ];
   settle(open[0]!, slots);
   let leaves = 1;
@@ -124,7 +131,7 @@ export function growTree(
     const leaf = open.splice(best, 1)[0]!;
     const split = leaf.split!;
     gainByFeature[split.feature] = gainByFeature[split.feature]! + split.gain;
-    const mid = partitionRows(pool, leaf.start, leaf.end, split.feature, split.bin);
+    const [leftRows, rightRows] = partitionRows(pool, leaf.rows, leaf.sums.count, split.feature, split.bin);
     const leftNode = feature.length;
     const rightNode = leftNode + 1;
     feature.push(-1, -1);
@@ -137,14 +144,16 @@ export function growTree(
     left[leaf.node] = leftNode;
     right[leaf.node] = rightNode;
 
-    const leftSums: NodeSums = { sumG: split.gl, sumH: split.hl, count: mid - leaf.start };
+    let leftCount = 0;
+    for (let l = 0; l < leftRows.lo.length; l++) leftCount += leftRows.hi[l]! - leftRows.lo[l]!;
+    const leftSums: NodeSums = { sumG: split.gl, sumH: split.hl, count: leftCount };
     const rightSums: NodeSums = {
       sumG: leaf.sums.sumG - split.gl,
       sumH: leaf.sums.sumH - split.hl,
-      count: leaf.end - mid,
+      count: leaf.sums.count - leftCount,
     };
-    const smallIsLeft = mid - leaf.start <= leaf.end - mid;
-    const [start, end] = smallIsLeft ? [leaf.start, mid] : [mid, leaf.end];
+    const smallIsLeft = leftSums.count <= rightSums.count;
+    const smallRows = smallIsLeft ? leftRows : rightRows;
     const depth = leaf.depth + 1;
     const smallSums = smallIsLeft ? leftSums : rightSums;
     const bigSums = smallIsLeft ? rightSums : leftSums;
@@ -155,20 +164,12 @@ export function growTree(
     const histograms = (smallCan || bigCan) && leaves + 1 < opts.maxLeafNodes;
     const smallSlot = histograms ? slots.take() : -1;
     if (histograms) {
-      pool.run('hist', { slot: smallSlot, start, end, indexed: true, count: true });
-      pool.run('childSplit', {
-        parent: leaf.slot,
-        small: smallSlot,
-        start,
-        end,
-        smallSums: smallCan ? smallSums : null,
-        bigSums: bigCan ? bigSums : null,
-      });
+      pool.run('hist', { slot: smallSlot, ...smallRows, indexed: true, count: true });
+      pool.run('childSplit', { parent: leaf.slot, small: smallSlot, smallSums, smallCan, bigSums, bigCan });
     }
     const small: Leaf = {
       node: smallIsLeft ? leftNode : rightNode,
-      start,
-      end,
+      rows: smallRows,
       depth,
       slot: smallSlot,
       sums: smallSums,
@@ -176,8 +177,7 @@ export function growTree(
     };
     const big: Leaf = {
       node: smallIsLeft ? rightNode : leftNode,
-      start: smallIsLeft ? mid : leaf.start,
-      end: smallIsLeft ? leaf.end : mid,
+      rows: smallIsLeft ? rightRows : leftRows,
       depth,
       slot: leaf.slot,
       sums: bigSums,
@@ -192,7 +192,7 @@ export function growTree(
   const ranges: number[] = [];
   for (const leaf of open) {
     value[leaf.node] = (-opts.learningRate * leaf.sums.sumG) / (leaf.sums.sumH + opts.l2Regularization);
-    ranges.push(leaf.start, leaf.end, value[leaf.node]!);
+    ranges.push(value[leaf.node]!, ...leaf.rows.lo, ...leaf.rows.hi);
     slots.release(leaf.slot);
     leaf.slot = -1;
   }
@@ -230,45 +230,27 @@ function bestSplit(s: GbdtState, c: number): Split | undefined {
   return best;
 }
 
-/** Rows from which a node's partition is split across threads (below, a barrier costs more than it saves). */
+/** Rows from which a node's partition runs on every thread (below, a barrier costs more than it saves). */
 const PARALLEL_PARTITION_ROWS = 65_536;
 
 /**
- * Stable partition of `rows[start, end)`, and of their gradients in `gh`: rows with bin <=
- * `bin` first, each side in its old order. Keeping each node's rows ascending keeps the
- * histogram pass's reads moving forward through memory. Large nodes are split across threads
- * (`partition`, then `join` in kernels.ts).
+ * Stable partition of a node's rows (and their gradients in `gh`) by bin <= `bin`, lane by
+ * lane (the `partition` kernel): returns the left and the right child's rows.
  */
-function partitionRows(pool: SyncPool, start: number, end: number, f: number, bin: number): number {
+function partitionRows(
+  pool: SyncPool,
+  rows: Segments,
+  count: number,
+  f: number,
+  bin: number,
+): [Segments, Segments] {
   const s = pool.state as unknown as GbdtState;
-  if (pool.threads > 1 && end - start >= PARALLEL_PARTITION_ROWS) {
-    pool.run('partition', { start, end, feature: f, bin });
-    pool.run('join', { start, end });
-    let mid = start;
-    for (let t = 0; t < pool.threads; t++) mid += s.parts[t]!;
-    return mid;
-  }
-  const { rows, scratch, gh, ghScratch, bins } = s;
-  const off = (f >> 2) * 4 * s.n + (f & 3);
-  let w = start;
-  let r = 0;
-  // Branchless: the row is written to both sides and only one cursor moves (which side a row
-  // takes is a coin flip to the branch predictor; a branch here cost 3x as much).
-  for (let p = start; p < end; p++) {
-    const row = rows[p]!;
-    const g = gh[2 * p]!;
-    const hh = gh[2 * p + 1]!;
-    const left = +(bins[off + 4 * row]! <= bin);
-    rows[w] = row;
-    gh[2 * w] = g;
-    gh[2 * w + 1] = hh;
-    scratch[r] = row;
-    ghScratch[2 * r] = g;
-    ghScratch[2 * r + 1] = hh;
-    w += left;
-    r += 1 - left;
-  }
-  rows.set(scratch.subarray(0, r), w);
-  gh.set(ghScratch.subarray(0, 2 * r), 2 * w);
-  return w;
+  const args = { ...rows, feature: f, bin };
+  if (pool.threads > 1 && count >= PARALLEL_PARTITION_ROWS) pool.run('partition', args);
+  else pool.runHere('partition', args);
+  const mids = Array.from(s.mids.subarray(0, rows.lo.length));
+  return [
+    { lo: rows.lo, hi: mids },
+    { lo: mids, hi: rows.hi },
+  ];
 }

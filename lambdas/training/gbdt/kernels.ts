@@ -4,8 +4,11 @@ import type { Kernel } from '../parallel/sync-pool';
  * The shared arrays the GBDT kernels work on (all over SharedArrayBuffers). Bin codes are one
  * byte each, in groups of four features: group g holds one 32-bit word per row, feature 4g + j
  * in byte j (feature f of row i at byte ((f >> 2)·n + i)·4 + (f & 3)), so a histogram pass over
- * a group reads one word per row. `rows` is the row-index partition: each node owns a
- * contiguous range of it.
+ * a group reads one word per row. `rows` is the row-index partition, cut into lanes of
+ * `laneRows` positions (lane l starts as rows l·laneRows, ...): each node owns one contiguous
+ * range in every lane (a `Segments`), so a node's rows are partitioned lane by lane, each
+ * lane by one thread, with no merge across threads. A node's rows, read lane after lane, are
+ * in ascending row order whatever the lanes, so every sum is taken in the same order.
  */
 export interface GbdtState {
   n: number;
@@ -13,6 +16,11 @@ export interface GbdtState {
   bins: Uint8Array;
   /** The same memory as `bins`, one word (four features) per row and group. */
   bins32: Uint32Array;
+  /**
+   * The bin codes again, one column of n bytes per feature (feature f of row i at f·n + i):
+   * a node whose rows are sparse in the table reads these instead (see SPARSE_NODE).
+   */
+  cols: Uint8Array;
   /** Thresholds, MAX_THRESHOLDS per feature; `nb[f]` bins are in use (thresholds + 1). */
   thr: Float64Array;
   nb: Int32Array;
@@ -28,15 +36,14 @@ export interface GbdtState {
    */
   gh: Float64Array;
   rows: Uint32Array;
-  /**
-   * Scratch for the stable partition of `rows` and `gh`: left rows and their gradients, right
-   * rows and theirs (`scratch2`, `ghScratch2`: several threads only), left counts per thread.
-   */
+  /** Scratch for the stable partition of `rows` and `gh` (a lane's right rows, at the lane's positions). */
   scratch: Uint32Array;
-  scratch2: Uint32Array;
   ghScratch: Float64Array;
-  ghScratch2: Float64Array;
-  parts: Int32Array;
+  /** Positions per lane (the last lane may be shorter) and the lane count. */
+  laneRows: number;
+  lanes: number;
+  /** Per lane: where the left rows of the last partition end. */
+  mids: Int32Array;
   /** Per block of rows: loss, sum of gradients, sum of hessians (summed in block order: thread-count independent). */
   blocks: Float64Array;
   /** Best split per child (2) and feature: gain (-1 when none), bin, left gradient, left hessian, left count. */
@@ -69,6 +76,31 @@ export const BLOCK_ROWS = 16_384;
 export function histBlockRows(n: number): number {
   return Math.max(65_536, Math.ceil(n / 32));
 }
+/**
+ * A node holding fewer than 1/SPARSE_NODE of the rows is histogrammed feature by feature from
+ * the byte columns (`cols`): its rows are then more than 64 bytes apart in a group's words, so
+ * gathering words missed the cache on every row (7x the cost per row at 1/32 than at 1/16,
+ * in a micro-benchmark of the pass), while one feature's column (n bytes) stays mostly in
+ * L2. The sums are the same either way (each bin adds the same rows in the same order).
+ */
+export const SPARSE_NODE = 16;
+/**
+ * Lanes of the row partition: at least 65,536 rows each (a lane's partition must outweigh a
+ * barrier), at most 32. Fixed by the row count alone; lanes never change a sum's order.
+ */
+export function laneRows(n: number): number {
+  return Math.max(65_536, Math.ceil(n / 32));
+}
+
+/**
+ * A node's rows: positions [lo[l], hi[l]) of `rows` in each lane l, lane after lane. The root
+ * holds lane l's whole range.
+ */
+export interface Segments {
+  readonly lo: readonly number[];
+  readonly hi: readonly number[];
+}
+
 /** Doubles per feature in a histogram: 256 bins of (gradient, hessian, count). */
 export const HIST_STRIDE = 3 * 256;
 export const OUT_FIELDS = 5;
@@ -90,8 +122,9 @@ export interface BinArgs {
 
 /**
  * The GBDT kernels. Each thread takes a contiguous range of (row block, feature group) units
- * for histogram passes, of features for split search, and blocks b ≡ index (mod threads) for
- * row passes; every unit, feature or block is computed by one thread in a fixed order, so
+ * for histogram passes (row block, feature for sparse nodes), of features for split search,
+ * of lanes for partitions and score updates, and blocks b ≡ index (mod threads) for gradient
+ * passes; every unit, feature, lane or block is computed by one thread in a fixed order, so
  * results are bit-identical whatever the thread count.
  *
  * Shipped to workers as source text: everything it uses is inside its body.
@@ -102,6 +135,7 @@ export function gbdtKernels(): Record<string, Kernel> {
   const STRIDE = 768;
   const FIELDS = 5;
   const BLOCK = 16_384;
+  const SPARSE = 16;
 
   const slotBase = (s: GbdtState, slot: number, f: number): [Float64Array, number] => [
     s[`hist${Math.floor(slot / CHUNK)}`]!,
@@ -198,10 +232,31 @@ export function gbdtKernels(): Record<string, Kernel> {
     out[o + 4] = bestC;
   };
 
+  /** Adds rows to one feature's histogram at `base` from its byte column (arguments as `buildUnit`). */
+  const buildColumn = (
+    s: GbdtState,
+    h: Float64Array,
+    base: number,
+    f: number,
+    rows: Uint32Array | null,
+    start: number,
+    end: number,
+    count: boolean,
+  ): void => {
+    const { gh } = s;
+    const col = s.cols.subarray(f * s.n, (f + 1) * s.n);
+    for (let p = start; p < end; p++) {
+      const k = base + col[rows === null ? p : rows[p]!]! * 3;
+      h[k] = h[k]! + gh[2 * p]!;
+      h[k + 1] = h[k + 1]! + gh[2 * p + 1]!;
+      if (count) h[k + 2] = h[k + 2]! + 1;
+    }
+  };
+
   /**
    * One work unit of a node's histograms: features [f0, f0 + nfeat) (one group of four, or
-   * the last, shorter group) over the node's rows at positions [start, end) of `rows` (or rows
-   * start..end-1 when `rows` is null), accumulated into `h` where feature f0 + j starts at
+   * the last, shorter group) over the rows at positions [start, end) of `rows` (or rows
+   * start..end-1 when `rows` is null), added into `h` where feature f0 + j starts at
    * `b0 + j·STRIDE`. A full group is one pass: one 32-bit load gives a row's four bin codes and
    * one gradient/hessian load serves four histogram updates, while four 6 KiB histograms stay
    * in L1. Rows are summed in order. Without `count`, bin counts are left at zero (the caller
@@ -218,25 +273,11 @@ export function gbdtKernels(): Record<string, Kernel> {
     end: number,
     count: boolean,
   ): void => {
-    const { n, bins, bins32, gh } = s;
+    const { n, bins32, gh } = s;
     if (nfeat < 4) {
-      for (let j = 0; j < nfeat; j++) {
-        const f = f0 + j;
-        const base = b0 + j * STRIDE;
-        h.fill(0, base, base + STRIDE);
-        // Feature f's codes: byte f & 3 of each row's word in group f >> 2.
-        const off = (f >> 2) * 4 * n + (f & 3);
-        for (let p = start; p < end; p++) {
-          const i = rows === null ? p : rows[p]!;
-          const k = base + bins[off + 4 * i]! * 3;
-          h[k] = h[k]! + gh[2 * p]!;
-          h[k + 1] = h[k + 1]! + gh[2 * p + 1]!;
-          if (count) h[k + 2] = h[k + 2]! + 1;
-        }
-      }
+      for (let j = 0; j < nfeat; j++) buildColumn(s, h, b0 + j * STRIDE, f0 + j, rows, start, end, count);
       return;
     }
-    h.fill(0, b0, b0 + 4 * STRIDE);
     const b1 = b0 + STRIDE;
     const b2 = b1 + STRIDE;
     const b3 = b2 + STRIDE;
@@ -358,6 +399,7 @@ export function gbdtKernels(): Record<string, Kernel> {
       pad.set(t);
       const out = s.bins;
       const off = (f >> 2) * 4 * n + (f & 3);
+      const codes = s.cols.subarray(f * n, (f + 1) * n);
       for (let i = 0; i < n; i++) {
         const x = col[i]!;
         let lo = 0;
@@ -370,6 +412,7 @@ export function gbdtKernels(): Record<string, Kernel> {
         lo += 2 * +(pad[lo + 1]! < x);
         lo += +(pad[lo]! < x);
         out[off + 4 * i] = lo;
+        codes[i] = lo;
       }
     },
 
@@ -422,37 +465,53 @@ export function gbdtKernels(): Record<string, Kernel> {
     /**
      * A node's histograms, split into units of (row block, feature group) over the threads:
      * block 0 goes to the node's slot, block b > 0 to `blockHist` (combined in block order by
-     * `rootSplit` / `childSplit`). Blocks of `histBlock` rows from the node's start are fixed
-     * for the data set, so the partial sums do not depend on the thread count, and a large
-     * node keeps every thread busy even when the features are few.
+     * `rootSplit` / `childSplit`). Block b is the node's rows b·histBlock, ... in lane order,
+     * fixed for the data set, so the partial sums do not depend on the thread count, and a
+     * large node keeps every thread busy even when the features are few. `indexed` false: the
+     * root, whose positions are its rows.
      */
     hist: (st, a, index, threads) => {
       const s = st as unknown as GbdtState;
-      const { slot, start, end, indexed, count } = a as unknown as {
+      const { slot, lo, hi, indexed, count } = a as unknown as {
         slot: number;
-        start: number;
-        end: number;
         indexed: boolean;
         count: boolean;
-      };
+      } & Segments;
       const rows = indexed ? s.rows : null;
       const hb = s.histBlock;
-      const blocks = Math.max(1, Math.ceil((end - start) / hb));
-      const groups = Math.ceil(s.nf / 4);
+      let total = 0;
+      for (let l = 0; l < lo.length; l++) total += hi[l]! - lo[l]!;
+      const blocks = Math.max(1, Math.ceil(total / hb));
+      // Sparse nodes: units of one feature, read from its byte column (see SPARSE_NODE).
+      const sparse = rows !== null && total * SPARSE < s.n;
+      const groups = sparse ? s.nf : Math.ceil(s.nf / 4);
       const units = blocks * groups;
       const from = Math.floor((index * units) / threads);
       const to = Math.floor(((index + 1) * units) / threads);
       for (let u = from; u < to; u++) {
         const b = Math.floor(u / groups);
-        const f0 = (u % groups) * 4;
-        const nfeat = Math.min(4, s.nf - f0);
-        const lo = start + b * hb;
-        const hi = Math.min(end, lo + hb);
-        if (b === 0) {
-          const [h, base] = slotBase(s, slot, f0);
-          buildUnit(s, h, base, f0, nfeat, rows, lo, hi, count);
-        } else {
-          buildUnit(s, s.blockHist, ((b - 1) * s.nf + f0) * STRIDE, f0, nfeat, rows, lo, hi, count);
+        const f0 = sparse ? u % groups : (u % groups) * 4;
+        const nfeat = sparse ? 1 : Math.min(4, s.nf - f0);
+        let h: Float64Array;
+        let base: number;
+        if (b === 0) [h, base] = slotBase(s, slot, f0);
+        else [h, base] = [s.blockHist, ((b - 1) * s.nf + f0) * STRIDE];
+        h.fill(0, base, base + nfeat * STRIDE);
+        // The block's rows, lane by lane: node positions [b·hb, (b + 1)·hb).
+        const first = b * hb;
+        const last = Math.min(total, first + hb);
+        let at = 0;
+        for (let l = 0; l < lo.length && at < last; l++) {
+          const len = hi[l]! - lo[l]!;
+          const p0 = Math.max(first, at);
+          const p1 = Math.min(last, at + len);
+          if (p1 > p0) {
+            const start = lo[l]! + p0 - at;
+            const end = lo[l]! + p1 - at;
+            if (sparse) buildColumn(s, h, base, f0, rows, start, end, count);
+            else buildUnit(s, h, base, f0, nfeat, rows, start, end, count);
+          }
+          at += len;
         }
       }
     },
@@ -490,13 +549,13 @@ export function gbdtKernels(): Record<string, Kernel> {
       const args = a as unknown as {
         parent: number;
         small: number;
-        start: number;
-        end: number;
-        smallSums: NodeSums | null;
-        bigSums: NodeSums | null;
+        smallSums: NodeSums;
+        smallCan: boolean;
+        bigSums: NodeSums;
+        bigCan: boolean;
       };
       const nf = s.nf;
-      const blocks = Math.max(1, Math.ceil((args.end - args.start) / s.histBlock));
+      const blocks = Math.max(1, Math.ceil(args.smallSums.count / s.histBlock));
       const lo = Math.floor((index * nf) / threads);
       const hi = Math.floor(((index + 1) * nf) / threads);
       for (let f = lo; f < hi; f++) {
@@ -505,87 +564,70 @@ export function gbdtKernels(): Record<string, Kernel> {
         const [hp, bp] = slotBase(s, args.parent, f);
         const nb = s.nb[f]!;
         for (let k = 0; k < nb * 3; k++) hp[bp + k] = hp[bp + k]! - hs[bs + k]!;
-        if (args.smallSums) findSplit(s, hs, bs, nb, args.smallSums, f * FIELDS);
+        if (args.smallCan) findSplit(s, hs, bs, nb, args.smallSums, f * FIELDS);
         else noSplit(s, f * FIELDS);
-        if (args.bigSums) findSplit(s, hp, bp, nb, args.bigSums, (nf + f) * FIELDS);
+        if (args.bigCan) findSplit(s, hp, bp, nb, args.bigSums, (nf + f) * FIELDS);
         else noSplit(s, (nf + f) * FIELDS);
       }
     },
 
     /**
-     * Stable partition of one contiguous share of `rows[start, end)` (and their `gh`) by
-     * feature <= bin: the share's left rows go to `scratch`, its right rows to `scratch2`, at
-     * the share's own offsets, and its left count to `parts`; `join` puts them back.
+     * Stable partition of a node's rows (and their `gh`) by feature <= bin, lane by lane (lanes
+     * spread over the threads): in each lane, left rows first, each side in its old order, and
+     * the lane's left end into `mids`. Keeping each node's rows ascending keeps the histogram
+     * pass's reads moving forward through memory. A lane is one thread's: nothing to merge.
      */
     partition: (st, a, index, threads) => {
       const s = st as unknown as GbdtState;
-      const { start, end, feature, bin } = a as unknown as {
-        start: number;
-        end: number;
-        feature: number;
-        bin: number;
-      };
-      const { rows, scratch, scratch2, bins, gh, ghScratch, ghScratch2 } = s;
-      const chunk = Math.ceil((end - start) / threads);
-      const cs = Math.min(end, start + index * chunk);
-      const ce = Math.min(end, cs + chunk);
-      const off = (feature >> 2) * 4 * s.n + (feature & 3);
-      let l = cs;
-      let r = cs;
-      // Branchless, as the one-thread partition in grow-tree.ts.
-      for (let p = cs; p < ce; p++) {
-        const row = rows[p]!;
-        const g = gh[2 * p]!;
-        const hh = gh[2 * p + 1]!;
-        const left = +(bins[off + 4 * row]! <= bin);
-        scratch[l] = row;
-        ghScratch[2 * l] = g;
-        ghScratch[2 * l + 1] = hh;
-        scratch2[r] = row;
-        ghScratch2[2 * r] = g;
-        ghScratch2[2 * r + 1] = hh;
-        l += left;
-        r += 1 - left;
+      const { lo, hi, feature, bin } = a as unknown as Segments & { feature: number; bin: number };
+      const { rows, scratch, gh, ghScratch, mids } = s;
+      // The feature's byte column: n bytes, mostly in L2, where its group's words are 4n.
+      const col = s.cols.subarray(feature * s.n, (feature + 1) * s.n);
+      const from = Math.floor((index * lo.length) / threads);
+      const to = Math.floor(((index + 1) * lo.length) / threads);
+      for (let l = from; l < to; l++) {
+        const start = lo[l]!;
+        const end = hi[l]!;
+        let w = start;
+        let r = start;
+        // Branchless: the row is written to both sides and only one cursor moves (which side
+        // a row takes is a coin flip to the branch predictor; a branch here cost 3x as much).
+        for (let p = start; p < end; p++) {
+          const row = rows[p]!;
+          const g = gh[2 * p]!;
+          const hh = gh[2 * p + 1]!;
+          const left = +(col[row]! <= bin);
+          rows[w] = row;
+          gh[2 * w] = g;
+          gh[2 * w + 1] = hh;
+          scratch[r] = row;
+          ghScratch[2 * r] = g;
+          ghScratch[2 * r + 1] = hh;
+          w += left;
+          r += 1 - left;
+        }
+        rows.set(scratch.subarray(start, r), w);
+        gh.set(ghScratch.subarray(2 * start, 2 * r), 2 * w);
+        mids[l] = w;
       }
-      s.parts[index] = l - cs;
     },
 
-    /** After `partition`: each thread copies its share's left and right rows (and `gh`) to their places. */
-    join: (st, a, index, threads) => {
-      const s = st as unknown as GbdtState;
-      const { start, end } = a as unknown as { start: number; end: number };
-      const chunk = Math.ceil((end - start) / threads);
-      const share = (t: number) => Math.min(end, start + t * chunk);
-      let left = start;
-      let mid = start;
-      for (let t = 0; t < threads; t++) {
-        if (t < index) left += s.parts[t]!;
-        mid += s.parts[t]!;
-      }
-      let right = mid;
-      for (let t = 0; t < index; t++) right += Math.min(end, share(t) + chunk) - share(t) - s.parts[t]!;
-      const cs = share(index);
-      const nl = s.parts[index]!;
-      const nr = Math.min(end, cs + chunk) - cs - nl;
-      s.rows.set(s.scratch.subarray(cs, cs + nl), left);
-      s.gh.set(s.ghScratch.subarray(2 * cs, 2 * (cs + nl)), 2 * left);
-      s.rows.set(s.scratch2.subarray(cs, cs + nr), right);
-      s.gh.set(s.ghScratch2.subarray(2 * cs, 2 * (cs + nr)), 2 * right);
-    },
-
-    /** Adds each leaf's value to the raw score of the rows it holds (`leaves`: start, end, value triples). */
+    /**
+     * Adds each leaf's value to the raw score of the rows it holds, lanes spread over the
+     * threads (`leaves`: per leaf its value, then lo and hi per lane).
+     */
     apply: (st, a, index, threads) => {
       const s = st as unknown as GbdtState;
       const leaves = (a as unknown as { leaves: number[] }).leaves;
-      const { n, raw, rows } = s;
-      const chunk = Math.ceil(n / threads);
-      const lo = index * chunk;
-      const hi = Math.min(n, lo + chunk);
-      for (let l = 0; l < leaves.length; l += 3) {
-        const from = Math.max(lo, leaves[l]!);
-        const to = Math.min(hi, leaves[l + 1]!);
-        const v = leaves[l + 2]!;
-        for (let p = from; p < to; p++) raw[rows[p]!] = raw[rows[p]!]! + v;
+      const { raw, rows, lanes } = s;
+      const from = Math.floor((index * lanes) / threads);
+      const to = Math.floor(((index + 1) * lanes) / threads);
+      for (let at = 0; at < leaves.length; at += 1 + 2 * lanes) {
+        const v = leaves[at]!;
+        for (let l = from; l < to; l++) {
+          const end = leaves[at + 1 + lanes + l]!;
+          for (let p = leaves[at + 1 + l]!; p < end; p++) raw[rows[p]!] = raw[rows[p]!]! + v;
+        }
       }
     },
   };

@@ -194,6 +194,16 @@ export class SyncPool {
     this.throwIfFailed();
   }
 
+  /**
+   * Runs all of `task` on the calling thread (as the only participant), for work too small to
+   * pay for waking the workers.
+   */
+  runHere(task: string, args: object): void {
+    const kernel = this.kernels[task];
+    if (!kernel) throw new WorkerPoolError(`No kernel named '${task}'`);
+    kernel(this.state, args as never, 0, 1);
+  }
+
   /** Stops the workers. The pool cannot run tasks afterwards. */
   close(): void {
     for (const p of this.ports) {

@@ -9,6 +9,7 @@ import { analyzeExperiment } from './analysis/analyze';
 import { readOutcomeCsv } from './analysis/outcome-csv';
 import { reportText } from './analysis/report-text';
 import { type AnalysisReport, AnalysisReportSchema, type Metric } from './analysis/result';
+import { registerLifecycleCommands } from './lifecycle-cli';
 
 interface AnalyzeOpts {
   data?: string;
@@ -22,7 +23,8 @@ interface AnalyzeOpts {
 }
 
 /**
- * Adds `experiments analyze` to the `mlops` CLI: `analyze <id>` asks the platform's API
+ * Adds `experiments` to the `mlops` CLI: `create`, `list`, `show` and `stop` (`lifecycle-cli.ts`),
+ * and `analyze`: `analyze <id>` asks the platform's API
  * for a live experiment's analysis (`GET /v1/experiments/{id}/analysis`), and
  * `analyze --data <csv> --allocation control=0.9,treatment=0.1` runs the same analysis over
  * a CSV of `variant,unit_id,converted,value` rows, for teams whose outcomes live elsewhere.
@@ -34,7 +36,10 @@ interface AnalyzeOpts {
  * await program.parseAsync(['experiments', 'analyze', '--data', 'o.csv', '--allocation', 'control=0.5,treatment=0.5'], { from: 'user' });
  */
 export function registerExperimentCommands(program: Command): void {
-  const experiments = program.command('experiments').description('online experiments (A/B tests): analysis');
+  const experiments = program
+    .command('experiments')
+    .description('online experiments (A/B tests): create, list, show, stop, analyze');
+  registerLifecycleCommands(experiments);
   experiments
     .command('analyze [id]')
     .description(

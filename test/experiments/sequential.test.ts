@@ -46,14 +46,16 @@ function simulate(seed: number, lift = 0, experiments = EXPERIMENTS): Simulation
           converted ? -20 * Math.log(1 - rand()) : 0,
         );
       }
-      // One look: the primary (conversion) carries its running minimum through the analysis;
-      // the guardrail (value) reports this look's p, whose minimum is kept here.
+      // One look: both metrics carry their running minimum through the analysis, as the
+      // live analysis does from its stored state.
       const look = analyzeExperiment(allocation, totals, {
         mdeRelative: 0.1,
-        previousSequentialP: { treatment: convMin },
+        previousSequentialP: { conversion: { treatment: convMin }, value: { treatment: valueMin } },
       }).comparisons[0];
+      expect(look?.conversion.sequential_p_value).toBeLessThanOrEqual(convMin);
+      expect(look?.value.sequential_p_value).toBeLessThanOrEqual(valueMin);
       convMin = look?.conversion.sequential_p_value ?? 1;
-      valueMin = Math.min(valueMin, look?.value.sequential_p_value ?? 1);
+      valueMin = look?.value.sequential_p_value ?? 1;
       const c = totals.get('control') as VariantTotals;
       const t = totals.get('treatment') as VariantTotals;
       zRejected ||= twoProportionZTest(t.conversions, t.units, c.conversions, c.units).pValue < 0.05;

@@ -122,6 +122,10 @@ describe('the shadow report’s renderings', () => {
     expect(html).toContain('Since 2026-12-01');
     // One bar per bin and side.
     expect(html.match(/<rect /g)).toHaveLength(2 * HISTOGRAM_BINS);
+    // Each bar's tooltip names its series as the page does.
+    expect(html.match(/<title>[^<]*: live /g)).toHaveLength(HISTOGRAM_BINS);
+    expect(html.match(/<title>[^<]*: shadow /g)).toHaveLength(HISTOGRAM_BINS);
+    expect(html).not.toMatch(/baseline|current/);
   });
 
   it('prints the figures and the verdict as text', () => {

@@ -16,6 +16,9 @@ import { emptyTotals, type VariantTotals, valueVariance } from './totals';
 /** A sample ratio mismatch is flagged below this chi-square p-value (common practice). */
 export const SRM_THRESHOLD = 0.001;
 
+/** The running minimum of the always-valid p-value per metric, then per treatment. */
+export type SequentialMinima = Readonly<Partial<Record<Metric, Readonly<Record<string, number>>>>>;
+
 export interface AnalysisOptions {
   /** Significance level of tests and intervals (1 − confidence). @default 0.05 */
   readonly alpha?: number;
@@ -26,10 +29,11 @@ export interface AnalysisOptions {
   /** The metric the decision follows; the other is a guardrail. @default 'conversion' */
   readonly primaryMetric?: Metric;
   /**
-   * The lowest always-valid p-value of each treatment's primary metric at earlier looks,
-   * so the sequential p-value is the running minimum across looks. @default none (first look)
+   * The lowest always-valid p-value of each metric and treatment at earlier looks
+   * (`{conversion: {treatment: 0.2}, value: {...}}`), so each sequential p-value is the
+   * running minimum across looks. @default none (first look)
    */
-  readonly previousSequentialP?: Readonly<Record<string, number>>;
+  readonly previousSequentialP?: SequentialMinima;
 }
 
 /**
@@ -99,7 +103,8 @@ export function analyzeExperiment(
       mde,
       primary,
       srmMismatch: srm.mismatch,
-      previous: options.previousSequentialP?.[t.name],
+      previousConversion: options.previousSequentialP?.conversion?.[t.name],
+      previousValue: options.previousSequentialP?.value?.[t.name],
     }),
   );
   const overall = overallDecision(comparisons, srm.mismatch);
@@ -128,7 +133,8 @@ interface CompareOptions {
   mde: number;
   primary: Metric;
   srmMismatch: boolean;
-  previous?: number;
+  previousConversion?: number | undefined;
+  previousValue?: number | undefined;
 }
 
 function compare(c: Arm, t: Arm, o: CompareOptions): Comparison {
@@ -145,7 +151,10 @@ function compare(c: Arm, t: Arm, o: CompareOptions): Comparison {
   const zTest = enough ? twoProportionZTest(T.conversions, T.units, C.conversions, C.units) : nanPair();
   const convLift = enough ? relativeLift(pT, se2T, pC, se2C, o.alpha) : nanLift();
   const convTau = o.mde * pC;
-  const convSeq = enough ? msprtPValue(pT - pC, se2T + se2C, convTau * convTau) : 1;
+  const convSeq = Math.min(
+    enough ? msprtPValue(pT - pC, se2T + se2C, convTau * convTau) : 1,
+    o.previousConversion ?? 1,
+  );
   const pTarget = pC * (1 + o.mde);
   const convEffect = enough && pTarget <= 1 ? proportionEffectSize(pTarget, pC) : Number.NaN;
 
@@ -157,13 +166,15 @@ function compare(c: Arm, t: Arm, o: CompareOptions): Comparison {
     ? relativeLift(T.valueMean, vT / T.units, C.valueMean, vC / C.units, o.alpha)
     : nanLift();
   const valueTau = o.mde * Math.abs(C.valueMean);
-  const valueSeq =
+  const valueSeq = Math.min(
     enough && C.units > 1 && T.units > 1
       ? msprtPValue(T.valueMean - C.valueMean, vT / T.units + vC / C.units, valueTau * valueTau)
-      : 1;
+      : 1,
+    o.previousValue ?? 1,
+  );
   const valueEffect = C.units > 1 ? (o.mde * Math.abs(C.valueMean)) / Math.sqrt(vC) : Number.NaN;
 
-  const primarySeq = Math.min(o.primary === 'conversion' ? convSeq : valueSeq, o.previous ?? 1);
+  const primarySeq = o.primary === 'conversion' ? convSeq : valueSeq;
   const guardSeq = o.primary === 'conversion' ? valueSeq : convSeq;
   const conversion = {
     control: n(pC),
@@ -176,8 +187,8 @@ function compare(c: Arm, t: Arm, o: CompareOptions): Comparison {
     relative_lift_ci: nn(convLift.ci),
     z: n(zTest.z),
     p_value: n(zTest.pValue),
-    sequential_p_value: o.primary === 'conversion' ? primarySeq : convSeq,
-    significant: (o.primary === 'conversion' ? primarySeq : convSeq) < o.alpha,
+    sequential_p_value: convSeq,
+    significant: convSeq < o.alpha,
   };
   const value = {
     control: C.units > 0 ? C.valueMean : null,
@@ -189,8 +200,8 @@ function compare(c: Arm, t: Arm, o: CompareOptions): Comparison {
     t: n(welch.t),
     df: n(welch.df),
     p_value: n(welch.pValue),
-    sequential_p_value: o.primary === 'value' ? primarySeq : valueSeq,
-    significant: (o.primary === 'value' ? primarySeq : valueSeq) < o.alpha,
+    sequential_p_value: valueSeq,
+    significant: valueSeq < o.alpha,
   };
   const sizes = {
     conversion: sampleSize(convEffect, o, ratio, C.units, T.units),

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
 /**
- * The analysis report: the body of `mlops experiments analyze --format json` (and of the
- * planned `GET /v1/experiments/{id}/analysis`). Every field is described in
+ * The analysis report: the body of `mlops experiments analyze --format json` and of
+ * `GET /v1/experiments/{id}/analysis`. Every field is described in
  * docs/experiments.md. A statistic that is undefined for the data (too few units, a
  * control mean of 0) is null.
  */

@@ -11,9 +11,12 @@ import type { AnalysisReport } from '../analysis/result';
 import { addOutcome, emptyTotals, mergeTotals, type VariantTotals } from '../analysis/totals';
 import { type ExperimentSpec, experimentAllocation, type Outcome } from '../model';
 import type { ExperimentStore, StoredExperiment, StoredOutcome } from '../store/experiment-store';
+import { afterLook, sameState, stateKey } from './looks';
 
 /** A create older than this that never took its model's running slot was interrupted. */
 export const INTERRUPTED_CREATE_MS = 60_000;
+/** Conditional writes of the sequential state an analysis tries before answering 409. */
+const STATE_ATTEMPTS = 8;
 /** Units named in an error message, at most. */
 const NAMED = 10;
 
@@ -213,6 +216,10 @@ export class ExperimentService {
    * The analysis of the stored data: every exposed unit is one row, its outcomes added up
    * (converted if any converted, value the sum); exposed units without outcomes count as
    * not converted with value 0. Assignment counts come from the exposures.
+   *
+   * Each call is a look: the always-valid p-values are the running minimum over every look
+   * with the same MDE, kept in the experiment's sequential state (one entry per UTC day), so a
+   * later look's p-value never exceeds an earlier one's and the decision follows it.
    */
   async analyze(id: string, options: AnalysisOptions = {}): Promise<AnalysisReport> {
     const exp = await this.store.get(id);
@@ -225,7 +232,26 @@ export class ExperimentService {
       allocation: exp.allocation,
     });
     const [counts, units] = await Promise.all([this.store.exposureCounts(id), this.unitOutcomes(id)]);
-    return analyzeExperiment(allocation, totalsOf(counts, units), options);
+    const totals = totalsOf(counts, units);
+    // Validated before any state is read: a bad option is a 400 whatever is stored.
+    const first = analyzeExperiment(allocation, totals, options);
+    const key = stateKey(first.mde_relative);
+    const day = new Date(this.now()).toISOString().slice(0, 10);
+    // Optimistic concurrency on the state's revision: a call that lost the race reads the
+    // winner's minima and analyses again, so no look's p-value is lost (dynalite has no
+    // transactions; a conditional put is enough for one item).
+    for (let attempt = 0; attempt < STATE_ATTEMPTS; attempt++) {
+      const stored = await this.store.sequentialState(id, key);
+      const report = stored
+        ? analyzeExperiment(allocation, totals, { ...options, previousSequentialP: stored.state.min })
+        : first;
+      const next = afterLook(stored?.state, report, day);
+      if (sameState(stored?.state, next)) return report;
+      if (await this.store.putSequentialState(id, key, next, stored?.revision)) return report;
+    }
+    throw new ConflictError(
+      `Experiment '${id}' is being analysed by many requests at once; retry the analysis`,
+    );
   }
 
   private async unitOutcomes(id: string): Promise<Map<string, UnitOutcome>> {

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mapLimit } from '../../platform/concurrency';
 import { isConditionFailed } from '../../platform/dynamo-conditions';
+import type { SequentialState } from '../domain/looks';
 import type {
   ExperimentPlan,
   ExperimentStatus,
@@ -35,6 +36,8 @@ export const experimentKeys = {
     gsi1pk: `MODEL#${model}`,
     gsi1sk: `${createdAt}#${id}`,
   }),
+  /** The always-valid p-values carried across looks, one item per state key (an MDE). */
+  sequential: (id: string, key: string) => ({ pk: `EXP#${id}`, sk: `SEQ#${key}` }),
   /** The model's running slot: at most one experiment holds it. */
   running: (model: string) => ({ pk: `RUNNING#${model}`, sk: 'RUNNING' }),
   exposurePartition: (experiment: string, shard: number) => `EXPO#${experiment}#${shard}`,
@@ -303,6 +306,49 @@ export class DynamoExperimentStore implements ExperimentStore {
       for await (const items of this.query(experimentKeys.outcomePartition(experiment, shard))) {
         yield items.map(toOutcome);
       }
+    }
+  }
+
+  async sequentialState(
+    experiment: string,
+    key: string,
+  ): Promise<{ state: SequentialState; revision: number } | undefined> {
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: experimentKeys.sequential(experiment, key),
+        ConsistentRead: true,
+      }),
+    );
+    if (!res.Item) return undefined;
+    // JSON text: p-values fall below DynamoDB's smallest number (1e-130) when an effect is large.
+    return { state: JSON.parse(res.Item.state as string) as SequentialState, revision: Number(res.Item.rev) };
+  }
+
+  async putSequentialState(
+    experiment: string,
+    key: string,
+    state: SequentialState,
+    revision: number | undefined,
+  ): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...experimentKeys.sequential(experiment, key),
+            state: JSON.stringify(state),
+            rev: (revision ?? 0) + 1,
+            updated_at: new Date().toISOString(),
+          },
+          ConditionExpression: revision === undefined ? 'attribute_not_exists(pk)' : 'rev = :rev',
+          ...(revision === undefined ? {} : { ExpressionAttributeValues: { ':rev': revision } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
     }
   }
 

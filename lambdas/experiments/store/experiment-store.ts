@@ -5,6 +5,8 @@
  * conditional writes that a reader can finish or undo (docs/experiments.md).
  */
 
+import type { SequentialState } from '../domain/looks';
+
 /**
  * `starting`: recorded, not yet serving; `running`: the predict function assigns units;
  * `stopped`: no longer serving (outcomes still accepted); `failed`: a create interrupted
@@ -91,4 +93,20 @@ export interface ExperimentStore {
   putOutcomes(experiment: string, outcomes: readonly StoredOutcome[]): Promise<Map<string, StoredOutcome>>;
   /** Every outcome of the experiment, page by page. */
   outcomes(experiment: string): AsyncIterable<readonly StoredOutcome[]>;
+
+  /** The sequential state stored under `key`, with its revision for {@link putSequentialState}. */
+  sequentialState(
+    experiment: string,
+    key: string,
+  ): Promise<{ state: SequentialState; revision: number } | undefined>;
+  /**
+   * Writes the state if its stored revision is still `revision` (undefined: none stored yet),
+   * as revision + 1; false when another writer changed it first.
+   */
+  putSequentialState(
+    experiment: string,
+    key: string,
+    state: SequentialState,
+    revision: number | undefined,
+  ): Promise<boolean>;
 }

@@ -194,6 +194,35 @@ export function timelineSvg(points: readonly TimelinePoint[]): string {
 }
 
 /**
+ * The table of scores, one row per feature (the prediction first): verdict, the test with
+ * its threshold, and every score. What the drift page shows and other reports embed.
+ *
+ * @example
+ * const table = driftScoresTable(report);
+ */
+export function driftScoresTable(report: DriftReport): string {
+  const all = report.prediction ? [report.prediction, ...report.features] : report.features;
+  const head = [
+    'feature',
+    'type',
+    'verdict',
+    'test',
+    'score',
+    'PSI',
+    'KS (p)',
+    'Wasserstein (norm.)',
+    'chi² (p)',
+    'Jensen–Shannon',
+    'unseen',
+    'missing rate',
+    'count (base / current)',
+  ];
+  return `<div class="tw"><table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${all.map(row).join('\n')}
+</tbody></table></div>`;
+}
+
+/**
  * A self-contained HTML drift report (inline CSS and SVG, no scripts, no network): the
  * verdict, a table of scores per feature, and each feature's histogram, baseline against
  * current.
@@ -211,21 +240,6 @@ export function renderDriftHtml(
   options: { title?: string; timeline?: readonly TimelinePoint[] } = {},
 ): string {
   const all = report.prediction ? [report.prediction, ...report.features] : report.features;
-  const head = [
-    'feature',
-    'type',
-    'verdict',
-    'test',
-    'score',
-    'PSI',
-    'KS (p)',
-    'Wasserstein (norm.)',
-    'chi² (p)',
-    'Jensen–Shannon',
-    'unseen',
-    'missing rate',
-    'count (base / current)',
-  ];
   const sm = report.summary;
   const charts = all
     .map(
@@ -246,9 +260,7 @@ export function renderDriftHtml(
 <p class="sub">baseline <code>${esc(names.baseline)}</code> (${report.baselineRows} rows) against current <code>${esc(names.current)}</code> (${report.currentRows} rows).
 ${sm.drifted} of ${sm.judged} judged features drifted (share ${fmt(sm.driftedShare)}; the dataset drifts at ${fmt(sm.driftShareThreshold)}).</p>
 <h2>Scores</h2>
-<div class="tw"><table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
-${all.map(row).join('\n')}
-</tbody></table></div>
+${driftScoresTable(report)}
 <h2>Distributions <span class="sw" style="background:${BASE_COLOR}"></span>baseline<span class="sw" style="background:${CURRENT_COLOR}"></span>current</h2>
 <div class="charts">${charts}</div>
 ${timeline}

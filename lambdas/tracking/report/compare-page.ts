@@ -123,7 +123,7 @@ function charts(runs: ComparedRun[]): string {
   return `<div class="charts">${cards.join('')}</div>`;
 }
 
-function latestTable(runs: ComparedRun[]): string {
+function latestTable(runs: ComparedRun[], h: string): string {
   const latest = runs.map((r) =>
     Object.fromEntries(r.run.data.metrics.map((m) => [m.key, formatNumber(metricNumber(m.value))])),
   );
@@ -132,7 +132,34 @@ function latestTable(runs: ComparedRun[]): string {
   const body = keys.map(
     (k) => `<tr data-key="${esc(k)}"><th>${esc(k)}</th>${latest.map((l) => cell(l[k])).join('')}</tr>`,
   );
-  return `<h2>Latest metric values</h2><div class="tw"><table>${runHeader(runs, 'metric')}<tbody>${body.join('')}</tbody></table></div>`;
+  return `<${h}>Latest metric values</${h}><div class="tw"><table>${runHeader(runs, 'metric')}<tbody>${body.join('')}</tbody></table></div>`;
+}
+
+/**
+ * The compare page's sections (legend, runs, metric charts, latest values, parameters and
+ * tags), under headings of level `heading`: the page's body, and what other reports embed.
+ *
+ * @example
+ * const body = compareSections(await loadComparison(tracking, ids), 'h3');
+ */
+export function compareSections(runs: ComparedRun[], heading: 'h2' | 'h3' = 'h2'): string {
+  const h = heading;
+  const params = valueDiff(runs.map((r) => paramsOf(r.run)));
+  const tags = valueDiff(
+    runs.map((r) =>
+      Object.fromEntries(Object.entries(tagsOf(r.run)).filter(([k]) => k !== 'mlflow.runName')),
+    ),
+  );
+  return `${legend(runs)}
+<${h}>Runs</${h}>
+${infoTable(runs)}
+<${h}>Metrics by step</${h}>
+${charts(runs)}
+${latestTable(runs, h)}
+<${h}>Parameters</${h}>
+${diffTable(runs, params, 'parameters')}
+<${h}>Tags</${h}>
+${diffTable(runs, tags, 'tags')}`;
 }
 
 /**
@@ -145,28 +172,13 @@ function latestTable(runs: ComparedRun[]): string {
  */
 export function renderComparePage(runs: ComparedRun[], generatedAt = new Date()): string {
   const title = `Compare ${runs.map((r) => labelOf(r.run)).join(' · ')}`;
-  const params = valueDiff(runs.map((r) => paramsOf(r.run)));
-  const tags = valueDiff(
-    runs.map((r) =>
-      Object.fromEntries(Object.entries(tagsOf(r.run)).filter(([k]) => k !== 'mlflow.runName')),
-    ),
-  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(title)}</title><style>${STYLE}</style></head>
 <body><main>
 <h1>Run comparison</h1>
 <p class="sub">${runs.length} run${runs.length === 1 ? '' : 's'} · generated ${esc(generatedAt.toISOString().replace('T', ' ').slice(0, 19))} UTC</p>
-${legend(runs)}
-<h2>Runs</h2>
-${infoTable(runs)}
-<h2>Metrics by step</h2>
-${charts(runs)}
-${latestTable(runs)}
-<h2>Parameters</h2>
-${diffTable(runs, params, 'parameters')}
-<h2>Tags</h2>
-${diffTable(runs, tags, 'tags')}
+${compareSections(runs)}
 </main></body></html>
 `;
 }

@@ -1,4 +1,5 @@
 import { type CfnElement, Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import * as athena from 'aws-cdk-lib/aws-athena';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -16,12 +17,16 @@ import type { DriftConfigInput } from '../../lambdas/monitoring/drift/config';
 import { DRIFT_EVENT } from '../../lambdas/monitoring/job/drift-event';
 import { MONITORING_NAMESPACE } from '../../lambdas/monitoring/job/metrics';
 import { REPORTS_PREFIX } from '../../lambdas/monitoring/job/report-keys';
-import { PREDICTIONS_PREFIX } from '../../lambdas/monitoring/log/log-store';
+import { PREDICTION_LOG_FILTER, PREDICTIONS_PREFIX } from '../../lambdas/monitoring/log/log-store';
 import { PREDICTION_LOG_COLUMNS } from '../../lambdas/monitoring/log/log-table';
 import { SERVING_NAMESPACE } from '../../lambdas/serving/domain/prediction-log';
 import type { FunctionDefaults } from '../features/online-store';
+import { NATIVE_MODULES } from '../private/native-layer';
 import { PlatformFunction } from '../private/platform-function';
 import { SecureBucket } from '../private/secure-bucket';
+
+/** Prefix of the drift job's Athena query results in the monitoring bucket. */
+const ATHENA_RESULTS_PREFIX = 'athena-results';
 
 export interface DriftMonitoringProps {
   readonly stage: string;
@@ -47,6 +52,18 @@ export interface DriftMonitoringProps {
   readonly retentionDays?: number;
   /** Keep the bucket when the stack is deleted. @default true */
   readonly retain?: boolean;
+  /**
+   * Rows of one version's window above which the drift job aggregates it in Athena instead of
+   * streaming it through the function. @default 10_000_000
+   */
+  readonly aggregateRows?: number;
+  /** Athena stops a drift query after scanning this many bytes. @default 100 GiB */
+  readonly bytesScannedCutoffPerQuery?: number;
+  /**
+   * The native modules layer: locally the job aggregates with DuckDB, which the bundle then
+   * takes from the layer rather than from the bundle (on AWS the job uses Athena).
+   */
+  readonly nativeLayer: lambda.ILayerVersion;
 }
 
 /** What other constructs may depend on (delayed-label performance reads the log and alarms). */
@@ -86,6 +103,8 @@ export class DriftMonitoring extends Construct implements IDriftMonitoring {
   readonly predictLogGroup: logs.ILogGroup;
   readonly shipper: lambda.Function;
   readonly jobFunction: lambda.Function;
+  /** Athena workgroup of the drift job's large-window queries (results encrypted in the bucket). */
+  readonly workGroupName: string;
   /** Runs the drift job: on the schedule, and from `mlops monitor run`. */
   readonly stateMachine: sfn.StateMachine;
   readonly driftedShareAlarm: cloudwatch.Alarm;
@@ -111,6 +130,12 @@ export class DriftMonitoring extends Construct implements IDriftMonitoring {
     this.bucket.addLifecycleRule({
       id: 'expire-monitoring-data',
       expiration: Duration.days(props.retentionDays ?? 400),
+    });
+    // Query results are scratch: the job reads them once.
+    this.bucket.addLifecycleRule({
+      id: 'expire-athena-results',
+      prefix: `${ATHENA_RESULTS_PREFIX}/`,
+      expiration: Duration.days(7),
     });
 
     // The Glue table: one JSON object per line; partition projection on model (injected:
@@ -178,7 +203,36 @@ export class DriftMonitoring extends Construct implements IDriftMonitoring {
     new logs.SubscriptionFilter(this, 'PredictionLog', {
       logGroup: predictLogGroup,
       destination: new destinations.LambdaDestination(this.shipper),
-      filterPattern: logs.FilterPattern.literal('{ $.mlops_prediction = 1 }'),
+      // Successful requests only: a 4xx names whatever model the caller sent, and storing it
+      // would add partitions for models that do not exist; failures are counted by serving's metrics.
+      filterPattern: logs.FilterPattern.literal(PREDICTION_LOG_FILTER),
+    });
+
+    // Athena for windows too large for one function: results encrypted, settings enforced.
+    this.workGroupName = `monitoring-${props.stage}`;
+    const cutoff = props.bytesScannedCutoffPerQuery ?? 100 * 1024 ** 3;
+    if (cutoff < 10_000_000)
+      throw new Error('DriftMonitoring: bytesScannedCutoffPerQuery must be at least 10 MB');
+    const aggregateRows = props.aggregateRows ?? 10_000_000;
+    if (!(Number.isInteger(aggregateRows) && aggregateRows > 0)) {
+      throw new Error(`monitoring.aggregateRows must be a positive integer, got ${aggregateRows}`);
+    }
+    new athena.CfnWorkGroup(this, 'WorkGroup', {
+      name: this.workGroupName,
+      description: "Drift job: a large window's aggregates over the prediction log",
+      state: 'ENABLED',
+      // Query history only (results live in the bucket): deleting the stack must not fail on it.
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: cutoff,
+        engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
+        resultConfiguration: {
+          outputLocation: this.bucket.s3UrlForObject(`${ATHENA_RESULTS_PREFIX}/`),
+          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+        },
+      },
     });
 
     // The drift job: reads the log and writes reports in the bucket, reads profiles in the
@@ -186,6 +240,8 @@ export class DriftMonitoring extends Construct implements IDriftMonitoring {
     this.jobFunction = new PlatformFunction(this, 'DriftJob', {
       ...props.functionDefaults('monitoring'),
       entry: 'lambdas/monitoring/job/handler.ts',
+      layers: [props.nativeLayer],
+      externalModules: NATIVE_MODULES,
       // Bounded by the sketches: about 470 MiB at 10M rows × 20 features (docs/monitoring.md).
       memorySize: 2048,
       timeout: Duration.minutes(15),
@@ -197,6 +253,10 @@ export class DriftMonitoring extends Construct implements IDriftMonitoring {
         WINDOW_HOURS: String(windowHours),
         DRIFT_PSI: String(driftPsi),
         DRIFT_CONFIG: JSON.stringify(props.drift ?? {}),
+        AGGREGATE_ROWS: String(aggregateRows),
+        ATHENA_WORKGROUP: this.workGroupName,
+        LOG_DATABASE: this.databaseName,
+        LOG_TABLE: this.logTableName,
       },
     }).fn;
     iam.Grant.addToPrincipal({
@@ -213,7 +273,49 @@ export class DriftMonitoring extends Construct implements IDriftMonitoring {
       grantee: this.jobFunction,
       actions: ['s3:ListBucket'],
       resourceArns: [this.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${PREDICTIONS_PREFIX}/*`, `${REPORTS_PREFIX}/*`] } },
+      conditions: {
+        StringLike: {
+          's3:prefix': [`${PREDICTIONS_PREFIX}/*`, `${REPORTS_PREFIX}/*`, `${ATHENA_RESULTS_PREFIX}/*`],
+        },
+      },
+    });
+    // Athena runs the queries with the caller's rights: the workgroup, the log's Glue table,
+    // the log's objects (above) and the results prefix.
+    iam.Grant.addToPrincipal({
+      grantee: this.jobFunction,
+      actions: [
+        'athena:StartQueryExecution',
+        'athena:GetQueryExecution',
+        'athena:GetQueryResults',
+        'athena:StopQueryExecution',
+        'athena:GetWorkGroup',
+      ],
+      resourceArns: [
+        stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroupName }),
+      ],
+    });
+    iam.Grant.addToPrincipal({
+      grantee: this.jobFunction,
+      actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+      resourceArns: [
+        stack.formatArn({ service: 'glue', resource: 'catalog' }),
+        stack.formatArn({ service: 'glue', resource: 'database', resourceName: this.databaseName }),
+        stack.formatArn({
+          service: 'glue',
+          resource: 'table',
+          resourceName: `${this.databaseName}/${this.logTableName}`,
+        }),
+      ],
+    });
+    iam.Grant.addToPrincipal({
+      grantee: this.jobFunction,
+      actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      resourceArns: [this.bucket.arnForObjects(`${ATHENA_RESULTS_PREFIX}/*`)],
+    });
+    iam.Grant.addToPrincipal({
+      grantee: this.jobFunction,
+      actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+      resourceArns: [this.bucket.bucketArn],
     });
     iam.Grant.addToPrincipal({
       grantee: this.jobFunction,
@@ -231,11 +333,38 @@ export class DriftMonitoring extends Construct implements IDriftMonitoring {
       resourceArns: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
     });
 
-    const run = new tasks.LambdaInvoke(this, 'Detect Drift', {
+    // Size the window first (one count query), then stream it through the function or, past
+    // aggregateRows rows of a version, aggregate it in Athena (DuckDB locally).
+    const size = new tasks.LambdaInvoke(this, 'Size Window', {
       lambdaFunction: this.jobFunction,
+      payload: sfn.TaskInput.fromObject({ step: 'size', request: sfn.JsonPath.entirePayload }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: true,
     });
+    const stepInput = (step: 'stream' | 'sql') =>
+      sfn.TaskInput.fromObject({
+        step,
+        models: sfn.JsonPath.listAt('$.models'),
+        windowHours: sfn.JsonPath.numberAt('$.windowHours'),
+        to: sfn.JsonPath.numberAt('$.to'),
+      });
+    const stream = new tasks.LambdaInvoke(this, 'Detect Drift', {
+      lambdaFunction: this.jobFunction,
+      payload: stepInput('stream'),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    const aggregate = new tasks.LambdaInvoke(this, 'Aggregate Window In SQL', {
+      lambdaFunction: this.jobFunction,
+      payload: stepInput('sql'),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    const run = size.next(
+      new sfn.Choice(this, 'Window Too Large?')
+        .when(sfn.Condition.booleanEquals('$.aggregate', true), aggregate)
+        .otherwise(stream),
+    );
     const executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: props.functionDefaults('monitoring').logRetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -243,7 +372,8 @@ export class DriftMonitoring extends Construct implements IDriftMonitoring {
     this.stateMachine = new sfn.StateMachine(this, 'DriftJobMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(run),
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      timeout: Duration.minutes(30),
+      // Two function steps of up to 15 minutes each (the sizing query, then the comparison).
+      timeout: Duration.minutes(45),
       tracingEnabled: true,
       logs: { destination: executionLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
@@ -325,6 +455,10 @@ export class DriftMonitoring extends Construct implements IDriftMonitoring {
     Validations.of(jobRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${artifactsId}.Arn>/*]`,
       reason: 'Reads the baseline profile of whichever registered version served (GetObject only).',
+    });
+    Validations.of(jobRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${ATHENA_RESULTS_PREFIX}/*]`,
+      reason: 'Athena writes and the job reads query results under athena-results/ (keys are query ids).',
     });
     for (const prefix of [PREDICTIONS_PREFIX, REPORTS_PREFIX]) {
       Validations.of(jobRole).acknowledge({

@@ -226,4 +226,18 @@ export class PerformanceMonitoring extends Construct implements IPerformanceMoni
       resourceArns: [this.indexTable.tableArn],
     });
   }
+
+  /**
+   * Gives the performance job the experiment store, whose outcomes it reports per version as
+   * proxy metrics (conversion rate, mean value): the model's experiments (GSI) and their
+   * outcome partitions, read only.
+   */
+  addOutcomeSource(table: dynamodb.ITable): iam.Grant {
+    this.jobFunction.addEnvironment('EXPERIMENTS_TABLE', table.tableName);
+    return iam.Grant.addToPrincipal({
+      grantee: this.jobFunction,
+      actions: ['dynamodb:Query'],
+      resourceArns: [table.tableArn, `${table.tableArn}/index/gsi1`],
+    });
+  }
 }

@@ -150,15 +150,20 @@ async function alarmState(rt: LocalRuntime, name: string): Promise<string | unde
   return [...d.MetricAlarms, ...d.CompositeAlarms][0]?.StateValue;
 }
 
-async function start(dataDir: string): Promise<LocalRuntime> {
+/** `aggregateRows` below the traffic sends the window through the SQL path (DuckDB locally). */
+async function start(dataDir: string, aggregateRows?: number): Promise<LocalRuntime> {
   return startLocalRuntime({
     port: 0,
     dataDir,
     inMemory: true,
-    config: { serving: { modelName: NAME } },
+    config: {
+      serving: { modelName: NAME },
+      ...(aggregateRows ? { monitoring: { aggregateRows } } : {}),
+    },
     // The drift alarms' one-hour period becomes one second.
     alarmTimeScale: 1 / 3600,
-    ...(template ? { template } : {}),
+    // The first runtime's template is reused unless this one's configuration differs.
+    ...(template && !aggregateRows ? { template } : {}),
   });
 }
 
@@ -187,6 +192,8 @@ describe('unshifted traffic on the local runtime', () => {
     try {
       const run = await runScheduledJob(rt);
       expect(run.status).toBe('SUCCEEDED');
+      // Below the configured row threshold the state machine streams the window through the function.
+      expect(run.output).toMatchObject({ source: 'stream' });
       const [result] = (run.output as { results: Record<string, unknown>[] }).results;
       expect(result).toMatchObject({
         model: NAME,
@@ -219,12 +226,12 @@ describe('unshifted traffic on the local runtime', () => {
   }, 180_000);
 });
 
-describe('traffic shifted by one standard deviation on the local runtime', () => {
+describe('traffic shifted by one standard deviation on the local runtime, aggregated in SQL', () => {
   let rt: LocalRuntime;
   let dataDir: string;
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'mlops-drift-b-'));
-    rt = await start(dataDir);
+    rt = await start(dataDir, ROWS / 2);
     await register(rt);
   }, 240_000);
   afterAll(async () => {
@@ -239,6 +246,8 @@ describe('traffic shifted by one standard deviation on the local runtime', () =>
     try {
       const run = await runScheduledJob(rt);
       expect(run.status).toBe('SUCCEEDED');
+      // Past the threshold the template's Choice state sends it to the SQL step (DuckDB locally).
+      expect(run.output).toMatchObject({ source: 'sql' });
       const [result] = (run.output as { results: Record<string, unknown>[] }).results;
       expect(result).toMatchObject({
         model: NAME,

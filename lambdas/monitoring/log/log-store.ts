@@ -2,6 +2,13 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ObjectStore } from '../../platform/object-store';
 import type { LoggedPrediction } from './record';
 
+/**
+ * The shipper's subscription filter: prediction lines of successful requests. A rejected
+ * request (4xx) carries whatever model name the caller sent, so shipping it would store
+ * partitions of models that do not exist.
+ */
+export const PREDICTION_LOG_FILTER = '{ $.mlops_prediction = 1 && $.status = 200 }';
+
 /** Prefix of the prediction log in the monitoring bucket. */
 export const PREDICTIONS_PREFIX = 'predictions';
 

@@ -46,7 +46,7 @@ function configuredSinks(): Promise<PredictionSink[]> {
 
 /**
  * The log shipper: CloudWatch Logs delivers the predict function's prediction lines (the
- * subscription filter `{ $.mlops_prediction = 1 }`) gzipped and base64-encoded; they are
+ * subscription filter `{ $.mlops_prediction = 1 && $.status = 200 }`) gzipped and base64-encoded; they are
  * stored in the monitoring bucket and handed to the sinks. An error fails the invocation,
  * and CloudWatch Logs delivers the batch again (stored files are overwritten, not added).
  */

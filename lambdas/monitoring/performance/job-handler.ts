@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { DynamoExperimentStore } from '../../experiments/store/dynamo-experiment-store';
 import { awsClients } from '../../platform/aws-clients';
 import { loadConfig } from '../../platform/config';
 import { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
 import { createDynamoTrackingStore } from '../../tracking/store/dynamo-tracking-store';
 import { PredictionIndex } from '../labels/prediction-index';
 import { computePerformance, performanceEmf } from './performance';
+import { computeProxyMetrics, proxyEmf } from './proxy';
 import { registryVersionInfo } from './version-info';
 
 const HOUR_MS = 3_600_000;
@@ -17,10 +19,15 @@ const config = loadConfig(
     LOOKBACK_HOURS: z.coerce.number().positive().default(168),
     WINDOW_HOURS: z.coerce.number().positive().default(24),
     MIN_LABELS: z.coerce.number().int().min(1).default(100),
+    /** The experiment store: its outcomes give proxy metrics per version. @default - none */
+    EXPERIMENTS_TABLE: z.string().min(1).optional(),
   }),
 );
 const clients = awsClients();
 const index = new PredictionIndex(clients.dynamodb, config.INDEX_TABLE);
+const experiments = config.EXPERIMENTS_TABLE
+  ? new DynamoExperimentStore(clients.dynamodb, config.EXPERIMENTS_TABLE)
+  : undefined;
 const deps = {
   registry: new DynamoRegistryStore(clients.dynamodb, config.TABLE),
   runs: createDynamoTrackingStore(clients.dynamodb, config.TABLE),
@@ -65,6 +72,13 @@ export const handler = async (event: unknown) => {
       minLabels: e.minLabels ?? config.MIN_LABELS,
     },
   );
-  for (const record of performanceEmf(report, now)) process.stdout.write(`${JSON.stringify(record)}\n`);
-  return report;
+  const windowMs = (e.windowHours ?? config.WINDOW_HOURS) * HOUR_MS;
+  // Outcomes of the model's experiments, by outcome time over the same range.
+  const proxy = experiments
+    ? await computeProxyMetrics(experiments, { model: config.MODEL_NAME, from, to, windowMs })
+    : null;
+  for (const record of [...performanceEmf(report, now), ...(proxy ? proxyEmf(proxy, now) : [])]) {
+    process.stdout.write(`${JSON.stringify(record)}\n`);
+  }
+  return { ...report, proxy };
 };

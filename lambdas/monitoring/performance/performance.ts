@@ -1,10 +1,11 @@
 import { auc, binaryMetrics, regressionMetrics } from '../../training/evaluation/metrics';
+import { MONITORING_NAMESPACE } from '../job/metrics';
 import type { PredictionSource } from '../labels/prediction-index';
 
 /** Decision threshold of the binary metrics (accuracy, F1): P(y = 1) >= 0.5 predicts 1, as training evaluates. */
 export const DECISION_THRESHOLD = 0.5;
-/** Namespace of monitoring's metrics. */
-export const MONITORING_NAMESPACE = 'ServerlessMlops/Monitoring';
+// One namespace for the drift and performance metrics, defined with the drift job's.
+export { MONITORING_NAMESPACE };
 
 export type Task = 'binary' | 'regression';
 

@@ -231,6 +231,8 @@ export const platformConfigSchema = z
         drift: DriftConfigSchema.omit({ prediction: true }).prefault({}),
         /** Days the stored prediction log and reports are kept. */
         retentionDays: z.number().int().min(1).max(3650).default(400),
+        /** Rows of a version's window above which the drift job aggregates it in Athena (DuckDB locally) instead of streaming it. */
+        aggregateRows: z.number().int().min(1).default(10_000_000),
       })
       .prefault({}),
     /** The performance job on delayed labels (docs/monitoring.md). */
@@ -298,6 +300,13 @@ export const platformConfigSchema = z
             'access.trustedPrincipalArns must list at least one principal (omit it to trust the account)',
           )
           .optional(),
+      })
+      .prefault({}),
+    /** The web console on AWS: S3 behind CloudFront, sign-in through Cognito (docs/console.md). */
+    console: z
+      .strictObject({
+        /** Deploy the console's hosting and sign-in resources. */
+        enabled: z.boolean().default(true),
       })
       .prefault({}),
     /** Keep data stores when the stack is deleted (production default). */

@@ -5,6 +5,7 @@ import { platformRoutes } from '../lambdas/platform/health-api';
 import { AccessRoles } from './api/access-roles';
 import { PlatformApi } from './api/platform-api';
 import type { PlatformConfig } from './config';
+import { ConsoleHosting } from './console/console';
 import { Experiments } from './experiments/experiments';
 import { ShadowMode } from './experiments/shadow';
 import { FeatureStore } from './features/feature-store';
@@ -55,6 +56,8 @@ export class MlopsPlatform extends Construct {
   readonly batchScoring: BatchScoring;
   /** The data scientist, deployer and serving roles, derived from every route above. */
   readonly access: AccessRoles;
+  /** The web console on AWS (CloudFront, Cognito sign-in), when `console.enabled`. */
+  readonly console?: ConsoleHosting;
 
   constructor(scope: Construct, id: string, props: MlopsPlatformProps) {
     super(scope, id);
@@ -155,6 +158,8 @@ export class MlopsPlatform extends Construct {
       drift: config.monitoring.drift,
       driftPsi: config.alarms.driftPsi,
       retentionDays: config.monitoring.retentionDays,
+      aggregateRows: config.monitoring.aggregateRows,
+      nativeLayer: this.nativeLayer.layer,
       retain: config.retainData,
     });
     // The log shipper's sinks: experiment exposures (and, below, the prediction index).
@@ -188,6 +193,7 @@ export class MlopsPlatform extends Construct {
       retain: config.retainData,
     });
     this.performance.addIndexWriter(this.monitoring.shipper);
+    this.performance.addOutcomeSource(this.experiments.table);
     this.batchScoring = new BatchScoring(this, 'BatchScoring', {
       api: this.api,
       functionDefaults: (name: string) => this.functionDefaults(name),
@@ -205,6 +211,15 @@ export class MlopsPlatform extends Construct {
       stage: config.stage,
       trustedPrincipalArns: config.access.trustedPrincipalArns,
     });
+    // After every route too: its identity role lists the read routes.
+    if (config.console.enabled) {
+      this.console = new ConsoleHosting(this, 'Console', {
+        api: this.api,
+        stage: config.stage,
+        accessLogs: this.accessLogs.bucket,
+        retainUsers: config.retainData,
+      });
+    }
   }
 
   /** Common props for an area's functions. */

@@ -47,6 +47,18 @@ export interface GatewayOptions {
    * see lambda-api.ts). @default the route's function
    */
   readonly target?: (route: LocalRoute) => string;
+  /**
+   * Pages served beside the API under a path prefix (the web console at `/console`; local
+   * only, CloudFront serves it on AWS). They are not API routes: no authorization here.
+   * @default none
+   */
+  readonly sites?: readonly LocalSite[];
+}
+
+/** Static pages the gateway serves under `prefix` (and `prefix/...`). */
+export interface LocalSite {
+  readonly prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): void | Promise<void>;
 }
 
 /** Largest body one local presigned PUT (an object or a part) takes; S3 allows 5 GiB. */
@@ -223,6 +235,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return sendError(res, 400, 'BAD_REQUEST', `Malformed request path '${req.url}'`, requestId);
     }
     if (url.pathname.startsWith(LOCAL_S3_PATH)) return serveObject(req, res, url, requestId);
+    const site = options.sites?.find(
+      (s) => url.pathname === s.prefix || url.pathname.startsWith(`${s.prefix}/`),
+    );
+    if (site) return site.handle(req, res, url);
     if (!match) {
       req.resume();
       return sendError(

@@ -10,6 +10,7 @@ import {
   type LocalCredential,
   readAccessPrincipals,
 } from './auth';
+import { consoleSite, ensureConsoleBuilt } from './console';
 import { startDynamoDb } from './engines/dynamodb';
 import { FunctionHost } from './function-host';
 import { startGateway } from './gateway';
@@ -47,6 +48,11 @@ export interface LocalRuntimeOptions {
    * period in 1 s with 1/60. @default 1
    */
   readonly alarmTimeScale?: number;
+  /**
+   * Serve the web console at `/console` (`mlops up`), building it first when `console/dist`
+   * is missing or older than its sources. @default false
+   */
+  readonly console?: boolean;
 }
 
 export interface LocalRuntime {
@@ -69,6 +75,8 @@ export interface LocalRuntime {
   readonly env: Record<string, string>;
   /** With `auth`: each access role's local key pair (also in `<dataDir>/credentials.json`). */
   readonly credentials?: readonly LocalCredential[];
+  /** With `console`: the web console's URL. */
+  readonly consoleUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -213,7 +221,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             .map((f) => f.logicalId),
         )
       : undefined;
+    const consoleBuild = options.console ? await ensureConsoleBuilt({ onProgress: progress }) : undefined;
     const gateway = await startGateway({
+      sites: consoleBuild
+        ? [
+            consoleSite({
+              dist: consoleBuild.dist,
+              config: () => ({ apiUrl, auth: options.auth ? 'local-keys' : 'none' }),
+            }),
+          ]
+        : [],
       authorize:
         credentials &&
         createAuthorizer({
@@ -259,6 +276,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(sagemaker ? { sagemaker } : {}),
       env,
       credentials,
+      ...(consoleBuild ? { consoleUrl: `${gateway.url}/console/` } : {}),
       async stop() {
         alarms.stop();
         await gateway.close();

@@ -1,16 +1,18 @@
 import { z } from 'zod';
 import { awsClients } from '../../platform/aws-clients';
 import { baseConfigSchema, loadConfig } from '../../platform/config';
-import { InvalidStateError } from '../../platform/errors';
+import { InvalidStateError, NotFoundError } from '../../platform/errors';
 import { bind } from '../../platform/http/route';
 import { httpApi } from '../../platform/http/router';
-import { loadRegistryRepo } from '../definitions/feature-registry-store';
+import { loadRegistryRepo, readRegistry } from '../definitions/feature-registry-store';
 import type { FeatureRepo } from '../definitions/repo';
 import { DuckDbEngine } from '../offline/duckdb-engine';
+import { DynamoMaterializationState } from './dynamo-materialization-state';
 import { DynamoOnlineTable } from './dynamo-online-table';
+import { materializationSummary } from './online-table';
 import { pushRows } from './push';
 import { getOnlineFeatures } from './retrieval';
-import { getOnlineFeaturesRoute, pushRoute } from './routes';
+import { featureRegistryRoute, getOnlineFeaturesRoute, pushRoute } from './routes';
 
 // Composition root: configuration once at cold start; the adapters built once.
 const config = loadConfig(
@@ -23,6 +25,7 @@ const config = loadConfig(
 );
 const store = awsClients().objectStore;
 const table = new DynamoOnlineTable(awsClients().dynamodb, config.ONLINE_TABLE);
+const states = new DynamoMaterializationState(awsClients().dynamodb, config.ONLINE_TABLE);
 let cached: { repo: FeatureRepo; at: number } | undefined;
 // Only pushes need DuckDB: created on the first one.
 let engine: Promise<DuckDbEngine> | undefined;
@@ -36,7 +39,7 @@ async function repo(): Promise<FeatureRepo> {
   return r;
 }
 
-/** The online feature API: get-online-features and push. */
+/** The online feature API: get-online-features, push, and the registry with each view's freshness. */
 export const handler = httpApi([
   bind(getOnlineFeaturesRoute, async (req) => getOnlineFeatures({ repo: await repo(), table }, req)),
   bind(pushRoute, async (req) => {
@@ -45,5 +48,22 @@ export const handler = httpApi([
       { repo: await repo(), engine: await engine, store, bucket: config.FEATURES_BUCKET, table },
       req,
     );
+  }),
+  bind(featureRegistryRoute, async () => {
+    const doc = await readRegistry(store, config.FEATURES_BUCKET);
+    if (!doc)
+      throw new NotFoundError('no feature registry yet: run `mlops features apply --repo <dir>` first');
+    const views = doc.definitions.featureViews.map((v) => v.name);
+    return {
+      serial: doc.serial,
+      applied_at: doc.appliedAt,
+      definitions: doc.definitions,
+      materialization: await Promise.all(
+        views.map(async (view) => ({
+          view,
+          ...materializationSummary(await states.getState(view), Date.now()),
+        })),
+      ),
+    };
   }),
 ]);

@@ -25,6 +25,27 @@ export const NO_REACH = Number.MIN_SAFE_INTEGER;
 /** Reach of a view written by code that kept none (before the reach existed): assume anything. */
 export const UNKNOWN_REACH = Number.MAX_SAFE_INTEGER;
 
+const microsToIso = (us: number | undefined) =>
+  us === undefined || us === NO_REACH || us === UNKNOWN_REACH
+    ? null
+    : new Date(Math.floor(us / 1000)).toISOString();
+
+/**
+ * A view's freshness as people read it: online up to when, the newest event written, and
+ * whether a run holds the lease at `now` (epoch millis).
+ *
+ * @example
+ * materializationSummary({ watermark: 1_700_000_000_000_000 }, Date.now())
+ * // { materialized_until: '2023-11-14T22:13:20.000Z', newest_event: null, running: false }
+ */
+export function materializationSummary(state: MaterializationState, now: number) {
+  return {
+    materialized_until: microsToIso(state.watermark),
+    newest_event: microsToIso(state.reach),
+    running: state.run !== undefined && state.run.leaseUntil > now,
+  };
+}
+
 /**
  * The online-store port: what materialization, retrieval and push need of DynamoDB, the
  * feature items and each view's materialization state. The adapter

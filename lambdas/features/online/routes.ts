@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRoute } from '../../platform/http/route';
+import { RegistryDefinitionsSchema } from '../definitions/repo';
 import { MAX_ENTITIES } from './retrieval';
 
 const Status = z.enum(['PRESENT', 'NOT_FOUND', 'NULL_VALUE', 'OUTSIDE_MAX_AGE']);
@@ -48,4 +49,28 @@ export const pushRoute = defineRoute({
   response: z.object({ rows: z.number(), views: z.array(z.string()), written: z.number(), to: z.string() }),
 });
 
-export const onlineFeatureRoutes = [getOnlineFeaturesRoute, pushRoute] as const;
+/** GET /features/registry: what is applied (Feast's `feast registry-dump`) and how fresh each view is online. */
+export const featureRegistryRoute = defineRoute({
+  method: 'GET',
+  path: '/features/registry',
+  summary: 'The applied feature registry, with the materialization state of each feature view',
+  request: z.strictObject({}),
+  response: z.object({
+    serial: z.number(),
+    applied_at: z.string(),
+    definitions: RegistryDefinitionsSchema,
+    materialization: z.array(
+      z.object({
+        view: z.string(),
+        /** End of the last completed materialization (its data is online up to here), or null before the first. */
+        materialized_until: z.string().nullable(),
+        /** Newest event time written online by a run or a push, or null if none is known. */
+        newest_event: z.string().nullable(),
+        /** A materialization run holds the view's lease now. */
+        running: z.boolean(),
+      }),
+    ),
+  }),
+});
+
+export const onlineFeatureRoutes = [getOnlineFeaturesRoute, pushRoute, featureRegistryRoute] as const;

@@ -15,6 +15,7 @@ const ROUTE_ACCESS: ReadonlyMap<string, Capability> = new Map(
     // Feature store (lambdas/features/online/routes.ts).
     'POST /features/get-online-features': 'features.read',
     'POST /features/push': 'features.write',
+    'GET /features/registry': 'features.read',
 
     // MLflow tracking (lambdas/tracking/api/tracking-routes.ts).
     [`GET ${mlflow('experiments/get')}`]: 'tracking.read',

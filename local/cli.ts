@@ -10,7 +10,9 @@ import { routeEvents } from './event-rules';
 import { failedStep, runPipeline } from './pipeline';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
 import { startSchedules } from './scheduler';
-import { demoInput, seedDemo } from './start';
+import { demoInput } from './start';
+import { type StartOptions, start } from './story/start-command';
+import { STORY_STEPS } from './story/story';
 
 interface RuntimeOptions {
   port: string;
@@ -29,8 +31,13 @@ function parsePort(value: string): number {
   return port;
 }
 
-function startRuntime(opts: RuntimeOptions, out: NodeJS.WritableStream): Promise<LocalRuntime> {
+function startRuntime(
+  opts: RuntimeOptions,
+  out: NodeJS.WritableStream,
+  extra: { console?: boolean } = {},
+): Promise<LocalRuntime> {
   return startLocalRuntime({
+    ...extra,
     port: parsePort(opts.port),
     dataDir: opts.dataDir,
     config: { stage: opts.stage },
@@ -45,10 +52,11 @@ export async function up(
   opts: RuntimeOptions,
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<LocalRuntime> {
-  const rt = await startRuntime(opts, out);
+  const rt = await startRuntime(opts, out, { console: true });
   out.write(`\nserverless-mlops is running locally\n`);
   out.write(`  API            ${rt.url}  (${rt.plan.routes.length} routes from the synthesized template)\n`);
   out.write(`  health         ${rt.url}/health\n`);
+  if (rt.consoleUrl) out.write(`  console        ${rt.consoleUrl}\n`);
   out.write(`  MLflow         MLFLOW_TRACKING_URI=${rt.url}\n`);
   out.write(`  DynamoDB       ${rt.dynamodbEndpoint}  (dynalite, data in ${rt.dataDir}/dynamodb)\n`);
   out.write(`  S3             ${rt.dataDir}/s3/<bucket>/<key>\n`);
@@ -216,28 +224,28 @@ export function registerLocalCommands(program: Command): void {
     });
   });
 
-  withRuntimeOptions(
-    program
-      .command('start')
-      .description(
-        'the main job: local platform, generated data, feature repo, and the training pipeline end to end',
-      )
-      .option('--users <n>', 'users in the generated dataset', '2000'),
-    '0',
-  ).action(async (opts: RuntimeOptions & { users: string }) => {
-    const out = process.stdout;
-    out.write('starting the local platform\n');
-    const rt = await startRuntime(opts, out);
-    try {
-      out.write(`  API at ${rt.url}\n\npreparing data\n`);
-      const seed = await seedDemo(rt, { users: Number(opts.users), progress: (m) => out.write(`  ${m}\n`) });
-      const name = `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      const code = await runAndReport(rt, name, demoInput(seed), out);
-      if (code !== 0) throw new MlopsError('INVALID_STATE', 'the training pipeline failed (see above)');
-    } finally {
-      await rt.stop();
-    }
-  });
+  program
+    .command('start')
+    .description(
+      'the main job: the whole ML lifecycle on the local platform, from generated data to drift, retraining and an automatic rollback',
+    )
+    .option('--users <n>', 'users in the generated dataset', '2000')
+    .option('--days <n>', 'days of purchase history', '180')
+    .option('--seed <n>', 'seed of the generated dataset', '42')
+    .option('--data-dir <dir>', 'where local data persists (reused when it exists)', '.mlops')
+    .option('--reset', 'delete the data dir first and start from nothing')
+    .option('--keep', 'leave the platform running afterwards (Ctrl-C stops it)')
+    .option('--port <n>', 'gateway port on 127.0.0.1 (default: 4566 with --keep, else any free port)')
+    .option('--trials <n>', 'hyperparameter trials of the challenger and of retraining', '6')
+    .option('--bake-seconds <n>', 'canary bake time per traffic step', '2')
+    .option('--verbose', "print the functions' logs")
+    .option(
+      '--fail-at <step>',
+      `make a step fail, to see how a failure is reported (${STORY_STEPS.length} steps: '${STORY_STEPS[0]}' … '${STORY_STEPS.at(-1)}')`,
+    )
+    .action(async (opts: StartOptions) => {
+      process.exitCode = await start(opts);
+    });
 
   const pipeline = program.command('pipeline').description('the training pipeline (Step Functions)');
   withRuntimeOptions(

@@ -123,7 +123,8 @@ beforeAll(() => {
   }
   if (CFN_LINT) lint = cfnLint([...synthesized.values()].map((s) => s.template).filter((t) => existsSync(t)));
   else console.warn('config matrix: cfn-lint is not on PATH; the templates were not linted');
-});
+  // Four synths with cdk-nag and one cfn-lint run: two minutes on a loaded 2-core machine.
+}, 600_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe.each(MATRIX)('the platform synthesized with %s', (name) => {

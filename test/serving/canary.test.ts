@@ -25,7 +25,12 @@ let machine: string;
 beforeAll(async () => {
   // The serving stand-in (a fixture whose model version 2 answers 500), its `live` alias
   // behind a route, and the deployment workflow with its alarms, all from CDK.
-  const { app, stack } = buildApp({ stage: 'canary' }, { nag: false, skipBundling: true });
+  // The console is off: the fixture's function, API and second workflow beside the whole
+  // platform would pass CloudFormation's 500-resource limit (the platform alone has 454).
+  const { app, stack } = buildApp(
+    { stage: 'canary', console: { enabled: false } },
+    { nag: false, skipBundling: true },
+  );
   const platform = stack.platform;
   const fixture = new PlatformFunction(platform, 'CanaryFixture', {
     ...platform.functionDefaults('canary'),

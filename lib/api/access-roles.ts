@@ -83,21 +83,7 @@ export class AccessRoles extends Construct {
         description: `mlops ${props.stage} ${name}: ${spec.description}`,
         inlinePolicies: resources.length
           ? {
-              Invoke: new iam.PolicyDocument({
-                statements: [
-                  new iam.PolicyStatement({
-                    actions: ['execute-api:Invoke'],
-                    resources: resources.map((r) => {
-                      const slash = r.indexOf('/');
-                      return api.api.arnForExecuteApi(
-                        r.slice(0, slash),
-                        r.slice(slash),
-                        api.api.deploymentStage.stageName,
-                      );
-                    }),
-                  }),
-                ],
-              }),
+              Invoke: invokePolicy(api, resources),
             }
           : undefined,
       });
@@ -125,6 +111,25 @@ export class AccessRoles extends Construct {
  * The API's resource policy: only principals of this account may invoke it; what each may
  * call is decided by its own IAM policy (an account principal here delegates to them).
  */
+/** One `execute-api:Invoke` statement on the stage's ARN of each `METHOD/path` resource. */
+export function invokePolicy(api: PlatformApi, resources: readonly string[]): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        actions: ['execute-api:Invoke'],
+        resources: resources.map((r) => {
+          const slash = r.indexOf('/');
+          return api.api.arnForExecuteApi(
+            r.slice(0, slash),
+            r.slice(slash),
+            api.api.deploymentStage.stageName,
+          );
+        }),
+      }),
+    ],
+  });
+}
+
 export function accountOnlyApiPolicy(): iam.PolicyDocument {
   return new iam.PolicyDocument({
     statements: [

@@ -20,6 +20,7 @@ import { Construct } from 'constructs';
 import { consoleMayCall } from '../../lambdas/platform/access/console-access';
 import { invokeResource, overreach } from '../../lambdas/platform/access/roles';
 import { routeCapability } from '../../lambdas/platform/access/route-access';
+import { invokePolicy } from '../api/access-roles';
 import type { PlatformApi } from '../api/platform-api';
 import { arnAttrInFinding, arnInFinding } from '../private/nag-findings';
 import { SecureBucket } from '../private/secure-bucket';
@@ -200,21 +201,7 @@ export class ConsoleHosting extends Construct {
       ),
       maxSessionDuration: Duration.hours(1),
       inlinePolicies: {
-        Invoke: new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({
-              actions: ['execute-api:Invoke'],
-              resources: resources.map((r) => {
-                const slash = r.indexOf('/');
-                return api.api.arnForExecuteApi(
-                  r.slice(0, slash),
-                  r.slice(slash),
-                  api.api.deploymentStage.stageName,
-                );
-              }),
-            }),
-          ],
-        }),
+        Invoke: invokePolicy(api, resources),
       },
     });
     new cognito.CfnIdentityPoolRoleAttachment(this, 'Roles', {

@@ -13,17 +13,32 @@ export async function shadow(ctx: StoryContext, users: readonly number[], step: 
   if (!version) throw new StoryStepError(step, 'no challenger version to shadow');
   await ctx.ok('POST', `/v1/models/${model}/shadow`, { version, sample_rate: 1 });
   ctx.say(`POST /v1/models/${ctx.facts.model}/shadow: v${version} scores a copy of live requests`);
-  // The scorer reads its configuration at most 10 s old (SHADOW_CONFIG_CACHE_SECONDS).
-  await sleep(1000);
+  // The scorer caches each model's shadow configuration (absence too) for up to
+  // SHADOW_CONFIG_CACHE_SECONDS, so a shadow starts within that time: probe with one request
+  // until its pair is stored, then count from there.
+  const reportNow = async () => {
+    await ctx.rt.logSubscriptions.flush();
+    return ctx.ok('GET', `/v1/models/${model}/shadow/report?version=${version}`);
+  };
+  const started = await ctx.until(
+    'the shadow scorer to pick up the shadow',
+    async () => {
+      await serve(ctx, users.slice(0, 1));
+      const r = await reportNow();
+      if (r.rows > 0) return r;
+      await sleep(1000);
+      return undefined;
+    },
+    60,
+  );
   const served = await serve(ctx, users, { batch: 5 });
   ctx.say(`served ${served.length} requests (${tally(served)}); the answers never wait for the shadow`);
   const expected = served.filter((s) => s.status === 200).reduce((n, s) => n + s.users.length, 0);
   const report = await ctx.until(
     'the shadow pairs to be stored',
     async () => {
-      await ctx.rt.logSubscriptions.flush();
-      const r = await ctx.ok('GET', `/v1/models/${model}/shadow/report?version=${version}`);
-      return r.rows >= expected * 0.9 ? r : undefined;
+      const r = await reportNow();
+      return r.rows - started.rows >= expected * 0.9 ? r : undefined;
     },
     120,
   );

@@ -181,6 +181,7 @@ export class MlopsPlatform extends Construct {
       modelName: config.serving.modelName ?? config.pipeline.modelName,
       trackingTable: this.tracking.table,
       artifacts: this.tracking.artifacts,
+      bucket: this.monitoring.bucket,
       servingFunction: this.serving.fn.fn,
       servingAlias: this.serving.liveAlias,
       deployment: this.serving.deployment,

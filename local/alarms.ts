@@ -268,17 +268,30 @@ export function readCompositeAlarms(plan: LocalPlan): LocalCompositeAlarm[] {
   return out;
 }
 
-interface Sample {
+export interface Sample {
   readonly t: number;
   readonly value: number;
 }
 
 /**
+ * How long the local runtime keeps metric values whatever its alarms need: what CloudWatch's
+ * GetMetricData answers locally (local/cloudwatch-api.ts), e.g. the monitoring API's request
+ * metrics over the last hour.
+ */
+export const METRIC_HISTORY_MS = 3 * 3_600_000;
+/** Every series is trimmed to the retention at most this often (not per value). */
+const PRUNE_EVERY_MS = 60_000;
+
+/**
  * Metrics read from embedded-metric-format records (`_aws.CloudWatchMetrics`), stored per
- * namespace, metric name and exact dimension set, as CloudWatch keys them.
+ * namespace, metric name and exact dimension set, as CloudWatch keys them. Each series is
+ * kept in time order (a value is placed where its timestamp goes), so a range is found by
+ * binary search; values older than the retention are dropped.
  */
 export class MetricStore {
   private readonly series = new Map<string, Sample[]>();
+  private latest = 0;
+  private prunedAt = 0;
 
   constructor(private readonly retainMs: number) {}
 
@@ -308,25 +321,54 @@ export class MetricStore {
             list = [];
             this.series.set(key, list);
           }
-          for (const value of values) list.push({ t, value });
+          // Lines of several functions may arrive slightly out of time order.
+          let at = list.length;
+          while (at > 0 && (list[at - 1] as Sample).t > t) at--;
+          if (at === list.length) for (const value of values) list.push({ t, value });
+          else list.splice(at, 0, ...values.map((value) => ({ t, value })));
           n += values.length;
         }
       }
     }
+    if (t > this.latest) this.latest = t;
+    if (this.latest - this.prunedAt > PRUNE_EVERY_MS) this.prune(this.latest);
     return n;
+  }
+
+  /** Drops values older than the retention from every series. */
+  private prune(now: number): void {
+    this.prunedAt = now;
+    const cutoff = now - this.retainMs;
+    for (const [key, list] of this.series) {
+      const drop = lowerBound(list, cutoff);
+      if (drop === list.length) this.series.delete(key);
+      else if (drop) list.splice(0, drop);
+    }
   }
 
   /** Values of a series in [from, to). */
   values(key: string, from: number, to: number): number[] {
+    return this.samples(key, from, to).map((s) => s.value);
+  }
+
+  /** Timestamped values of a series in [from, to), in time order. */
+  samples(key: string, from: number, to: number): Sample[] {
     const list = this.series.get(key);
     if (!list) return [];
-    // Drop what no alarm looks back to any more.
-    const cutoff = to - this.retainMs;
-    let drop = 0;
-    while (drop < list.length && (list[drop] as Sample).t < cutoff) drop++;
-    if (drop) list.splice(0, drop);
-    return list.filter((s) => s.t >= from && s.t < to).map((s) => s.value);
+    return list.slice(lowerBound(list, from), lowerBound(list, to));
   }
+}
+
+/** The first index whose time is at or after `t` (the list is in time order). */
+function lowerBound(list: readonly Sample[], t: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid] as Sample).t < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function metricFiring(a: LocalAlarm): Firing {
@@ -441,6 +483,7 @@ export class LocalAlarms {
   private readonly scale: number;
   private timer: NodeJS.Timeout | undefined;
   private readonly offsets = new Map<string, number>();
+  private reading: Promise<void> = Promise.resolve();
 
   constructor(
     plan: LocalPlan,
@@ -450,7 +493,7 @@ export class LocalAlarms {
     this.composites = readCompositeAlarms(plan);
     this.scale = options.timeScale ?? 1;
     const longest = Math.max(60, ...this.alarms.map((a) => a.periodSeconds * a.evaluationPeriods));
-    this.metrics = new MetricStore(longest * 1000 * this.scale * 2);
+    this.metrics = new MetricStore(Math.max(longest * 1000 * this.scale * 2, METRIC_HISTORY_MS));
     const now = new Date().toISOString();
     for (const a of [...this.alarms, ...this.composites]) {
       this.status.set(a.name, {
@@ -489,8 +532,17 @@ export class LocalAlarms {
       .map((f) => join(dir, f));
   }
 
-  /** Reads what functions appended to `<dataDir>/logs/*.jsonl` since the last call. */
-  async readLogs(): Promise<void> {
+  /**
+   * Reads what functions appended to `<dataDir>/logs/*.jsonl` since the last call. Calls run
+   * one after another (the alarm timer and GetMetricData both catch up), so no line is read twice.
+   */
+  readLogs(): Promise<void> {
+    const next = this.reading.then(() => this.readNewLines());
+    this.reading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async readNewLines(): Promise<void> {
     for (const file of this.logFiles()) {
       const offset = this.offsets.get(file) ?? 0;
       const size = statSync(file).size;

@@ -10,6 +10,7 @@ import {
   type LocalCredential,
   readAccessPrincipals,
 } from './auth';
+import { type RunningCloudWatchApi, startCloudWatchApi } from './cloudwatch-api';
 import { consoleSite, ensureConsoleBuilt } from './console';
 import { startDynamoDb } from './engines/dynamodb';
 import { FunctionHost } from './function-host';
@@ -110,6 +111,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let host: FunctionHost | undefined;
   let lambdaApi: RunningLambdaApi | undefined;
   let sfnApi: RunningSfnApi | undefined;
+  let cloudWatchApi: RunningCloudWatchApi | undefined;
   let sagemaker: LocalSageMakerService | undefined;
   // Set once the state machines are read; the SFN API answers 503 until then.
   let stepFunctionsRef: LocalStepFunctions | undefined;
@@ -130,6 +132,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     sfnApi = await startSfnApi(() => stepFunctionsRef, dataDir);
     // SageMaker endpoints of the template (servingBackend 'sagemaker'); their metrics feed the alarms.
     let alarmsRef: LocalAlarms | undefined;
+    // CloudWatch's GetMetricData over the metrics the alarms read (the monitoring API's request metrics).
+    cloudWatchApi = await startCloudWatchApi(() => alarmsRef);
     sagemaker = await startLocalSageMaker(
       plan,
       {
@@ -148,6 +152,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
       AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
       AWS_ENDPOINT_URL_SFN: sfnApi.url,
+      AWS_ENDPOINT_URL_CLOUDWATCH: cloudWatchApi.url,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -282,6 +287,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         await gateway.close();
         await lambdaApi?.close();
         await sfnApi?.close();
+        await cloudWatchApi?.close();
         await sagemaker?.close();
         // What the functions logged last still reaches the subscribers.
         await logSubscriptions.stop();
@@ -293,6 +299,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await host?.stop();
     await lambdaApi?.close();
     await sfnApi?.close();
+    await cloudWatchApi?.close();
     await sagemaker?.close();
     await ddb.close();
     throw err;

@@ -1,6 +1,7 @@
 import { experimentRoutes } from '../../lambdas/experiments/api/routes';
 import { shadowRoutes } from '../../lambdas/experiments/shadow/api/routes';
 import { onlineFeatureRoutes } from '../../lambdas/features/online/routes';
+import { monitoringReadRoutes } from '../../lambdas/monitoring/api/routes';
 import { labelRoutes } from '../../lambdas/monitoring/labels/routes';
 import { platformRoutes } from '../../lambdas/platform/health-api';
 import type { RouteSpec } from '../../lambdas/platform/http/route';
@@ -25,6 +26,7 @@ const ALL_SPECS: readonly RouteSpec[] = [
   ...experimentRoutes,
   ...shadowRoutes,
   ...labelRoutes,
+  ...monitoringReadRoutes,
 ];
 
 /** A route of the synthesized template with the spec that defines its contract. */

@@ -1,4 +1,5 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -9,7 +10,7 @@ import { FsObjectStore } from './fs-object-store';
 import type { ObjectStore } from './object-store';
 import { S3ObjectStore } from './s3-object-store';
 
-type Service = 'dynamodb' | 's3' | 'eventbridge' | 'sfn' | 'athena' | 'sns' | 'glue';
+type Service = 'dynamodb' | 's3' | 'eventbridge' | 'sfn' | 'athena' | 'sns' | 'glue' | 'cloudwatch';
 
 /**
  * The endpoint for a service: `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`
@@ -70,6 +71,7 @@ export interface AwsClients {
   readonly sfn: SFNClient;
   readonly athena: AthenaClient;
   readonly sns: SNSClient;
+  readonly cloudwatch: CloudWatchClient;
   /** The object store: the local filesystem when `MLOPS_LOCAL_S3_ROOT` is set, S3 otherwise. */
   readonly objectStore: ObjectStore;
 }
@@ -111,6 +113,9 @@ export function awsClients(env: NodeJS.ProcessEnv = process.env): AwsClients {
     },
     get sns() {
       return lazy('sns', () => new SNSClient(clientConfig('sns', env)));
+    },
+    get cloudwatch() {
+      return lazy('cloudwatch', () => new CloudWatchClient(clientConfig('cloudwatch', env)));
     },
     get objectStore() {
       return lazy<ObjectStore>('objectStore', () =>

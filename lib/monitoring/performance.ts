@@ -8,9 +8,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { monitoringReadRoutes } from '../../lambdas/monitoring/api/routes';
+import { REPORTS_PREFIX } from '../../lambdas/monitoring/job/report-keys';
 import { BY_HOUR_INDEX, DEFAULT_TTL_DAYS } from '../../lambdas/monitoring/labels/index-schema';
 import { labelRoutes } from '../../lambdas/monitoring/labels/routes';
 import { MONITORING_NAMESPACE } from '../../lambdas/monitoring/performance/performance';
+import {
+  latestPerformanceKey,
+  PERFORMANCE_PREFIX,
+} from '../../lambdas/monitoring/performance/performance-store';
 import type { IPlatformApi } from '../api/platform-api';
 import type { FunctionDefaults } from '../features/online-store';
 import { PlatformFunction } from '../private/platform-function';
@@ -26,6 +32,11 @@ export interface PerformanceMonitoringProps {
   readonly trackingTable: dynamodb.ITable;
   /** Registered models' files: each version's signature says its task. */
   readonly artifacts: s3.IBucket;
+  /**
+   * The monitoring bucket: the job stores its latest run under `performance/`, and the
+   * monitoring API reads it and the drift job's reports (`reports/`).
+   */
+  readonly bucket: s3.IBucket;
   /** The serving function and the alias the severe alarm rolls back. */
   readonly servingFunction: lambda.IFunction;
   readonly servingAlias: lambda.IAlias;
@@ -74,7 +85,9 @@ export interface IPerformanceMonitoring {
  * Delayed-label performance of the served model: the prediction index (what each logged
  * request needs for a label to be joined later, filled by the log shipper), `POST /v1/labels`,
  * a scheduled job scoring each version per window (AUC, accuracy, F1 or RMSE, MAE, label
- * coverage) as CloudWatch metrics, an alarm on the drop from the version's test metric, and
+ * coverage) as CloudWatch metrics and as the latest run in the monitoring bucket, the
+ * monitoring API's read routes (drift reports, performance, request metrics from CloudWatch)
+ * on the labels route's function, an alarm on the drop from the version's test metric, and
  * the composite "severe" alarm whose Lambda action rolls the `live` alias back with serving's
  * own rollback and records why on the model version.
  *
@@ -83,7 +96,8 @@ export interface IPerformanceMonitoring {
  */
 export class PerformanceMonitoring extends Construct implements IPerformanceMonitoring {
   readonly indexTable: dynamodb.Table;
-  readonly labelsFunction: lambda.Function;
+  /** `POST /v1/labels` and the monitoring read routes (`GET /v1/models/{name}/monitoring/...`). */
+  readonly apiFunction: lambda.Function;
   readonly jobFunction: lambda.Function;
   readonly rollbackFunction: lambda.Function;
   readonly performanceAlarm: cloudwatch.Alarm;
@@ -113,13 +127,44 @@ export class PerformanceMonitoring extends Construct implements IPerformanceMoni
     const grant = (grantee: iam.IGrantable, actionList: string[], resourceArns: string[]) =>
       iam.Grant.addToPrincipal({ grantee, actions: actionList, resourceArns });
 
-    // POST /v1/labels: checks ids and existing labels (BatchGetItem), writes labels (PutItem).
-    this.labelsFunction = fn('Labels', 'lambdas/monitoring/labels/handler.ts', {
+    // The monitoring API: one function for the labels route and the read routes, as the stack
+    // is near CloudFormation's 500 resources (a function of its own would cost five more).
+    // The function keeps its construct id, so the deployed one is updated in place.
+    this.apiFunction = fn('Labels', 'lambdas/monitoring/api/handler.ts', {
       INDEX_TABLE: table.tableName,
       LABEL_TTL_DAYS: String(this.ttlDays),
+      MONITORING_BUCKET: props.bucket.bucketName,
+      TABLE: props.trackingTable.tableName,
     });
-    grant(this.labelsFunction, ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], [table.tableArn]);
-    props.api.addRoutes(this.labelsFunction, labelRoutes);
+    // POST /v1/labels: checks ids and existing labels (BatchGetItem), writes labels (PutItem).
+    grant(this.apiFunction, ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], [table.tableArn]);
+    props.api.addRoutes(this.apiFunction, labelRoutes);
+    // The reads: the model and its versions (GetItem, Query), the drift reports and the
+    // performance runs, and the serving function's request metrics.
+    grant(this.apiFunction, ['dynamodb:GetItem', 'dynamodb:Query'], [props.trackingTable.tableArn]);
+    const readPrefixes = [REPORTS_PREFIX, PERFORMANCE_PREFIX];
+    grant(
+      this.apiFunction,
+      ['s3:GetObject'],
+      readPrefixes.map((p) => props.bucket.arnForObjects(`${p}/*`)),
+    );
+    // Unconditioned: S3 checks ListBucket on a GetObject of a missing key, which has no prefix.
+    grant(this.apiFunction, ['s3:ListBucket'], [props.bucket.bucketArn]);
+    grant(this.apiFunction, ['cloudwatch:GetMetricData'], ['*']);
+    props.api.addRoutes(this.apiFunction, monitoringReadRoutes);
+    const bucketId = stack.getLogicalId(props.bucket.node.defaultChild as CfnElement);
+    const apiRole = this.apiFunction.role as iam.Role;
+    for (const prefix of readPrefixes) {
+      Validations.of(apiRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}/*]`,
+        reason: `Reads the ${prefix === REPORTS_PREFIX ? "drift job's reports" : "performance job's runs"} under ${prefix}/ (GetObject only; keys are per model and run).`,
+      });
+    }
+    Validations.of(apiRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "X-Ray's PutTraceSegments/PutTelemetryRecords and cloudwatch:GetMetricData (the request metrics the monitoring API reads) support no resource-level permissions.",
+    });
 
     // The job: a window of predictions by hour (the GSI), their labels, each version's
     // signature and test metric (registry, runs, artifacts).
@@ -134,6 +179,7 @@ export class PerformanceMonitoring extends Construct implements IPerformanceMoni
         LOOKBACK_HOURS: String(props.lookbackHours ?? 168),
         WINDOW_HOURS: String(props.windowHours ?? 24),
         MIN_LABELS: String(props.minLabels ?? 100),
+        MONITORING_BUCKET: props.bucket.bucketName,
       },
       { memorySize: 1024, timeout: Duration.minutes(15) },
     );
@@ -141,6 +187,12 @@ export class PerformanceMonitoring extends Construct implements IPerformanceMoni
     grant(this.jobFunction, ['dynamodb:BatchGetItem'], [table.tableArn]);
     grant(this.jobFunction, ['dynamodb:GetItem', 'dynamodb:Query'], [props.trackingTable.tableArn]);
     grant(this.jobFunction, ['s3:GetObject'], [props.artifacts.arnForObjects('*')]);
+    // Its latest run, for the monitoring API: the one object of its model.
+    grant(
+      this.jobFunction,
+      ['s3:PutObject'],
+      [props.bucket.arnForObjects(latestPerformanceKey(props.modelName))],
+    );
     const artifactsId = stack.getLogicalId(props.artifacts.node.defaultChild as CfnElement);
     Validations.of(this.jobFunction.role as iam.Role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${artifactsId}.Arn>/*]`,

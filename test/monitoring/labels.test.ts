@@ -18,7 +18,7 @@ const post = (body: unknown) => invoke(api, 'POST', '/v1/labels', {}, body);
 beforeAll(async () => {
   env = await startIndex();
   index = env.index;
-  // The route as the handler binds it (lambdas/monitoring/labels/handler.ts), on this index.
+  // The route as the handler binds it (lambdas/monitoring/api/handler.ts), on this index.
   api = httpApi([bind(postLabelsRoute, (req) => storeLabels(index, req))]);
   await index.write([
     ...logged('one', t0, '3', [0.8]),

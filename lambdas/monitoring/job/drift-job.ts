@@ -16,6 +16,7 @@ import { readWindow } from '../log/log-store';
 import type { BaselineProfile } from '../profile/baseline-profile';
 import { type ProfileSummary, profileSummaries } from '../profile/profile-summary';
 import { renderDriftHtml } from '../report/drift-html';
+import { type HistogramData, histogramOf } from '../report/histogram';
 import { DRIFT_EVENT } from './drift-event';
 import { driftMetricLines } from './metrics';
 import { latestReportKey, reportKeys } from './report-keys';
@@ -89,6 +90,11 @@ export interface VersionResult {
   readonly published: boolean;
   readonly reportKeys?: { readonly json: string; readonly html: string };
   readonly timeline: readonly HourPoint[];
+  /**
+   * Baseline against current distribution of each feature and of the prediction, as the HTML
+   * report draws them (absent without a report, and in reports written before they were kept).
+   */
+  readonly histograms?: { readonly features: HistogramData[]; readonly prediction: HistogramData };
 }
 
 type Acc = NumericAccumulator | CategoricalAccumulator;
@@ -484,6 +490,12 @@ async function finishVersion(
     reasons,
     published: publish,
     reportKeys: keys,
+    histograms: {
+      features: [...baseline.features.keys()].map((name) =>
+        histogramOf(name, baseline.features.get(name)!, current.get(name)!),
+      ),
+      prediction: histogramOf('prediction', baseline.prediction, currentPrediction),
+    },
   };
   const html = renderDriftHtml(
     report,

@@ -6,6 +6,7 @@ import { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store'
 import { createDynamoTrackingStore } from '../../tracking/store/dynamo-tracking-store';
 import { PredictionIndex } from '../labels/prediction-index';
 import { computePerformance, performanceEmf } from './performance';
+import { writeLatestPerformance } from './performance-store';
 import { computeProxyMetrics, proxyEmf } from './proxy';
 import { registryVersionInfo } from './version-info';
 
@@ -21,6 +22,8 @@ const config = loadConfig(
     MIN_LABELS: z.coerce.number().int().min(1).default(100),
     /** The experiment store: its outcomes give proxy metrics per version. @default - none */
     EXPERIMENTS_TABLE: z.string().min(1).optional(),
+    /** Where the latest run is stored for the monitoring API (`performance/`). */
+    MONITORING_BUCKET: z.string().min(1),
   }),
 );
 const clients = awsClients();
@@ -52,7 +55,8 @@ const ms = (v: number | string | undefined, fallback: number) =>
  * The performance job (EventBridge schedule): joins the labels that have arrived to the
  * served model's predictions of the last LOOKBACK_HOURS, scores each version per
  * WINDOW_HOURS window and over the range, and writes the metrics as EMF to stdout
- * (CloudWatch Logs extracts them; locally the runtime's alarms read them).
+ * (CloudWatch Logs extracts them; locally the runtime's alarms read them), and stores the run
+ * as the model's latest in the monitoring bucket, which the monitoring API reads.
  */
 export const handler = async (event: unknown) => {
   const e = EventSchema.parse(event ?? {});
@@ -80,5 +84,10 @@ export const handler = async (event: unknown) => {
   for (const record of [...performanceEmf(report, now), ...(proxy ? proxyEmf(proxy, now) : [])]) {
     process.stdout.write(`${JSON.stringify(record)}\n`);
   }
+  await writeLatestPerformance(clients.objectStore, config.MONITORING_BUCKET, {
+    generatedAt: new Date().toISOString(),
+    report,
+    proxy,
+  });
   return { ...report, proxy };
 };

@@ -1,35 +1,10 @@
 import { esc, formatNumber } from '../../tracking/report/html';
 import type { CategoricalSummary, NumericSummary } from '../drift/accumulators';
 import type { CategoricalScores, DriftReport, FeatureDrift, NumericScores } from '../drift/compare';
+import { histogramOf } from './histogram';
 
-/** Bars per feature in the report's histograms. */
-const DISPLAY_BINS = 30;
-const TOP_CATEGORIES = 15;
 const BASE_COLOR = '#4e79a7';
 const CURRENT_COLOR = '#f28e2b';
-
-/** Shares of a numeric summary in DISPLAY_BINS equal-width bins over [lo, hi]. */
-function numericShares(s: NumericSummary, lo: number, hi: number): number[] {
-  const out = new Array<number>(DISPLAY_BINS).fill(0);
-  if (s.n === 0) return out;
-  const width = hi > lo ? (hi - lo) / DISPLAY_BINS : 1;
-  const put = (v: number, count: number) => {
-    const b = Math.min(DISPLAY_BINS - 1, Math.max(0, Math.floor((v - lo) / width)));
-    out[b]! += count / s.n;
-  };
-  if (s.sorted) for (const v of s.sorted) put(v, 1);
-  else {
-    // A sketched side: each grid bin's count goes to the display bin of its middle.
-    const e = s.grid!.edges;
-    const c = s.binned!.counts;
-    for (let k = 0; k < c.length; k++) {
-      if (!c[k]) continue;
-      const mid = k === 0 ? s.min : k === e.length ? s.max : (e[k - 1]! + e[k]!) / 2;
-      put(mid, c[k]!);
-    }
-  }
-  return out;
-}
 
 /** Two overlaid histograms (baseline and current) as an inline SVG. */
 export function histogramSvg(
@@ -67,39 +42,18 @@ export function histogramSvg(
   );
 }
 
-/** The histogram of one feature, baseline against current. */
+/** The histogram of one feature, baseline against current (lambdas/monitoring/report/histogram.ts). */
 export function featureHistogram(
   name: string,
   baseline: NumericSummary | CategoricalSummary,
   current: NumericSummary | CategoricalSummary,
 ): string {
-  if (baseline.kind === 'numeric') {
-    const cur = current as NumericSummary;
-    const lo = Math.min(
-      baseline.n ? baseline.min : Number.POSITIVE_INFINITY,
-      cur.n ? cur.min : Number.POSITIVE_INFINITY,
-    );
-    const hi = Math.max(
-      baseline.n ? baseline.max : Number.NEGATIVE_INFINITY,
-      cur.n ? cur.max : Number.NEGATIVE_INFINITY,
-    );
-    if (!Number.isFinite(lo)) return histogramSvg(name, [], [], []);
-    const width = hi > lo ? (hi - lo) / DISPLAY_BINS : 1;
-    const labels = Array.from({ length: DISPLAY_BINS }, (_, i) => formatNumber(lo + i * width));
-    labels[DISPLAY_BINS - 1] = formatNumber(hi);
-    return histogramSvg(name, labels, numericShares(baseline, lo, hi), numericShares(cur, lo, hi));
-  }
-  const cur = current as CategoricalSummary;
-  const share = (s: CategoricalSummary, k: string) => (s.n ? (s.counts.get(k) ?? 0) / s.n : 0);
-  const keys = [...new Set([...baseline.counts.keys(), ...cur.counts.keys()])]
-    .sort((a, b) => share(baseline, b) + share(cur, b) - share(baseline, a) - share(cur, a))
-    .slice(0, TOP_CATEGORIES);
-  return histogramSvg(
-    name,
-    keys,
-    keys.map((k) => share(baseline, k)),
-    keys.map((k) => share(cur, k)),
-  );
+  const h = histogramOf(name, baseline, current);
+  const labels = [...h.labels];
+  // The last numeric bar is labelled with the range's top, as the axis ends there.
+  if (h.edges?.length && labels.length)
+    labels[labels.length - 1] = formatNumber(h.edges[h.edges.length - 1]!);
+  return histogramSvg(name, labels, h.baseline, h.current);
 }
 
 const STYLE = `

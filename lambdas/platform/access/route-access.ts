@@ -118,6 +118,11 @@ const ROUTE_ACCESS: ReadonlyMap<string, Capability> = new Map(
     'DELETE /v1/models/{name}/shadow': 'deploy',
     'GET /v1/models/{name}/shadow': 'registry.read',
     'GET /v1/models/{name}/shadow/report': 'registry.read',
+    // Monitoring reads (lambdas/monitoring/api/routes.ts): drift reports, performance from
+    // labels and request metrics, read like the registry (the console's monitoring page).
+    'GET /v1/models/{name}/monitoring/drift': 'registry.read',
+    'GET /v1/models/{name}/monitoring/performance': 'registry.read',
+    'GET /v1/models/{name}/monitoring/metrics': 'registry.read',
   } satisfies Record<string, Capability>),
 );
 

@@ -22,16 +22,40 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return gamma >= 0.5 ? b - diff * (1 - gamma) : a + diff * gamma;
 }
 
+/** The first index whose value is ≥ v (binary search). */
+function lowerBound(sorted: ArrayLike<number>, v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
- * PSI cut points: the baseline's deciles 0.1 … 0.9, duplicates removed (ties at a decile
- * merge two bins rather than leave one empty). A value v falls in bin #{edges ≤ v}, so
- * bins are closed on the left: (-∞, e1), [e1, e2), …, [e9, ∞).
+ * PSI cut points: each of the baseline's deciles 0.1 … 0.9 moved to the middle of the gap
+ * between the two distinct baseline values around it (a decile that is itself a baseline
+ * value, as at a tie, takes the gap below that value), duplicates removed, and a decile at
+ * the minimum dropped. Each bin then holds the same baseline values the deciles give, but
+ * no cut point sits on a value: a tie's mass (a tree model's repeated score) stays inside
+ * one bin when live values differ from it by rounding (float32 serving against a float64
+ * profile), and no bin is empty in the baseline (two deciles in one gap, or a first decile
+ * equal to the minimum, used to leave one whose ε-floored share inflated PSI). A value v
+ * falls in bin #{edges ≤ v}: (-∞, e1), [e1, e2), …, [ek, ∞), k ≤ 9.
  */
 export function psiEdges(sortedBaseline: ArrayLike<number>): Float64Array {
   const out: number[] = [];
-  if (sortedBaseline.length === 0) return new Float64Array(0);
-  for (let k = 1; k < PSI_BINS; k++) {
-    const e = quantileSorted(sortedBaseline, k / PSI_BINS);
+  const n = sortedBaseline.length;
+  for (let k = 1; k < PSI_BINS && n > 0; k++) {
+    const i = lowerBound(sortedBaseline, quantileSorted(sortedBaseline, k / PSI_BINS));
+    if (i === 0 || i === n) continue;
+    const below = sortedBaseline[i - 1]!;
+    const above = sortedBaseline[i]!;
+    const mid = (below + above) / 2;
+    // Adjacent doubles have no middle: the upper one keeps `below` in the lower bin.
+    const e = mid > below ? mid : above;
     if (out.length === 0 || e > out[out.length - 1]!) out.push(e);
   }
   return Float64Array.from(out);
@@ -111,10 +135,10 @@ export function exactDistances(a: Float64Array, b: Float64Array): ExactDistances
 /**
  * A sample reduced to counts on shared bin edges: bin k holds [e_{k−1}, e_k), bin 0 what
  * lies below e_0 and the last bin what lies at or above the last edge. `atEdge[k]` counts
- * the values exactly at bin k's left edge (ties sit there, since the grid's edges are
- * baseline values), so only the mass strictly inside a bin is of unknown position. The two
- * outer bins also keep their sums, which make the Wasserstein tails exact when only one
- * sample reaches beyond the edges.
+ * the values exactly at bin k's left edge (ties sit there, since the grid's quantile edges
+ * are baseline values; its PSI cut points lie between them), so only the mass strictly
+ * inside a bin is of unknown position. The two outer bins also keep their sums, which make
+ * the Wasserstein tails exact when only one sample reaches beyond the edges.
  */
 export interface BinnedSample {
   readonly n: number;

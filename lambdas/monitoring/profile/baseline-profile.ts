@@ -31,7 +31,7 @@ export interface NumericProfile {
 export interface NumericSketch {
   readonly min: number;
   readonly max: number;
-  /** The baseline's deciles, duplicates removed (PSI's cut points). */
+  /** PSI's cut points (`psiEdges`: the deciles, each moved into the gap between baseline values around it). */
   readonly psiEdges: readonly number[];
   readonly edges: readonly number[];
   /** `edges.length + 1` counts: bin k holds values in [edges[k-1], edges[k]). */

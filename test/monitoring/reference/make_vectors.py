@@ -47,9 +47,36 @@ def sample(s):
     return np.asarray(s, dtype=float) if isinstance(s, list) else generate(s)
 
 
-def psi(ref, cur, bins=10, eps=1e-4):
-    """The documented PSI: baseline deciles (numpy linear), unique, bins closed on the left."""
+def psi_edges(ref, bins=10):
+    """Each decile (numpy linear) moved to the middle of the gap between the distinct baseline
+    values around it (the gap below, when the decile is a baseline value); none at the minimum."""
+    s = np.sort(ref)
+    out = []
+    for q in np.quantile(ref, np.arange(1, bins) / bins):
+        i = int(np.searchsorted(s, q, side="left"))
+        if i == 0 or i == len(s):
+            continue
+        below, above = s[i - 1], s[i]
+        mid = (below + above) / 2
+        e = mid if mid > below else above
+        if not out or e > out[-1]:
+            out.append(e)
+    return np.array(out)
+
+
+def psi_deciles(ref, cur, bins=10, eps=1e-4):
+    """PSI on the unique deciles themselves (the definition before the tie fix), for contrast."""
     edges = np.unique(np.quantile(ref, np.arange(1, bins) / bins))
+    r = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1) / len(ref)
+    c = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1) / len(cur)
+    r = np.maximum(r, eps)
+    c = np.maximum(c, eps)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def psi(ref, cur, bins=10, eps=1e-4):
+    """The documented PSI: cut points from psi_edges, bins closed on the left, shares floored at eps."""
+    edges = psi_edges(ref, bins)
     r = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1) / len(ref)
     c = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1) / len(cur)
     r = np.maximum(r, eps)
@@ -105,6 +132,15 @@ def ints(seed, n, levels, shift=0):
     return {"kind": "int", "seed": seed, "n": n, "levels": levels, "shift": shift}
 
 
+def tied_scores():
+    """A tree model's scores: few distinct values, most tied; the live ones rounded to float32
+    (served by ONNX Runtime) against the float64 scores the profile was made from."""
+    scores = [0.0123456789, 0.0876543211, 0.1357913579, 0.246802468, 0.3141592654, 0.5772156649, 0.6931471806, 0.8414709848]
+    ref = [v for v, k in zip(scores, [120, 40, 60, 30, 50, 40, 30, 30]) for _ in range(k)]
+    cur = [float(np.float32(v)) for v, k in zip(scores, [90, 30, 45, 22, 38, 30, 22, 23]) for _ in range(k)]
+    return ref, cur
+
+
 numeric = [
     numeric_case("tiny, no ties, equal sizes", [0.1, 0.5, 0.9, 1.3, 2.2], [0.3, 0.7, 1.8, 2.5, 3.1]),
     numeric_case("tiny, unequal sizes", [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [2.5, 3.5, 9.0]),
@@ -123,6 +159,8 @@ numeric = [
     numeric_case("asymptotic, 300000 vs 300000, same law", normal(19, 300000), normal(20, 300000)),
     numeric_case("asymptotic, 300000 vs 250000, shift 0.01", normal(21, 300000), normal(22, 250000, 0.01)),
     numeric_case("constant baseline", [3, 3, 3, 3, 3, 3], [3, 3, 4, 3, 5]),
+    numeric_case("first decile at a tied minimum, current below it", [1] * 25 + list(range(2, 77)), [0.5] * 5 + [1] * 20 + list(range(2, 77))),
+    numeric_case("tied scores, current rounded to float32", *tied_scores()),
 ]
 
 # The one-sample Kolmogorov survival function in each of its regions.
@@ -164,4 +202,6 @@ out = {
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "vectors.json"), "w") as f:
     json.dump(out, f, indent=1)
     f.write("\n")
+ref, cur = tied_scores()
+print(f"tied scores rounded to float32: PSI {psi(np.array(ref), np.array(cur)):.4f}, on the bare deciles {psi_deciles(np.array(ref), np.array(cur)):.4f}")
 print(f"wrote {len(numeric)} numeric, {len(categorical)} categorical, {len(kstwo)} kstwo, {len(chi2_sf)} chi2 vectors")

@@ -1,7 +1,18 @@
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 /**
  * The web console served by the local runtime at `/console` (`mlops up`). Local only: on AWS
@@ -127,12 +138,55 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
   res.end(body);
 }
 
+/** Text files worth compressing; images and fonts are compressed already. */
+const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.json', '.svg']);
+
+/** The encoding to answer with: brotli, else gzip, else none (`q=0` refuses one). */
+export function pickEncoding(acceptEncoding: string | undefined): 'br' | 'gzip' | undefined {
+  const accepted = new Map<string, number>();
+  for (const part of (acceptEncoding ?? '').toLowerCase().split(',')) {
+    const [name, ...params] = part.trim().split(';');
+    if (!name) continue;
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    accepted.set(name, q === undefined ? 1 : Number(q));
+  }
+  const ok = (e: string) => (accepted.get(e) ?? accepted.get('*') ?? 0) > 0;
+  return ok('br') ? 'br' : ok('gzip') ? 'gzip' : undefined;
+}
+
+/**
+ * A file's compressed bytes, made once per version of the file (its size and mtime) and kept:
+ * the build is a few files of tens of kB. Brotli at quality 5 compresses a 100 kB bundle in a
+ * few ms, so the first visitor does not wait for a maximum-quality pass.
+ */
+function compressedCache() {
+  const cache = new Map<string, { version: string; body: Buffer }>();
+  return (file: string, st: Stats, encoding: 'br' | 'gzip'): Buffer => {
+    const version = `${st.size}-${st.mtimeMs}`;
+    const key = `${encoding}:${file}`;
+    const hit = cache.get(key);
+    if (hit?.version === version) return hit.body;
+    const raw = readFileSync(file);
+    const body =
+      encoding === 'br'
+        ? brotliCompressSync(raw, {
+            params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length },
+          })
+        : gzipSync(raw, { level: 6 });
+    cache.set(key, { version, body });
+    return body;
+  };
+}
+
 /**
  * Serves the built console under `/console`: `config.json` from `config()`, files from
- * `dist`. Hashed assets are cached for good; `index.html` is revalidated so a rebuild shows.
+ * `dist`. Hashed assets are cached for good; `index.html` is revalidated (an ETag answers
+ * 304 when it has not changed) so a rebuild shows. Text files go brotli or gzip compressed
+ * when the browser accepts it.
  */
 export function consoleSite(options: { dist: string; config: () => ConsoleConfig }) {
   const dist = normalize(options.dist);
+  const compressed = compressedCache();
   return {
     prefix: CONSOLE_PATH,
     handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
@@ -169,12 +223,30 @@ export function consoleSite(options: { dist: string; config: () => ConsoleConfig
         send(res, 404, 'text/plain', `No console file ${rel}`);
         return;
       }
-      res.writeHead(200, {
+      const compressible = COMPRESSIBLE.has(extname(file));
+      const encoding = compressible ? pickEncoding(req.headers['accept-encoding']) : undefined;
+      // One ETag per file version and encoding: a cache must not answer gzip for brotli.
+      const etag = `W/"${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}${encoding ? `-${encoding}` : ''}"`;
+      const headers: Record<string, string | number> = {
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'content-length': st.size,
         'x-content-type-options': 'nosniff',
         'cache-control': rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
-      });
+        etag,
+        ...(compressible ? { vary: 'Accept-Encoding' } : {}),
+      };
+      const seen = req.headers['if-none-match'];
+      if (seen?.split(',').some((t) => t.trim() === etag)) {
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
+      if (encoding) {
+        const body = compressed(file, st, encoding);
+        res.writeHead(200, { ...headers, 'content-encoding': encoding, 'content-length': body.length });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+      res.writeHead(200, { ...headers, 'content-length': st.size });
       if (req.method === 'HEAD') {
         res.end();
         return;

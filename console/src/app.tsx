@@ -1,15 +1,53 @@
 import type { ComponentType } from 'preact';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import * as auth from './auth/index';
-import { AbExperimentsPage } from './pages/ab-experiments';
-import { ComparePage } from './pages/compare';
-import { DeploymentsPage } from './pages/deployments';
+import { ErrorNote } from './components/async';
 import { ExperimentsPage } from './pages/experiments';
-import { FeaturesPage } from './pages/features';
-import { ModelsPage } from './pages/models';
-import { MonitoringPage } from './pages/monitoring';
-import { RunPage } from './pages/run';
 import { RunsPage } from './pages/runs';
 import { type Route, useRoute } from './router';
+
+/**
+ * A page loaded on first use, in a chunk of its own: the first screen (experiments, runs)
+ * loads and parses only its own code, and uPlot comes with the pages that draw charts.
+ */
+function lazyPage<P extends object>(load: () => Promise<ComponentType<P>>): ComponentType<P> {
+  let loaded: ComponentType<P> | undefined;
+  let loading: Promise<ComponentType<P>> | undefined;
+  return function LazyPage(props: P) {
+    const [, rerender] = useState(0);
+    const [error, setError] = useState<Error>();
+    // Layout effect: the chunk is asked for before the placeholder is painted.
+    useLayoutEffect(() => {
+      if (loaded) return;
+      let live = true;
+      loading ??= load().then((page) => {
+        loaded = page;
+        return page;
+      });
+      loading.then(
+        () => live && rerender((n) => n + 1),
+        (err: Error) => {
+          loading = undefined;
+          if (live) setError(new Error(`This page's code did not load (${err.message}): reload the page`));
+        },
+      );
+      return () => {
+        live = false;
+      };
+    }, []);
+    if (error) return <ErrorNote error={error} />;
+    const Page = loaded;
+    return Page ? <Page {...props} /> : <p class="muted">Loading…</p>;
+  };
+}
+
+const RunPage = lazyPage(() => import('./pages/run').then((m) => m.RunPage));
+const ComparePage = lazyPage(() => import('./pages/compare').then((m) => m.ComparePage));
+const ModelsPage = lazyPage(() => import('./pages/models').then((m) => m.ModelsPage));
+const DeploymentsPage = lazyPage(() => import('./pages/deployments').then((m) => m.DeploymentsPage));
+const AbExperimentsPage = lazyPage(() => import('./pages/ab-experiments').then((m) => m.AbExperimentsPage));
+const MonitoringPage = lazyPage(() => import('./pages/monitoring').then((m) => m.MonitoringPage));
+const FeaturesPage = lazyPage(() => import('./pages/features').then((m) => m.FeaturesPage));
 
 const NAV: [string, string][] = [
   ['#/experiments', 'Experiments & runs'],

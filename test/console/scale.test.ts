@@ -1,5 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -78,42 +78,144 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
+const firstRenderUrl = () => `${runtime.consoleUrl}#/experiments/${experimentId}`;
+/** The runs page's first page (console/src/pages/runs.tsx FIRST_PAGE). */
+const FIRST_PAGE = 50;
+
+interface FirstRenderTimings {
+  /** All in ms from navigation start (the page's time origin). */
+  rowsPaintedMs: number;
+  htmlMs: number;
+  scriptStartMs: number;
+  pageStartMs: number;
+  firstPageReceivedMs: number;
+  resources: { name: string; startMs: number; endMs: number; bytes: number; bodyBytes: number }[];
+}
+
+/**
+ * Read in the page once the first rows are painted: the console's marks (`runs-table-painted`
+ * is set in a task queued from the animation frame that paints the first rows) and every file
+ * and call the page fetched. Browser-side code as text: the tests compile without the DOM's types.
+ */
+const FIRST_RENDER_TIMINGS = `(() => {
+  const mark = (name) => performance.getEntriesByName(name)[0]?.startTime ?? Number.NaN;
+  return {
+    rowsPaintedMs: mark('runs-table-painted'),
+    htmlMs: performance.getEntriesByType('navigation')[0].responseEnd,
+    scriptStartMs: mark('console-start'),
+    pageStartMs: mark('runs-page-start'),
+    firstPageReceivedMs: mark('runs-first-page-received'),
+    resources: performance.getEntriesByType('resource').map((r) => ({
+      name: new URL(r.name).pathname.split('/').pop(),
+      startMs: r.startTime,
+      endMs: r.responseEnd,
+      bytes: r.transferSize,
+      bodyBytes: r.decodedBodySize,
+    })),
+  };
+})()`;
+const PAINTED = `performance.getEntriesByName('runs-table-painted').length > 0`;
+
+type FirstRender = FirstRenderTimings & {
+  /** CPU of this process (the runtime: gateway, function workers, DynamoDB) while the page loaded. */
+  serverCpuMs: number;
+  /** Busy time of the page's renderer main thread (CDP Performance.getMetrics TaskDuration). */
+  rendererTaskMs: number;
+};
+
+/** Opens `url` in a fresh browser context (nothing cached) and times its first render. */
+async function measureFirstRender(b: Browser, url: string): Promise<FirstRender> {
+  const { page, errors } = await openPage(b);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const cpu = process.cpuUsage();
+  await page.goto(url);
+  await page.waitForFunction(PAINTED, undefined, { timeout: 60_000 });
+  const used = process.cpuUsage(cpu);
+  const timings = (await page.evaluate(FIRST_RENDER_TIMINGS)) as FirstRenderTimings;
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const task = metrics.find((m) => m.name === 'TaskDuration')?.value ?? Number.NaN;
+  expect(errors).toEqual([]);
+  await page.context().close();
+  return { ...timings, serverCpuMs: (used.user + used.system) / 1000, rendererTaskMs: task * 1000 };
+}
+
+/** One line: the total, then where it went. */
+function describeFirstRender(t: FirstRender): string {
+  const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : `${n.toFixed(0)} ms`);
+  const of = (suffix: string) => t.resources.filter((r) => r.name?.endsWith(suffix));
+  const span = (rs: FirstRenderTimings['resources']) =>
+    rs.length
+      ? `${ms(Math.min(...rs.map((r) => r.startMs)))}–${ms(Math.max(...rs.map((r) => r.endMs)))}`
+      : '—';
+  const bytes = (rs: FirstRenderTimings['resources']) =>
+    `${(rs.reduce((n, r) => n + r.bytes, 0) / 1024).toFixed(1)} kB`;
+  const scripts = of('.js');
+  const search = of('search');
+  return [
+    `rows painted at ${ms(t.rowsPaintedMs)}`,
+    `HTML ${ms(t.htmlMs)}`,
+    `JS ${span(scripts)} (${scripts.length} files, ${bytes(scripts)} sent)`,
+    `bundle running ${ms(t.scriptStartMs)}`,
+    `runs page started ${ms(t.pageStartMs)}`,
+    `config.json ${span(of('config.json'))}`,
+    `runs/search ${span(search)} (${bytes(search)})`,
+    `rows received to painted ${ms(t.rowsPaintedMs - t.firstPageReceivedMs)}`,
+    `renderer main thread busy ${ms(t.rendererTaskMs)}`,
+    `runtime CPU ${ms(t.serverCpuMs)}`,
+  ].join('; ');
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
 describe('the console with 10,000 runs in an experiment', () => {
   it('renders the runs table virtualized, pages on scroll, and sorts on the server', async () => {
+    // Measured cold (each visit in a fresh browser context: nothing cached) from navigation
+    // to the first rows painted, three times (the first right after the runtime started),
+    // then reloaded. Reported and written to test/artifacts, not asserted: a loaded machine
+    // would make an assertion flaky.
+    const visits: FirstRender[] = [];
+    for (let i = 0; i < 3; i++) visits.push(await measureFirstRender(browser, firstRenderUrl()));
     const { page, errors } = await openPage(browser);
-    await page.goto(`${runtime.consoleUrl}#/experiments/${experimentId}`);
-    await page.waitForSelector('.runs-row', { timeout: 60_000 });
-    await page.waitForFunction(() => performance.getEntriesByName('runs-table-first-render').length > 0);
-    // Measured in the browser: reported, not asserted (a loaded machine would make it flaky).
-    const [fromPage, fromNavigation, api] = await page.evaluate(() =>
-      ['runs-table-first-render', 'runs-table-first-render-from-navigation', 'runs-first-page-api'].map(
-        (n) => performance.getEntriesByName(n)[0]?.duration ?? Number.NaN,
-      ),
-    );
-    console.log(
-      `runs table first render with ${RUNS} runs: ${fromPage?.toFixed(0)} ms from the page's start ` +
-        `(of which ${api?.toFixed(0)} ms waiting for runs/search), ${fromNavigation?.toFixed(0)} ms from navigation`,
-    );
-    await screenshot(page, 'runs-10k');
-    // The same page loaded again, with the API's function and the store warm.
+    await page.goto(firstRenderUrl());
+    await page.waitForFunction(PAINTED, undefined, { timeout: 60_000 });
     await page.reload();
-    await page.waitForFunction(() => performance.getEntriesByName('runs-table-first-render').length > 0);
-    const warm = await page.evaluate(
-      () => performance.getEntriesByName('runs-table-first-render')[0]?.duration,
+    await page.waitForFunction(PAINTED, undefined, { timeout: 60_000 });
+    const reloaded = (await page.evaluate(FIRST_RENDER_TIMINGS)) as FirstRenderTimings;
+    await screenshot(page, 'runs-10k');
+    visits.forEach((t, i) => {
+      console.log(`runs table, ${RUNS} runs, cold visit ${i + 1}: ${describeFirstRender(t)}`);
+    });
+    const reloadedLine = describeFirstRender({
+      ...reloaded,
+      serverCpuMs: Number.NaN,
+      rendererTaskMs: Number.NaN,
+    });
+    console.log(`runs table, ${RUNS} runs, reloaded: ${reloadedLine}`);
+    const coldMedianMs = median(visits.map((v) => v.rowsPaintedMs));
+    const [loadAverage = Number.NaN] = loadavg();
+    console.log(
+      `runs table first render, navigation to rows painted: ${coldMedianMs.toFixed(0)} ms cold (median of 3), ` +
+        `${reloaded.rowsPaintedMs.toFixed(0)} ms reloaded; load average ${loadAverage.toFixed(1)}`,
     );
-    console.log(`  loaded again: ${warm?.toFixed(0)} ms from the page's start`);
     const timings = {
       runs: RUNS,
-      firstRenderMs: fromPage,
-      firstPageApiMs: api,
-      fromNavigationMs: fromNavigation,
-      reloadedMs: warm,
+      firstPage: FIRST_PAGE,
+      loadAverage,
+      coldMedianMs,
+      reloadedMs: reloaded.rowsPaintedMs,
+      visits,
+      reloaded,
     };
+    mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(join(ARTIFACTS, 'console-timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
 
-    // Virtualized: a few dozen rows in the DOM for the first page of 500.
+    // Virtualized: a few dozen rows in the DOM; the first page is small and more follow.
     const rows = () => page.$$eval('.runs-row', (r) => r.length);
-    expect(await page.textContent('[data-testid=runs-count]')).toContain('100+');
+    expect(await page.textContent('[data-testid=runs-count]')).toMatch(/^\d+\+ run/);
+    expect(
+      Number.parseInt((await page.textContent('[data-testid=runs-count]')) ?? '', 10),
+    ).toBeGreaterThanOrEqual(FIRST_PAGE);
     expect(await rows()).toBeLessThan(100);
     // Newest first by default: the last seeded run is on top.
     expect(await page.textContent('.runs-row a')).toBe(`run-${RUNS - 1}`);
@@ -135,9 +237,10 @@ describe('the console with 10,000 runs in an experiment', () => {
     );
     expect(errors).toEqual([]);
     await page.context().close();
-  });
+  }, 600_000);
 
   it('renders every page with 10,000 runs in the experiment', async () => {
+    const shown: string[] = [];
     for (const [hash, ready, name] of [
       ['#/experiments', 'table.data', 'experiments-10k'],
       [`#/runs/${runId(42)}`, 'table.kv', 'run-10k'],
@@ -150,15 +253,27 @@ describe('the console with 10,000 runs in an experiment', () => {
       ['#/models', 'main p', 'models-10k'],
       ['#/deployments', 'main p', 'deployments-10k'],
       ['#/ab', 'main p', 'ab-10k'],
-      ['#/monitoring', 'main .note', 'monitoring-10k'],
+      // Any paragraph: the monitoring page (another area) words its no-model state its own way.
+      ['#/monitoring', 'main p', 'monitoring-10k'],
       ['#/features', 'main .note', 'features-10k'],
     ] as const) {
       const { page, errors } = await openPage(browser);
       await page.goto(`${runtime.consoleUrl}${hash}`);
       await page.waitForSelector(ready, { timeout: 60_000 });
+      // Reported, not asserted: navigation to the page's content, cold.
+      shown.push(`${name} ${(await page.evaluate(() => performance.now())).toFixed(0)} ms`);
+      if (name === 'runs-filtered-10k') {
+        // The filter went to runs/search over all 10,000 runs: every match, and only them.
+        const matches = Array.from({ length: RUNS }, (_, i) => i).filter((i) => i % 3 === 0 && auc(i) > 0.99);
+        expect(matches.length).toBeLessThan(FIRST_PAGE);
+        await page.waitForSelector(`[data-testid=runs-count]:text-is("${matches.length} run(s)")`, {
+          timeout: 120_000,
+        });
+      }
       await screenshot(page, name);
       expect(errors, hash).toEqual([]);
       await page.context().close();
     }
-  });
+    console.log(`pages with ${RUNS} runs, navigation to content: ${shown.join(', ')}`);
+  }, 300_000);
 });

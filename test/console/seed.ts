@@ -125,9 +125,30 @@ export interface ModelFiles {
   readonly rows: Record<string, number | string | null>[];
 }
 
-/** Logs a model under a run of `experimentId` and registers it; returns the version. */
-export async function registerVersion(base: string, model: string, experimentId: string, files: ModelFiles) {
+/**
+ * Logs a model under a run of `experimentId` and registers it; returns the version. `extra`
+ * adds run artifacts (a baseline profile at `profile/baseline_profile.json`) and metrics
+ * (`test_auc`), as the training pipeline logs them.
+ */
+export async function registerVersion(
+  base: string,
+  model: string,
+  experimentId: string,
+  files: ModelFiles,
+  extra: { artifacts?: Record<string, string>; metrics?: Record<string, number> } = {},
+) {
   const run = (await call(base, 'POST', 'runs/create', { experiment_id: experimentId })).run;
+  for (const [path, body] of Object.entries(extra.artifacts ?? {})) {
+    await putArtifact(base, run.info.artifact_uri, path, body);
+  }
+  for (const [key, value] of Object.entries(extra.metrics ?? {})) {
+    await call(base, 'POST', 'runs/log-metric', {
+      run_id: run.info.run_id,
+      key,
+      value,
+      timestamp: Date.now(),
+    });
+  }
   await putArtifact(base, run.info.artifact_uri, 'model/model.onnx', files.onnx);
   await putArtifact(base, run.info.artifact_uri, 'model/signature.json', JSON.stringify(files.signature));
   await putArtifact(

@@ -97,6 +97,57 @@ describe('a small template', () => {
   });
 });
 
+describe("the console's distribution and sign-in", () => {
+  const template: TemplateLike = {
+    Resources: {
+      Site: { Type: 'AWS::CloudFront::Distribution' },
+      Users: { Type: 'AWS::Cognito::UserPool', Properties: {} },
+      Staff: { Type: 'AWS::Cognito::UserPool', Properties: { UserPoolTier: 'PLUS' } },
+      Identities: { Type: 'AWS::Cognito::IdentityPool' },
+    },
+  };
+  const byItem = (e: ReturnType<typeof estimateMonthlyCost>) =>
+    Object.fromEntries(e.lines.map((l) => [l.item, l]));
+
+  it('costs nothing idle: CloudFront and Cognito bill per use', () => {
+    const idle = estimateMonthlyCost(template, { ...IDLE, storedGb: 0 });
+    expect(idle.lines).toEqual([]);
+    expect(idle.counted).toMatchObject({ distributions: 1, userPools: 2 });
+  });
+
+  it("prices the console's requests, bytes out and monthly active users, with the free tiers noted", () => {
+    const users = 40;
+    const profile = { ...IDLE, storedGb: 0, consoleUsers: users };
+    const lines = byItem(estimateMonthlyCost(template, profile));
+    const requests = users * (profile.consoleFileRequestsPerUser + profile.consoleApiCallsPerUser);
+    expect(lines['console HTTPS requests']).toMatchObject({ service: 'CloudFront', quantity: requests });
+    expect(lines['console HTTPS requests']!.usd).toBeCloseTo((requests / 10_000) * 0.01, 10);
+    expect(lines['console HTTPS requests']!.note).toContain('10,000,000 requests');
+    const gb = (requests * profile.consoleBytesPerRequest) / 1e9;
+    expect(lines['console data transfer out']!.quantity).toBeCloseTo(gb, 10);
+    expect(lines['console data transfer out']!.usd).toBeCloseTo(gb * 0.085, 10);
+    expect(lines['console data transfer out']!.note).toContain('1,024 GB');
+    // Forwarded API calls are API Gateway requests too.
+    const api = users * profile.consoleApiCallsPerUser;
+    expect(lines['REST API requests from the console']).toMatchObject({ quantity: api });
+    expect(lines['REST API requests from the console']!.usd).toBeCloseTo((api * 3.5) / 1e6, 10);
+    // The pool's plan sets the price: Essentials when the template names none, Plus has no free MAUs.
+    const essentials = lines['user pool Users (essentials) monthly active users']!;
+    expect(essentials).toMatchObject({ service: 'Cognito', quantity: users, unit: 'MAUs' });
+    expect(essentials.usd).toBeCloseTo(users * 0.015, 10);
+    expect(essentials.note).toContain('first 10,000 MAUs');
+    const plus = lines['user pool Staff (plus) monthly active users']!;
+    expect(plus.usd).toBeCloseTo(users * 0.02, 10);
+    expect(plus.note).toBeUndefined();
+    expect(lines['identity pool credentials']).toMatchObject({ usd: 0, note: 'no charge' });
+  });
+
+  it('a template without the console has no console lines, whatever the users', () => {
+    const none = estimateMonthlyCost({ Resources: {} }, { ...IDLE, storedGb: 0, consoleUsers: 40 });
+    expect(none.lines).toEqual([]);
+  });
+});
+
 describe('the synthesized platform', () => {
   it('counts every key, alarm and dashboard the template holds', () => {
     const template = synthTemplate({ stage: 'dev' }) as unknown as TemplateLike;
@@ -114,5 +165,15 @@ describe('the synthesized platform', () => {
       (10_000 * 730) / 24,
       6,
     );
+    // The console is on by default: its distribution and user pool are read from the template.
+    expect(idle.counted).toMatchObject({
+      distributions: count('AWS::CloudFront::Distribution'),
+      userPools: count('AWS::Cognito::UserPool'),
+    });
+    expect(idle.counted.distributions).toBe(1);
+    const withUsers = estimateMonthlyCost(template, { ...IDLE, consoleUsers: 10 });
+    const services = new Set(withUsers.lines.filter((l) => !l.fixed).map((l) => l.service));
+    expect(services).toEqual(new Set(['CloudFront', 'Cognito', 'API Gateway', 'Lambda']));
+    expect(withUsers.fixedUsd).toBeCloseTo(idle.fixedUsd, 10);
   });
 });

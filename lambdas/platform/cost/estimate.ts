@@ -34,6 +34,16 @@ export interface UsageProfile {
   readonly storedGb: number;
   /** Multiplies every price (other regions than US East cost up to about 20% more). @default 1 */
   readonly priceFactor: number;
+  /** Monthly active users of the web console (each signs in to the user pool). @default 0 */
+  readonly consoleUsers: number;
+  /** Requests for the console's own files per user a month: index.html and config.json per visit (hashed assets stay in the browser's cache). @default 600 */
+  readonly consoleFileRequestsPerUser: number;
+  /** API calls through the console's distribution per user a month (a page reads one to five routes). @default 1500 */
+  readonly consoleApiCallsPerUser: number;
+  /** Average bytes of one answer through the distribution (API answers are uncached, so not compressed at the edge). @default 20000 */
+  readonly consoleBytesPerRequest: number;
+  /** Billed duration of the API function behind one console call, at 1 GB. @default 100 ms */
+  readonly consoleApiMs: number;
 }
 
 export const IDLE: UsageProfile = {
@@ -48,6 +58,11 @@ export const IDLE: UsageProfile = {
   scheduledJobSeconds: 20,
   storedGb: 1,
   priceFactor: 1,
+  consoleUsers: 0,
+  consoleFileRequestsPerUser: 600,
+  consoleApiCallsPerUser: 1500,
+  consoleBytesPerRequest: 20_000,
+  consoleApiMs: 100,
 };
 
 /** One line of the estimate. `fixed` lines are paid whether or not anything runs. */
@@ -58,6 +73,8 @@ export interface CostLine {
   readonly unit: string;
   readonly usd: number;
   readonly fixed: boolean;
+  /** What the price leaves out, such as a free tier that would cover the line. */
+  readonly note?: string;
 }
 
 export interface CostEstimate {
@@ -129,6 +146,8 @@ export function runsPerMonth(expression: string): number | undefined {
   return Number.isFinite(runs) ? runs : undefined;
 }
 
+const fmtCount = (n: number) => n.toLocaleString('en-US');
+
 /** The logical id a `Ref` or `Fn::GetAtt` names, if the value is one. */
 function refId(v: unknown): string | undefined {
   if (!v || typeof v !== 'object') return undefined;
@@ -142,7 +161,7 @@ function refId(v: unknown): string | undefined {
  * A month's cost of a synthesized platform under a usage profile: the fixed part the template
  * itself implies (KMS keys, alarms, dashboards, provisioned concurrency, SageMaker instances,
  * scheduled jobs and pipeline runs) and the usage part the profile adds (API requests, Lambda
- * time, logs, DynamoDB reads, metrics). Every line names its quantity and unit, so the method
+ * time, logs, DynamoDB reads, metrics, the console's CloudFront requests and Cognito users). Every line names its quantity and unit, so the method
  * is visible; prices are PRICES (US East, no free tier).
  *
  * @example
@@ -159,8 +178,10 @@ export function estimateMonthlyCost(template: TemplateLike, profile: UsageProfil
     unit: string,
     usd: number,
     fixed: boolean,
+    note?: string,
   ) => {
-    if (quantity > 0) lines.push({ service, item, quantity, unit, usd: usd * k, fixed });
+    if (quantity > 0)
+      lines.push({ service, item, quantity, unit, usd: usd * k, fixed, ...(note ? { note } : {}) });
   };
   const resources = Object.entries(template.Resources);
   const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
@@ -402,6 +423,77 @@ export function estimateMonthlyCost(template: TemplateLike, profile: UsageProfil
       false,
     );
   }
+
+  // The web console (lib/console): CloudFront and Cognito bill per use only, so an idle
+  // console costs nothing beyond its bucket's storage, counted above.
+  const distributions = ofType('AWS::CloudFront::Distribution').length;
+  const userPools = ofType('AWS::Cognito::UserPool');
+  const users = profile.consoleUsers;
+  if (users > 0 && distributions > 0) {
+    const apiCalls = users * profile.consoleApiCallsPerUser;
+    const requests = users * profile.consoleFileRequestsPerUser + apiCalls;
+    const gbOut = (requests * profile.consoleBytesPerRequest) / 1e9;
+    const free = (n: number, what: string) =>
+      `always free tier: ${fmtCount(n)} ${what} a month, not subtracted`;
+    add(
+      'CloudFront',
+      'console HTTPS requests',
+      requests,
+      'requests',
+      (requests * PRICES.cloudfront.perTenThousandHttpsRequests) / 10_000,
+      false,
+      free(PRICES.cloudfront.freeRequestsPerMonth, 'requests'),
+    );
+    add(
+      'CloudFront',
+      'console data transfer out',
+      gbOut,
+      'GB',
+      gbOut * PRICES.cloudfront.perGbOutFirst10Tb,
+      false,
+      free(PRICES.cloudfront.freeGbOutPerMonth, 'GB'),
+    );
+    // The distribution forwards the API's paths: each call is also an API request and a
+    // function invocation.
+    add(
+      'API Gateway',
+      'REST API requests from the console',
+      apiCalls,
+      'requests',
+      (apiCalls * PRICES.apiGateway.restPerMillionRequests) / 1e6,
+      false,
+    );
+    const gbSeconds = (apiCalls * profile.consoleApiMs) / 1000;
+    add(
+      'Lambda',
+      'API invocations from the console',
+      apiCalls,
+      'requests',
+      (apiCalls * PRICES.lambda.perMillionRequests) / 1e6 + gbSeconds * PRICES.lambda.perGbSecondX86,
+      false,
+    );
+  }
+  if (users > 0) {
+    for (const [id, r] of userPools) {
+      // CloudFormation's UserPoolTier (CDK's featurePlan); new pools are Essentials.
+      const tier = String(r.Properties?.UserPoolTier ?? 'ESSENTIALS').toUpperCase();
+      const perMau = PRICES.cognito.perMau[tier] ?? PRICES.cognito.perMau.ESSENTIALS!;
+      const freeMaus = PRICES.cognito.freeMausPerMonth[tier] ?? 0;
+      add(
+        'Cognito',
+        `user pool ${id} (${tier.toLowerCase()}) monthly active users`,
+        users,
+        'MAUs',
+        users * perMau,
+        false,
+        freeMaus ? `the first ${fmtCount(freeMaus)} MAUs a month are free, not subtracted` : undefined,
+      );
+    }
+    const identityPools = ofType('AWS::Cognito::IdentityPool').length;
+    // Listed so the estimate shows it was counted: identity pools have no charge.
+    if (identityPools > 0) add('Cognito', 'identity pool credentials', users, 'users', 0, false, 'no charge');
+  }
+
   const metrics = profile.customMetrics ?? (predictions > 0 ? 60 : 0);
   add(
     'CloudWatch',
@@ -428,6 +520,8 @@ export function estimateMonthlyCost(template: TemplateLike, profile: UsageProfil
       buckets,
       tables: ofType('AWS::DynamoDB::Table').length + ofType('AWS::DynamoDB::GlobalTable').length,
       stateMachines: machines.size,
+      distributions,
+      userPools: userPools.length,
       scheduledPipelineRunsPerMonth: Math.round(scheduledPipelineRuns * 100) / 100,
     },
   };

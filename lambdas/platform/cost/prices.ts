@@ -34,6 +34,28 @@ export const PRICES = {
     logsStorePerGbMonth: 0.03,
   },
   kms: { perKeyMonth: 1, perTenThousandRequests: 0.03 },
+  /**
+   * https://aws.amazon.com/cloudfront/pricing/ (pay as you go, United States, Mexico and
+   * Canada; Europe, the other half of price class 100, pays the same per GB and $0.012 per
+   * 10,000 HTTPS requests). Origin fetches from S3 and API Gateway are free. Always free
+   * tier, not subtracted: 1 TB out and 10,000,000 requests a month.
+   */
+  cloudfront: {
+    perGbOutFirst10Tb: 0.085,
+    perTenThousandHttpsRequests: 0.01,
+    freeGbOutPerMonth: 1024,
+    freeRequestsPerMonth: 10_000_000,
+  },
+  /**
+   * https://aws.amazon.com/cognito/pricing/ (user pool feature plans since November 2024):
+   * per monthly active user; Lite and Essentials have 10,000 MAUs a month free (not
+   * subtracted), Plus none. Lite's price is its 10,001-100,000 band. Identity pools
+   * (federated identities) cost nothing.
+   */
+  cognito: {
+    perMau: { LITE: 0.0055, ESSENTIALS: 0.015, PLUS: 0.02 } as Record<string, number>,
+    freeMausPerMonth: { LITE: 10_000, ESSENTIALS: 10_000, PLUS: 0 } as Record<string, number>,
+  },
   sns: { perMillionPublishes: 0.5 },
   events: { perMillionCustomEvents: 1 },
   athena: { perTbScanned: 5, minimumMbPerQuery: 10 },

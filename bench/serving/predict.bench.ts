@@ -26,7 +26,8 @@ const TREES = 100;
 /**
  * The predict handler in-process for 10 entity keys (routing, validation, online feature
  * fetch through the feature store's retrieval, one session.run of a 100-tree GBDT, the
- * response and the prediction log line) against a bare BatchGetItem of the same keys plus a
+ * response and the prediction log line) against a bare BatchGetItem of the same keys (through
+ * the DocumentClient, as most callers write it; ours reads attribute values directly) plus a
  * bare session.run on a tensor built from the items. Requests alternate in blocks; the goal
  * is under 1 ms added at p99, as a ratio against the baseline p99 of the same run. Also
  * reports the cold start (registry lookup, model download, session creation) and the

@@ -83,7 +83,8 @@ export function readInput(
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    // A view of the bytes, not a copy (bodyBytes decoded them into a fresh buffer already).
+    parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (err) {
     throw new BadRequestError(`Malformed JSON body: ${(err as Error).message}`);
   }

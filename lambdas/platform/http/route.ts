@@ -29,6 +29,13 @@ export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodT
   readonly maxBodyBytes?: number;
   /** Appended to the 413 a too-large body gets: how to send it instead. */
   readonly tooLargeHint?: string;
+  /**
+   * A fast check for a hot route's common request shape: true only for inputs the `request`
+   * schema accepts unchanged (no defaults, transforms or stripped keys), which are then used
+   * as they are; anything else goes through the schema, so every answer to a bad request is
+   * still the schema's. @default - every input goes through the schema
+   */
+  readonly accepts?: (input: Readonly<Record<string, unknown>>) => boolean;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;

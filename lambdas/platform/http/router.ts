@@ -41,7 +41,7 @@ export function httpApi(bindings: readonly RouteBinding[]): ProxyHandler {
     }
     const headers = normalizeHeaders(event);
     const { input, rawBody } = readInput(event, binding.spec, headers);
-    const valid = validate(binding.spec.request, input);
+    const valid = binding.spec.accepts?.(input) ? input : validate(binding.spec.request, input);
     const ctx: RequestContext = {
       requestId: event.requestContext?.requestId ?? '',
       caller: event.requestContext?.identity?.userArn ?? 'anonymous',

@@ -141,11 +141,49 @@ export const serverReadyRoute = defineRoute({
   response: z.object({ ready: z.boolean() }),
 });
 
+const isScalar = (v: unknown): boolean =>
+  v === null ||
+  typeof v === 'string' ||
+  typeof v === 'boolean' ||
+  (typeof v === 'number' && Number.isFinite(v));
+const isBoundedString = (v: unknown): boolean => typeof v === 'string' && v.length >= 1 && v.length <= 256;
+const isScalarList = (v: unknown): boolean => Array.isArray(v) && v.every(isScalar);
+/** A plain JSON object whose every value passes `check` (`__proto__` is left to the schema). */
+function isRecordOf(v: unknown, check: (x: unknown) => boolean): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  for (const k in v) if (k === '__proto__' || !check((v as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+/**
+ * The predict request's common shapes (entity keys, instances or dataframe records, with an
+ * optional unit id) checked without zod: predict's latency budget is under a millisecond,
+ * and this runs in a few hundred nanoseconds. True only for what the schema accepts
+ * unchanged; `dataframe_split` and every bad request go to the schema and its messages.
+ */
+export function isPlainPredictRequest(input: Readonly<Record<string, unknown>>): boolean {
+  let payloads = 0;
+  for (const k in input) {
+    const v = input[k];
+    if (k === 'name' || k === 'unit_id') {
+      if (!isBoundedString(v)) return false;
+    } else if (k === 'entities') {
+      if (!isRecordOf(v, isScalarList)) return false;
+      payloads++;
+    } else if (k === 'instances' || k === 'dataframe_records') {
+      if (!Array.isArray(v) || !v.every((row) => isRecordOf(row, isScalar))) return false;
+      payloads++;
+    } else return false;
+  }
+  return payloads === 1 && 'name' in input;
+}
+
 /** POST /v1/models/{name}/predict: JSON rows as MLflow's scoring server takes them, or Feast-style entity keys. */
 export const predictRoute = defineRoute({
   method: 'POST',
   path: '/v1/models/{name}/predict',
   summary: 'Score JSON rows of features, or entity keys whose features are read online',
+  accepts: isPlainPredictRequest,
   request: z
     .strictObject({
       name: ModelName,

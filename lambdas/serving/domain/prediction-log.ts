@@ -17,8 +17,11 @@ export interface PredictionRecord {
   /** Which API answered: `v1` (predict) or `v2` (infer). */
   readonly api: 'v1' | 'v2';
   readonly latencyMs: number;
-  /** Feature values by name, one per row (what the model was fed, after any online lookup). */
-  readonly inputs: Readonly<Record<string, readonly unknown[]>>;
+  /**
+   * Feature values by name, one per row (what the model was fed, after any online lookup);
+   * a numeric column's NaN (a missing value) is written as null.
+   */
+  readonly inputs: Readonly<Record<string, readonly unknown[] | Float64Array>>;
   /** The primary output per row (P(y = 1), the regression value or the score). */
   readonly predictions: ArrayLike<number>;
   /** The entity keys when the features were read online. */
@@ -171,13 +174,24 @@ function numbersJson(values: ArrayLike<number>, from: number, to: number): strin
   return `${out}]`;
 }
 
-/** `{"name": [values from..to], ...}` of columns, unsliced when the line holds every row. */
-function columnsJson(cols: Readonly<Record<string, readonly unknown[]>>, from: number, to: number): string {
+/**
+ * `{"name": [values from..to], ...}` of columns, unsliced when the line holds every row; a
+ * numeric column written number by number (as JSON.stringify writes them, NaN as null).
+ */
+function columnsJson(
+  cols: Readonly<Record<string, readonly unknown[] | Float64Array>>,
+  from: number,
+  to: number,
+): string {
   let out = '{';
   let sep = '';
   for (const name in cols) {
-    const v = cols[name] as readonly unknown[];
-    out += `${sep}${json(name)}:${json(from === 0 && to >= v.length ? v : v.slice(from, to))}`;
+    const v = cols[name] as readonly unknown[] | Float64Array;
+    const values =
+      v instanceof Float64Array
+        ? numbersJson(v, from, Math.min(to, v.length))
+        : json(from === 0 && to >= v.length ? v : v.slice(from, to));
+    out += `${sep}${json(name)}:${values}`;
     sep = ',';
   }
   return `${out}}`;

@@ -20,7 +20,7 @@ import { createRng } from '../../lambdas/training/random';
 import { builtInSignature, fitModel } from '../../lambdas/training/trained-model';
 import { prepareTraining } from '../../lambdas/training/trial/prepare';
 import { startLocalRuntime } from '../../local/runtime';
-import { type TinyModel, trainTiny } from './support';
+import { byoModel, type TinyModel, trainTiny } from './support';
 
 const NAME = `batch-${Date.now().toString(36)}`;
 const FEATURED = `${NAME}-fs`;
@@ -382,6 +382,147 @@ describe('batch scoring on the local runtime', () => {
     );
     expect(out.map((o) => o.prediction)).toEqual(Array.from(expected));
     expect(out.map((o) => o.user_id)).toEqual(joined.map((o) => o.user_id));
+  });
+});
+
+/** A GBDT over two numbers, `gappy` trained with gaps (so nullable) and `whole` without. */
+function numericModel(): { onnx: Uint8Array; signature: ModelSignature } {
+  const rng = createRng(9);
+  const n = 400;
+  const gappy = Float64Array.from({ length: n }, () => (rng.next() < 0.1 ? Number.NaN : rng.normal()));
+  const whole = Float64Array.from({ length: n }, () => rng.normal());
+  const y = Float64Array.from(gappy, (g, i) =>
+    (Number.isNaN(g) ? 1 : g) + (whole[i] as number) > 0 ? 1 : 0,
+  );
+  const prep = prepareTraining({
+    dataset: datasetOf({ gappy, whole, t: Float64Array.from({ length: n }, (_, i) => i), y }),
+    label: 'y',
+    algorithm: 'gbdt',
+    timeColumn: 't',
+    options: { maxIterations: 15, earlyStopping: 'false' },
+  });
+  const trained = fitModel(
+    prep.parsed,
+    prep.task,
+    prep.features,
+    prep.train.X,
+    prep.train.y,
+    undefined,
+    () => {},
+  );
+  return { onnx: trained.exportOnnx(), signature: builtInSignature(prep.features, prep.task) };
+}
+
+/** onnxruntime on the rows through the online path's feeds, a request's worth of rows at a time. */
+async function directScores(
+  m: { onnx: Uint8Array; signature: ModelSignature },
+  rows: readonly Record<string, number | null>[],
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < rows.length; i += 1000) {
+    const ds = rowsToDataset(m.signature, rows.slice(i, i + 1000));
+    out.push(...(await scoreOnnx(m.onnx, m.signature, ds)));
+  }
+  return out;
+}
+
+describe('models over one numeric tensor: features read as one array per row', () => {
+  const NUMERIC = `${NAME}-num`;
+  const FLOAT = `${NAME}-float`;
+  let numeric: { onnx: Uint8Array; signature: ModelSignature };
+
+  beforeAll(async () => {
+    numeric = numericModel();
+    expect(numeric.signature.tensorInput?.elementType).toBe('double');
+    expect(numeric.signature.inputs.map((i) => [i.name, i.nullable ?? false])).toEqual([
+      ['gappy', true],
+      ['whole', false],
+    ]);
+    await register(NUMERIC, numeric.onnx, numeric.signature);
+    const byo = byoModel();
+    await register(FLOAT, byo.onnx, byo.signature);
+  });
+
+  it('gives the answer of onnxruntime for every row, gaps as NaN, across chunks, batches and a shard range', async () => {
+    // 5,000 rows: batches of 3,000 straddle DuckDB's 2,048-row chunks; every 7th gappy is missing.
+    const rows = Array.from({ length: 5_000 }, (_, i) => ({
+      id: i,
+      gappy: i % 7 === 3 ? null : Math.sin(i) * 2,
+      whole: Math.cos(i * 1.3) * 2,
+    }));
+    const input = join(work, 'numeric.parquet');
+    const csv = join(work, 'numeric.csv');
+    writeCsv(csv, rows);
+    await engine.run(
+      `COPY (SELECT CAST(id AS BIGINT) AS id, CAST(gappy AS DOUBLE) AS gappy, CAST(whole AS DOUBLE) AS whole ` +
+        `FROM read_csv(${literal(csv)}, header = true, all_varchar = true)) TO ${literal(input)} (FORMAT parquet)`,
+    );
+    const expected = await directScores(
+      numeric,
+      rows.map((r) => ({ gappy: r.gappy, whole: r.whole })),
+    );
+    const output = join(work, 'numeric-scores.parquet');
+    const r = await batchScoreLocal(runtime, {
+      model: NUMERIC,
+      version: '1',
+      input,
+      output,
+      batchSize: 3_000,
+    });
+    expect(r).toMatchObject({ rows: 5_000, batches: 2 });
+    const out = await rowsOf(output);
+    expect(out.map((o) => o.id)).toEqual(rows.map((x) => x.id));
+    expect(out.map((o) => o.prediction)).toEqual(expected);
+
+    // A shard's rows (as the Distributed Map's function scores them) start mid-chunk.
+    const shard = join(work, 'numeric-shard.parquet');
+    await batchScoreLocal(runtime, {
+      model: NUMERIC,
+      version: '1',
+      input,
+      output: shard,
+      batchSize: 1_000,
+      range: { offset: 2_500, limit: 1_700 },
+    });
+    const part = await rowsOf(shard);
+    expect(part.map((o) => o.id)).toEqual(rows.slice(2_500, 4_200).map((x) => x.id));
+    expect(part.map((o) => o.prediction)).toEqual(expected.slice(2_500, 4_200));
+  });
+
+  it('fills a float tensor from CSV text as online scoring does', async () => {
+    const byo = byoModel();
+    const rows = Array.from({ length: 300 }, (_, i) => ({
+      key: `k${i}`,
+      x1: (i % 13) / 4 - 1.5,
+      x2: 0.1 * i - 7,
+    }));
+    const input = join(work, 'float.csv');
+    writeCsv(input, rows);
+    const output = join(work, 'float-scores.csv');
+    await batchScoreLocal(runtime, { model: FLOAT, version: '1', input, output, batchSize: 128 });
+    const out = await rowsOf(output);
+    expect(out.map((o) => o.key)).toEqual(rows.map((x) => x.key));
+    const expected = await directScores(
+      byo,
+      rows.map((r) => ({ x1: r.x1, x2: r.x2 })),
+    );
+    expect(out.map((o) => o.prediction)).toEqual(expected);
+  });
+
+  it('refuses a missing value in an input the signature does not declare nullable, naming it', async () => {
+    const input = join(work, 'numeric-gap.csv');
+    writeCsv(input, [
+      ...Array.from({ length: 2_100 }, (_, i) => ({ gappy: i / 100, whole: 1 - i / 1000 })),
+      { gappy: 1, whole: null },
+    ]);
+    const output = join(work, 'bad', 'numeric-gap.parquet');
+    const err = await batchScoreLocal(runtime, { model: NUMERIC, version: '1', input, output }).then(
+      () => undefined,
+      (e: Error & { status?: number }) => e,
+    );
+    expect(err?.status).toBe(400);
+    expect(err?.message).toMatch(/Input 'whole' is missing in 1 of 2101 row/);
+    expect(existsSync(output)).toBe(false);
   });
 });
 

@@ -104,7 +104,12 @@ export function primaryOutput(sig: ModelSignature): SignatureOutput {
 export function primaryValues(t: Tensor, rows: number): Float64Array {
   const width = t.dims.length === 2 ? Number(t.dims[1]) : 1;
   const data = t.data as ArrayLike<number | bigint>;
-  return Float64Array.from({ length: rows }, (_, i) => Number(data[i * width + width - 1]!));
+  const out = new Float64Array(rows);
+  // A plain loop: Float64Array.from with a callback took a few percent of batch scoring's main thread.
+  if (data instanceof Float32Array || data instanceof Float64Array) {
+    for (let i = 0, at = width - 1; i < rows; i++, at += width) out[i] = data[at] as number;
+  } else for (let i = 0; i < rows; i++) out[i] = Number(data[i * width + width - 1]!);
+  return out;
 }
 
 /**

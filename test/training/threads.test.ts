@@ -71,7 +71,8 @@ describe('training on several threads gives the same model as on one', () => {
     // Nodes of 65,536 rows and more are partitioned on every thread.
     ['binary', 150_000, 5, 3, 4],
     // Five lanes of the row partition over two threads (a lane is one thread's); nodes under
-    // 1/16 of the rows are histogrammed from the byte columns, larger ones from the words.
+    // 1/8 of the rows carry their bin words (gathered from the table, then moved with their
+    // rows, on both threads from 16,384 rows), larger ones gather them by row number.
     ['binary', 300_000, 6, 2, 3],
   ] as const)(
     'gbdt %s, %i rows, %i features, %i threads: identical trees, gains and losses',

@@ -7,6 +7,7 @@ import {
   OUT_FIELDS,
   type Segments,
   SLOTS_PER_CHUNK,
+  SMALL_NODE,
 } from './kernels';
 import type { Tree } from './tree';
 
@@ -33,6 +34,8 @@ interface Leaf {
   readonly node: number;
   readonly rows: Segments;
   readonly depth: number;
+  /** The rows' bin words are in `words` at the leaf's positions (see SMALL_NODE). */
+  readonly small: boolean;
   /** Histogram slot; -1 once the leaf can no longer split (its histogram is not needed). */
   slot: number;
   readonly sums: NodeSums;
@@ -110,14 +113,22 @@ export function growTree(
     hi: Array.from({ length: s.lanes }, (_, l) => Math.min(n, (l + 1) * s.laneRows)),
   };
   const rootSlot = slots.take();
-  pool.run('hist', { slot: rootSlot, ...rootRows, indexed: false, count: !root.countsKnown });
+  pool.run('hist', { slot: rootSlot, ...rootRows, root: true, small: false, count: !root.countsKnown });
   pool.run('rootSplit', {
     slot: rootSlot,
     node: canSplit(rootNode, 0) ? rootNode : null,
     countsKnown: root.countsKnown,
   });
   const open: Leaf[] = [
-    { node: 0, rows: rootRows, depth: 0, slot: rootSlot, sums: rootNode, split: bestSplit(s, 0) },
+    {
+      node: 0,
+      rows: rootRows,
+      depth: 0,
+      small: false,
+      slot: rootSlot,
+      sums: rootNode,
+      split: bestSplit(s, 0),
+    },
   ];
   settle(open[0]!, slots);
   let leaves = 1;
@@ -131,7 +142,6 @@ export function growTree(
     const leaf = open.splice(best, 1)[0]!;
     const split = leaf.split!;
     gainByFeature[split.feature] = gainByFeature[split.feature]! + split.gain;
-    const [leftRows, rightRows] = partitionRows(pool, leaf.rows, leaf.sums.count, split.feature, split.bin);
     const leftNode = feature.length;
     const rightNode = leftNode + 1;
     feature.push(-1, -1);
@@ -144,8 +154,8 @@ export function growTree(
     left[leaf.node] = leftNode;
     right[leaf.node] = rightNode;
 
-    let leftCount = 0;
-    for (let l = 0; l < leftRows.lo.length; l++) leftCount += leftRows.hi[l]! - leftRows.lo[l]!;
+    // The split's histogram prefix counts the left rows.
+    const leftCount = split.cl;
     const leftSums: NodeSums = { sumG: split.gl, sumH: split.hl, count: leftCount };
     const rightSums: NodeSums = {
       sumG: leaf.sums.sumG - split.gl,
@@ -153,7 +163,6 @@ export function growTree(
       count: leaf.sums.count - leftCount,
     };
     const smallIsLeft = leftSums.count <= rightSums.count;
-    const smallRows = smallIsLeft ? leftRows : rightRows;
     const depth = leaf.depth + 1;
     const smallSums = smallIsLeft ? leftSums : rightSums;
     const bigSums = smallIsLeft ? rightSums : leftSums;
@@ -162,15 +171,32 @@ export function growTree(
     // Children that will never split need no histograms: neither may split, or this split
     // makes the last leaf (as scikit-learn's grower, which stops before their histograms).
     const histograms = (smallCan || bigCan) && leaves + 1 < opts.maxLeafNodes;
+    // A small child carries its bin words (SMALL_NODE) when anything will read them: a large
+    // parent gathers them only then, a small one moves its own anyway.
+    const isSmall = (count: number) => count * SMALL_NODE < n;
+    const wantWords = (sums: NodeSums, isSmallSide: boolean) =>
+      isSmall(sums.count) && histograms && (isSmallSide || canSplit(sums, depth));
+    const leftWords = leaf.small || wantWords(leftSums, smallIsLeft);
+    const rightWords = leaf.small || wantWords(rightSums, !smallIsLeft);
+    const [leftRows, rightRows] = partitionRows(pool, leaf.rows, leaf.sums.count, {
+      feature: split.feature,
+      bin: split.bin,
+      small: leaf.small,
+      gatherLeft: !leaf.small && leftWords,
+      gatherRight: !leaf.small && rightWords,
+    });
+    const smallRows = smallIsLeft ? leftRows : rightRows;
     const smallSlot = histograms ? slots.take() : -1;
     if (histograms) {
-      pool.run('hist', { slot: smallSlot, ...smallRows, indexed: true, count: true });
+      const small = smallIsLeft ? leftWords : rightWords;
+      pool.run('hist', { slot: smallSlot, ...smallRows, root: false, small, count: true });
       pool.run('childSplit', { parent: leaf.slot, small: smallSlot, smallSums, smallCan, bigSums, bigCan });
     }
     const small: Leaf = {
       node: smallIsLeft ? leftNode : rightNode,
       rows: smallRows,
       depth,
+      small: smallIsLeft ? leftWords : rightWords,
       slot: smallSlot,
       sums: smallSums,
       split: histograms ? bestSplit(s, 0) : undefined,
@@ -179,6 +205,7 @@ export function growTree(
       node: smallIsLeft ? rightNode : leftNode,
       rows: smallIsLeft ? rightRows : leftRows,
       depth,
+      small: smallIsLeft ? rightWords : leftWords,
       slot: leaf.slot,
       sums: bigSums,
       split: histograms ? bestSplit(s, 1) : undefined,
@@ -231,21 +258,21 @@ function bestSplit(s: GbdtState, c: number): Split | undefined {
 }
 
 /** Rows from which a node's partition runs on every thread (below, a barrier costs more than it saves). */
-const PARALLEL_PARTITION_ROWS = 65_536;
+const PARALLEL_PARTITION_ROWS = 16_384;
 
 /**
- * Stable partition of a node's rows (and their gradients in `gh`) by bin <= `bin`, lane by
- * lane (the `partition` kernel): returns the left and the right child's rows.
+ * Stable partition of a node's rows (and their gradients in `gh`, and bin words as `how`
+ * says) by bin <= `how.bin` of `how.feature`, lane by lane (the `partition` kernel): returns
+ * the left and the right child's rows.
  */
 function partitionRows(
   pool: SyncPool,
   rows: Segments,
   count: number,
-  f: number,
-  bin: number,
+  how: { feature: number; bin: number; small: boolean; gatherLeft: boolean; gatherRight: boolean },
 ): [Segments, Segments] {
   const s = pool.state as unknown as GbdtState;
-  const args = { ...rows, feature: f, bin };
+  const args = { ...rows, ...how };
   if (pool.threads > 1 && count >= PARALLEL_PARTITION_ROWS) pool.run('partition', args);
   else pool.runHere('partition', args);
   const mids = Array.from(s.mids.subarray(0, rows.lo.length));

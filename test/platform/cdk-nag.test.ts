@@ -36,7 +36,8 @@ function nagViolations(
   }
 }
 
-describe('cdk-nag AwsSolutions checks', () => {
+// Each case synthesizes the whole platform with cdk-nag: minutes on a loaded 2-core machine.
+describe('cdk-nag AwsSolutions checks', { timeout: 600_000 }, () => {
   it('report no unsuppressed violation on the platform', () => {
     expect(nagViolations()).toEqual([]);
   });

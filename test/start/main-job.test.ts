@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../bin/cli';
 import { runStory, type StoryResult } from '../../local/story/story';
 
@@ -34,9 +34,14 @@ async function get(url: string): Promise<any> {
 
 let first: StoryResult | undefined;
 
-afterAll(async () => {
+// A failed assertion leaves the kept runtime open: stop it so the next test can open the data dir.
+afterEach(async () => {
   first?.stopEvents?.();
   await first?.runtime?.stop();
+  first = undefined;
+});
+
+afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -108,7 +113,7 @@ describe('npm start', () => {
     // The canaries: v1 and the retrained version live after their traffic steps.
     const status = await get(`${rt.url}/v1/deployments/${model}`);
     const record = (v: string) => status.deployments.find((d: { version: string }) => d.version === v);
-    expect(record(v1!)).toMatchObject({ status: 'live', traffic: '100' });
+    expect(record(v1!), text()).toMatchObject({ status: 'live', traffic: '100' });
     expect(record(v1!).steps).toMatch(/^10%@[^,]+,50%@[^,]+,100%@/);
     expect(record(retrained!)).toMatchObject({ status: 'live', traffic: '100' });
 

@@ -2,6 +2,8 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildBaselineProfile } from '../../lambdas/monitoring/profile/baseline-profile';
+import { scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
 import type { Dataset } from '../../lambdas/training/data/dataset';
 import { readTable } from '../../lambdas/training/data/read-table';
 import { FsRunRecorder } from '../../lambdas/training/recording/fs-run-recorder';
@@ -79,6 +81,13 @@ describe('built-in trainers against scikit-learn on breast cancer (same split)',
       reference.test_rows,
     );
     expect(profile.predictions.counts.reduce((a: number, b: number) => a + b, 0)).toBe(reference.test_rows);
+    // The prediction baseline is of the exported model's scores, as serving returns them.
+    const onnx = new Uint8Array(await readFile(join(run.dir, 'artifacts/model/model.onnx')));
+    const signature = JSON.parse(await readFile(join(run.dir, 'artifacts/model/signature.json'), 'utf8'));
+    const served = await scoreOnnx(onnx, signature, prep.test.data);
+    expect(profile.predictions).toEqual(
+      buildBaselineProfile(prep.test.data, prep.features, served, prep.task).predictions,
+    );
   });
 
   it('compares the candidate with the Production model on the same test rows', async () => {

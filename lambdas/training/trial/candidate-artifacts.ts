@@ -38,7 +38,8 @@ export async function logModelArtifacts(
 /**
  * Logs a candidate's evaluation: `evaluation/evaluation.json` (the given record), the
  * confusion matrix and calibration plots when the task has them, and the baseline profile
- * of the test rows and predictions that monitoring compares live traffic against.
+ * of the test rows and predictions that monitoring compares live traffic against
+ * (`predictions`: the exported model's scores, the values serving returns).
  *
  * @example
  * await logEvaluationArtifacts(recorder, prep, evaluation, predictions, { split, verdict });

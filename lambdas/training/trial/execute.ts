@@ -242,7 +242,9 @@ export async function executeTraining(
       importanceSvg(importances, model.importanceKind),
       'image/svg+xml',
     );
-    await logEvaluationArtifacts(recorder, prep, evaluation, predictions, {
+    // The baseline profile is of the exported model's scores, as serving logs them (float32
+    // for the built-in exports): monitoring compares live predictions with these values.
+    await logEvaluationArtifacts(recorder, prep, evaluation, onnxPredictions, {
       split: prep.split.description,
       threshold: prep.threshold,
       candidate: evaluation,

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type AlarmActionEvent, rollbackOnSevereAlarm } from '../../lambdas/monitoring/performance/severe';
-import type { DeploymentRecords, LambdaControl } from '../../lambdas/serving/deploy/workflow';
+import {
+  type DeploymentRecords,
+  type DeploymentState,
+  type LambdaControl,
+  rollback,
+} from '../../lambdas/serving/deploy/workflow';
 
 /**
  * The alias and the registry's deployment tags in memory: the two ports serving's rollback
@@ -75,6 +80,69 @@ describe('the severe alarm action', () => {
       now: Date.now() + 3_600_000,
     });
     expect(later).toMatchObject({ action: 'rolled_back', version: '2' });
+  });
+
+  it('never rolls back the healthy version while a canary rolls itself back on the same errors', async () => {
+    // The canary (v3 on Lambda version 8, 10% of traffic) and the severe action both react to
+    // its error alarm. The canary's rollback (two writes) is played at each point of the
+    // action's reads, and between its own two writes.
+    const canary = {
+      ...structuredClone(live),
+      '3': {
+        'mlops.deployment.status': 'canary',
+        'mlops.deployment.lambda_version': '8',
+        'mlops.deployment.previous_lambda_version': '7',
+      },
+    };
+    const state = { model: 'churn', version: '3', previousVersion: '7' } as DeploymentState;
+    const settings = {
+      servedModel: 'churn',
+      alias: 'live',
+      alarms: { blue: [], green: [] },
+      defaultBakeSeconds: 0,
+    };
+    for (const at of ['getAlias', 'versionEnvironment', 'versions', 'halfway'] as const) {
+      const p = platform(structuredClone(canary), { version: '7', weights: { '8': 0.1 } });
+      const canaryRollback = () =>
+        rollback(state, 'alarm at 10% traffic: ErrorRate', settings, p.deps.lambda, p.deps.records);
+      let played = false;
+      const play = async (call: string) => {
+        if (call !== at || played) return;
+        played = true;
+        await canaryRollback();
+      };
+      const lambda: LambdaControl = {
+        ...p.deps.lambda,
+        getAlias: async (a) => (await play('getAlias'), p.deps.lambda.getAlias(a)),
+        versionEnvironment: async (v) => (
+          await play('versionEnvironment'), p.deps.lambda.versionEnvironment(v)
+        ),
+      };
+      const records: DeploymentRecords = {
+        ...p.deps.records,
+        versions: async (m) => (await play('versions'), p.deps.records.versions(m)),
+      };
+      if (at === 'halfway') {
+        // The canary has written its record, and not yet moved the alias.
+        await p.deps.records.setTags('churn', '3', {
+          'mlops.deployment.status': 'rolled_back',
+          'mlops.deployment.rolled_back_at': new Date().toISOString(),
+        });
+      }
+      const out = await rollbackOnSevereAlarm(
+        event('ALARM'),
+        { ...p.deps, lambda, records },
+        { cooldownMs: 900_000 },
+      );
+      if (!played && at !== 'halfway') throw new Error(`the action never called ${at}`);
+      await canaryRollback();
+      // Whichever acted, only the canary is undone: the live alias is back on v2's version 7.
+      expect(p.state.alias, at).toEqual({ version: '7', weights: {} });
+      expect(p.tags['2']?.['mlops.deployment.status'], at).toBe('live');
+      expect(p.tags['3']?.['mlops.deployment.status'], at).toBe('rolled_back');
+      expect(['skipped', 'rolled_back'], at).toContain(out.action);
+      if (out.action === 'rolled_back') expect(out.version, at).toBe('3');
+    }
   });
 
   it('ignores a return to OK, and does nothing when no deployment can be undone', async () => {

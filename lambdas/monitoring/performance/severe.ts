@@ -1,5 +1,5 @@
 import { InvalidStateError } from '../../platform/errors';
-import { rollbackCurrent, type WorkflowStarter } from '../../serving/deploy/api';
+import { deploymentStatus, rollbackCurrent, type WorkflowStarter } from '../../serving/deploy/api';
 import {
   type DeploymentRecords,
   type DeploymentSettings,
@@ -67,8 +67,14 @@ export async function rollbackOnSevereAlarm(
   if (state !== 'ALARM') return { action: 'ignored', reason: `${alarm} is ${state}, not ALARM` };
   const model = deps.settings.servedModel;
   const now = options.now ?? Date.now();
-  const recent = (await deps.records.versions(model))
-    .map((v) => ({ version: v.version, at: Date.parse(v.tags[`${TAG}.rolled_back_at`] ?? '') }))
+  const settings = { alarms: { blue: [], green: [] }, defaultBakeSeconds: 0, ...deps.settings };
+  // One snapshot (the alias, then the records) decides both whether to stand down and what
+  // to roll back: a canary rolling itself back at this moment has written its record before
+  // moving the alias, so it is seen as recent here rather than leaving the healthy version
+  // looking current.
+  const status = await deploymentStatus(model, { settings, lambda: deps.lambda, records: deps.records });
+  const recent = (status.deployments as Record<string, string>[])
+    .map((v) => ({ version: v.version, at: Date.parse(v.rolled_back_at ?? '') }))
     .filter((v) => Number.isFinite(v.at) && now - v.at < options.cooldownMs);
   if (recent.length) {
     return {
@@ -77,14 +83,18 @@ export async function rollbackOnSevereAlarm(
     };
   }
   const reason = `severe alarm ${alarm}: ${event.alarmData.state.reason ?? 'ALARM'}`.slice(0, 4000);
-  const settings = { alarms: { blue: [], green: [] }, defaultBakeSeconds: 0, ...deps.settings };
   try {
-    const done = await rollbackCurrent(model, reason, {
-      settings,
-      lambda: deps.lambda,
-      records: deps.records,
-      ...(deps.workflow ? { workflow: deps.workflow } : {}),
-    });
+    const done = await rollbackCurrent(
+      model,
+      reason,
+      {
+        settings,
+        lambda: deps.lambda,
+        records: deps.records,
+        ...(deps.workflow ? { workflow: deps.workflow } : {}),
+      },
+      status,
+    );
     await deps.records.setTags(model, done.version, { [`${TAG}.rolled_back_by`]: alarm });
     return {
       action: 'rolled_back',

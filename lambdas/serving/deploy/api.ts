@@ -32,7 +32,10 @@ function servedModel(model: string, s: DeploymentSettings) {
   }
 }
 
-/** The live alias's versions and weights, and every deployment's `mlops.deployment.*` record. */
+/**
+ * The live alias's versions and weights, and every deployment's `mlops.deployment.*` record,
+ * read after the alias (a rollback writes its record before it moves the alias).
+ */
 export async function deploymentStatus(model: string, d: Omit<DeploymentApiDeps, 'workflow'>) {
   servedModel(model, d.settings);
   const alias = await d.lambda.getAlias(d.settings.alias);
@@ -68,8 +71,10 @@ export async function rollbackCurrent(
   model: string,
   reason: string,
   d: Omit<DeploymentApiDeps, 'workflow'> & { readonly workflow?: Pick<WorkflowStarter, 'stop'> },
+  /** The status the caller decided on (`deploymentStatus`), so the decision and the rollback see one state. */
+  seen?: Awaited<ReturnType<typeof deploymentStatus>>,
 ) {
-  const status = await deploymentStatus(model, d);
+  const status = seen ?? (await deploymentStatus(model, d));
   // The canary under way (the version carrying a weight) if any, else the one the alias points at.
   const records = status.deployments as Record<string, string>[];
   const at = (lambdaVersion: string) =>

@@ -306,13 +306,17 @@ export async function rollback(
   lambda: LambdaControl,
   records: DeploymentRecords,
 ) {
-  await lambda.setAlias(s.alias, state.previousVersion);
+  // The record first, then the alias: whoever reads the alias and then the records (the
+  // severe alarm's action) never sees the weight gone while the record still says canary,
+  // which would make the healthy version look current and roll it back too. A failed alias
+  // move fails this step, and the rollback is retried.
   await records.setTags(state.model, state.version, {
     [`${TAG}.status`]: 'rolled_back',
     [`${TAG}.traffic`]: '0',
     [`${TAG}.rollback_reason`]: reason.slice(0, 4000),
     [`${TAG}.rolled_back_at`]: now(),
   });
+  await lambda.setAlias(s.alias, state.previousVersion);
   return { status: 'rolled_back', reason, state };
 }
 

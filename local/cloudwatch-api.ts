@@ -1,24 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type LocalAlarms, MetricStore, statistic } from './alarms';
+import {
+  AwsServiceError as CloudWatchApiError,
+  parseJsonBody,
+  type RunningAwsService,
+  readRequestBody,
+  sendAnswer,
+  serveAwsApi,
+} from './aws-service-server';
 
-export interface RunningCloudWatchApi {
-  /** What `AWS_ENDPOINT_URL_CLOUDWATCH` is set to. */
-  readonly url: string;
-  readonly server: Server;
-  close(): Promise<void>;
-}
-
-class CloudWatchApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** What `AWS_ENDPOINT_URL_CLOUDWATCH` is set to. */
+export type RunningCloudWatchApi = RunningAwsService;
 
 const TARGET_PREFIX = 'GraniteServiceVersion20100801.';
 /** GetMetricData's own limit on queries per call. */
@@ -116,26 +108,11 @@ export async function startCloudWatchApi(
   alarms: () => LocalAlarms | undefined,
   port = 0,
 ): Promise<RunningCloudWatchApi> {
-  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-      'content-type': 'application/x-amz-json-1.0',
-      'content-length': Buffer.byteLength(text),
-      'x-amzn-requestid': randomUUID(),
-      ...headers,
-    });
-    res.end(text);
-  };
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
+    sendAnswer(res, status, body, { 'content-type': 'application/x-amz-json-1.0', ...headers });
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
     const target = String(req.headers['x-amz-target'] ?? '');
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-    } catch {
-      throw new CloudWatchApiError(400, 'SerializationException', 'Could not parse request body into json');
-    }
+    const body = parseJsonBody(await readRequestBody(req));
     const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
     if (op !== 'GetMetricData') {
       throw new CloudWatchApiError(
@@ -182,34 +159,18 @@ export async function startCloudWatchApi(
       });
     send(res, 200, { MetricDataResults: results, Messages: [] });
   };
-  const server = createServer((req, res) => {
-    route(req, res).catch((err: unknown) => {
-      const e =
-        err instanceof CloudWatchApiError
-          ? err
-          : new CloudWatchApiError(500, 'InternalServiceFault', (err as Error).message);
+  return serveAwsApi(
+    route,
+    (res, e) =>
       // The query-compatible error code header the SDK reads the error's name from.
-      const code = e.type.replace(/Exception$/, '');
       send(
         res,
         e.status,
         { __type: `com.amazonaws.cloudwatch#${e.type}`, message: e.message },
-        { 'x-amzn-query-error': `${code};${e.status < 500 ? 'Sender' : 'Receiver'}` },
-      );
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const { port: bound } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${bound}`,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+        {
+          'x-amzn-query-error': `${e.type.replace(/Exception$/, '')};${e.status < 500 ? 'Sender' : 'Receiver'}`,
+        },
+      ),
+    { port, fault: 'InternalServiceFault' },
+  );
 }

@@ -1,8 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import {
+  AwsServiceError,
+  type RunningAwsService,
+  readRequestBody,
+  sendAnswer,
+  serveAwsApi,
+} from './aws-service-server';
 import { FunctionError, type FunctionHost } from './function-host';
 import { resolveEnvironment } from './resources';
 import type { LocalFunction, LocalPlan, LocalRoute } from './template';
@@ -11,16 +17,7 @@ import type { LocalFunction, LocalPlan, LocalRoute } from './template';
 type JsonObject = Record<string, any>;
 
 /** An error of Lambda's API: its type goes in `x-amzn-ErrorType`, as the SDK reads it. */
-export class LambdaApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = type;
-  }
-}
+export class LambdaApiError extends AwsServiceError {}
 
 interface VersionState {
   readonly version: string;
@@ -426,12 +423,8 @@ function aliasConfiguration(fnName: string, name: string, a: AliasState): Record
   };
 }
 
-export interface RunningLambdaApi {
-  /** What `AWS_ENDPOINT_URL_LAMBDA` is set to. */
-  readonly url: string;
-  readonly server: Server;
-  close(): Promise<void>;
-}
+/** What `AWS_ENDPOINT_URL_LAMBDA` is set to. */
+export type RunningLambdaApi = RunningAwsService;
 
 const PREFIX = '/2015-03-31/functions/';
 
@@ -445,21 +438,11 @@ const PREFIX = '/2015-03-31/functions/';
  * new LambdaClient({ endpoint: api.url }).send(new GetAliasCommand({ FunctionName: 'Fn', Name: 'live' }));
  */
 export async function startLambdaApi(lambda: LocalLambda, port = 0): Promise<RunningLambdaApi> {
-  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    const text = body === undefined ? '' : JSON.stringify(body);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      'x-amzn-requestid': randomUUID(),
-      ...headers,
-    });
-    res.end(text);
-  };
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
+    sendAnswer(res, status, body, { 'content-type': 'application/json', ...headers });
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const raw = (await readRequestBody(req)).toString('utf8');
     if (!url.pathname.startsWith(PREFIX)) {
       throw new LambdaApiError(
         404,
@@ -524,32 +507,15 @@ export async function startLambdaApi(lambda: LocalLambda, port = 0): Promise<Run
     }
     throw new LambdaApiError(404, 'UnknownOperationException', `No operation ${m} ${url.pathname}`);
   };
-  const server = createServer((req, res) => {
-    route(req, res).catch((err) => {
-      const e =
-        err instanceof LambdaApiError ? err : new LambdaApiError(500, 'ServiceException', String(err));
+  return serveAwsApi(
+    route,
+    (res, e) =>
       send(
         res,
         e.status,
         { Type: e.status < 500 ? 'User' : 'Service', message: e.message },
-        {
-          'x-amzn-errortype': e.type,
-        },
-      );
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const { port: bound } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${bound}`,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+        { 'x-amzn-errortype': e.type },
+      ),
+    { port, fault: 'ServiceException' },
+  );
 }

@@ -1,13 +1,19 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { FsObjectStore } from '../lambdas/platform/fs-object-store';
 import { createOnnxScorer, type Scorer } from '../lambdas/serving/inference/session';
 import { kserveResponse, tensorsFromV2 } from '../lambdas/serving/sagemaker/kserve';
+import {
+  AwsServiceError,
+  type RunningAwsService,
+  readRequestBody,
+  sendAnswer,
+  serveAwsApi,
+} from './aws-service-server';
 import { resolveValue } from './resources';
 import type { LocalPlan } from './template';
 
@@ -15,17 +21,7 @@ import type { LocalPlan } from './template';
 type JsonObject = Record<string, any>;
 
 /** An error of SageMaker's APIs: its type goes in `x-amzn-ErrorType` and `__type`, as the SDKs read it. */
-export class SageMakerApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-    readonly extra: JsonObject = {},
-  ) {
-    super(message);
-    this.name = type;
-  }
-}
+export class SageMakerApiError extends AwsServiceError {}
 
 /** An `AWS::SageMaker::Model` (or one CreateModel made): where its model repository is. */
 export interface SageMakerModel {
@@ -718,12 +714,8 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export interface RunningSageMakerApi {
-  /** Both SDK clients point here: `AWS_ENDPOINT_URL_SAGEMAKER` and `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`. */
-  readonly url: string;
-  readonly server: Server;
-  close(): Promise<void>;
-}
+/** Both SDK clients point here: `AWS_ENDPOINT_URL_SAGEMAKER` and `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`. */
+export type RunningSageMakerApi = RunningAwsService;
 
 /**
  * Serves SageMaker's control plane (AWS JSON 1.1, as `@aws-sdk/client-sagemaker` calls it)
@@ -746,18 +738,9 @@ export async function startSageMakerApi(
     status: number,
     body: Uint8Array | string,
     headers: Record<string, string>,
-  ) => {
-    res.writeHead(status, {
-      'content-length': Buffer.byteLength(body),
-      'x-amzn-requestid': randomUUID(),
-      ...headers,
-    });
-    res.end(body);
-  };
+  ) => sendAnswer(res, status, body, headers);
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = new Uint8Array(Buffer.concat(chunks));
+    const body = new Uint8Array(await readRequestBody(req));
     const url = new URL(req.url ?? '/', 'http://localhost');
     await verifySignature(req, url, body, credentials());
     const invoke = /^\/endpoints\/([^/]+)\/invocations$/.exec(url.pathname);
@@ -787,10 +770,9 @@ export async function startSageMakerApi(
       `No operation ${req.method} ${url.pathname}`,
     );
   };
-  const server = createServer((req, res) => {
-    route(req, res).catch((err) => {
-      const e =
-        err instanceof SageMakerApiError ? err : new SageMakerApiError(500, 'InternalFailure', String(err));
+  return serveAwsApi(
+    route,
+    (res, e) =>
       send(
         res,
         e.status,
@@ -799,23 +781,9 @@ export async function startSageMakerApi(
           'content-type': 'application/json',
           'x-amzn-errortype': e.type,
         },
-      );
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const { port: bound } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${bound}`,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+      ),
+    { port, fault: 'InternalFailure' },
+  );
 }
 
 /** Checks an AWS4-HMAC-SHA256 signature for service `sagemaker` against the local keys. */

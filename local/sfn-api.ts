@@ -1,27 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { NotFoundError } from '../lambdas/platform/errors';
+import {
+  parseJsonBody,
+  type RunningAwsService,
+  readRequestBody,
+  AwsServiceError as SfnApiError,
+  sendAnswer,
+  serveAwsApi,
+} from './aws-service-server';
 import type { ExecutionRecord, LocalStepFunctions } from './stepfunctions';
 
-export interface RunningSfnApi {
-  /** What `AWS_ENDPOINT_URL_SFN` is set to. */
-  readonly url: string;
-  readonly server: Server;
-  close(): Promise<void>;
-}
-
-class SfnApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** What `AWS_ENDPOINT_URL_SFN` is set to. */
+export type RunningSfnApi = RunningAwsService;
 
 /** `arn:aws:states:...:stateMachine:<id>` (what the template's Ref resolves to locally) → `<id>`. */
 function machineOf(arn: unknown): string {
@@ -67,26 +60,11 @@ export async function startSfnApi(
   port = 0,
 ): Promise<RunningSfnApi> {
   const running = new Set<Promise<unknown>>();
-  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-      'content-type': 'application/x-amz-json-1.0',
-      'content-length': Buffer.byteLength(text),
-      'x-amzn-requestid': randomUUID(),
-      ...headers,
-    });
-    res.end(text);
-  };
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
+    sendAnswer(res, status, body, { 'content-type': 'application/x-amz-json-1.0', ...headers });
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
     const target = String(req.headers['x-amz-target'] ?? '');
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-    } catch {
-      throw new SfnApiError(400, 'SerializationException', 'Could not parse request body into json');
-    }
+    const body = parseJsonBody(await readRequestBody(req));
     const sfn = stepFunctions();
     if (!sfn) throw new SfnApiError(503, 'ServiceUnavailable', 'the local runtime is starting');
     const op = target.replace(/^AWSStepFunctions\./, '');
@@ -159,31 +137,18 @@ export async function startSfnApi(
     }
     throw new SfnApiError(400, 'UnknownOperationException', `No operation '${target}'`);
   };
-  const server = createServer((req, res) => {
-    route(req, res).catch((err) => {
-      const e =
-        err instanceof SfnApiError
-          ? err
-          : err instanceof NotFoundError
-            ? new SfnApiError(400, 'StateMachineDoesNotExist', (err as Error).message)
-            : new SfnApiError(500, 'InternalFailure', String(err));
-      send(res, e.status, { __type: e.type, message: e.message }, { 'x-amzn-errortype': e.type });
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const { port: bound } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${bound}`,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return serveAwsApi(
+    route,
+    (res, e) => send(res, e.status, { __type: e.type, message: e.message }, { 'x-amzn-errortype': e.type }),
+    {
+      port,
+      fault: 'InternalFailure',
+      classify: (err) =>
+        err instanceof NotFoundError
+          ? new SfnApiError(400, 'StateMachineDoesNotExist', err.message)
+          : undefined,
+    },
+  );
 }
 
 /** The execution's record once `ready` (run() writes it before its first await; a stop, once the engine aborted). */

@@ -4,17 +4,14 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWindow } from '../../lambdas/monitoring/log/log-store';
-import { buildBaselineProfile } from '../../lambdas/monitoring/profile/baseline-profile';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
-import { rowsToDataset } from '../../lambdas/serving/domain/rows';
-import { scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
-import { datasetOf } from '../../lambdas/training/data/dataset';
 import { createRng } from '../../lambdas/training/random';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { scheduledEvent, scheduledFunctions, scheduledTargets } from '../../local/scheduler';
+import { type Row, serveWithProfile } from '../monitoring/support/served-model';
 import { type TinyModel, trainTiny } from '../serving/support';
 import { launchChromium, openPage, screenshot } from './browser';
-import { call, eventually, type Json, registerVersion } from './seed';
+import { call, eventually, type Json } from './seed';
 
 // A served model whose traffic moved on one feature (spend, by one standard deviation) and not
 // on the other (plan); the drift job run twice as its schedule runs it, labels posted and the
@@ -25,8 +22,6 @@ let runtime: LocalRuntime;
 let dataDir: string;
 let browser: Browser;
 let model: TinyModel;
-
-type Row = Record<string, number | string | null>;
 
 /** Rows as the tiny model was trained on (spend ~ N(50, 10), 10% missing; plan uniform), spend moved by `shift`, with a label by the same rule. */
 function rows(n: number, seed: number, shift = 0): { row: Row; label: number }[] {
@@ -40,32 +35,14 @@ function rows(n: number, seed: number, shift = 0): { row: Row; label: number }[]
 }
 
 /** The tiny model registered with the baseline profile training logs, served as Production. */
-async function register(base: string) {
-  const baseline = rows(3000, 1).map((r) => r.row);
-  const ds = rowsToDataset(model.signature, baseline);
-  const predictions = await scoreOnnx(model.onnx, model.signature, ds);
-  const features = model.signature.inputs.map((i) => ({
-    name: i.name,
-    type: (i.type === 'string' ? 'categorical' : 'numeric') as 'numeric' | 'categorical',
-  }));
-  const profile = buildBaselineProfile(
-    datasetOf(Object.fromEntries(features.map((f) => [f.name, ds.columns.get(f.name)!]))),
-    features,
-    predictions,
-    'binary',
+const register = (base: string) =>
+  serveWithProfile(
+    base,
+    MODEL,
+    model,
+    rows(3000, 1).map((r) => r.row),
+    { test_auc: 0.8 },
   );
-  await call(base, 'POST', 'registered-models/create', { name: MODEL });
-  const experiment = (await call(base, 'POST', 'experiments/create', { name: `${MODEL}-training` }))
-    .experiment_id;
-  const version = await registerVersion(base, MODEL, experiment, model, {
-    artifacts: { 'profile/baseline_profile.json': JSON.stringify(profile) },
-    metrics: { test_auc: 0.8 },
-  });
-  await call(base, 'POST', 'model-versions/transition-stage', { name: MODEL, version, stage: 'Production' });
-  await eventually('the model to serve', async () =>
-    (await fetch(`${base}/v2/models/${MODEL}/ready`)).ok ? true : undefined,
-  );
-}
 
 /** Shifted traffic through the predict route, stored by the shipper; returns each request's id and labels. */
 async function serve(base: string) {

@@ -3,17 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWindow } from '../../lambdas/monitoring/log/log-store';
-import { buildBaselineProfile } from '../../lambdas/monitoring/profile/baseline-profile';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
-import { rowsToDataset } from '../../lambdas/serving/domain/rows';
-import { scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
-import { datasetOf } from '../../lambdas/training/data/dataset';
-import { createRng } from '../../lambdas/training/random';
 import { routeEvents } from '../../local/event-rules';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { scheduledTargets } from '../../local/scheduler';
 import type { CfnTemplate } from '../../local/template';
 import { type TinyModel, trainTiny } from '../serving/support';
+import { type Row, serveWithProfile, tinyRows } from './support/served-model';
 
 // The whole path on the local runtime, from the synthesized template: predictions through the
 // API, the predict function's log delivered by its subscription to the shipper (S3 layout),
@@ -23,17 +19,6 @@ const NAME = `drift-${Date.now().toString(36)}`;
 const ROWS = 2000;
 let model: TinyModel;
 let template: CfnTemplate;
-
-type Row = Record<string, number | string | null>;
-
-/** Rows as the tiny model was trained on (spend ~ N(50, 10), 10% missing; plan uniform), spend moved by `shift`. */
-function rows(n: number, seed: number, shift = 0): Row[] {
-  const rng = createRng(seed);
-  return Array.from({ length: n }, () => {
-    const spend = rng.normal() * 10 + 50 + shift;
-    return { spend: rng.next() < 0.1 ? null : spend, plan: ['basic', 'pro', 'team'][rng.int(3)] as string };
-  });
-}
 
 async function call(rt: LocalRuntime, method: string, path: string, body?: unknown) {
   const url = path.startsWith('/') ? `${rt.url}${path}` : `${rt.url}/api/2.0/mlflow/${path}`;
@@ -62,51 +47,7 @@ async function until<T>(
 }
 
 /** Registers the tiny model with its baseline profile (as training logs it) and moves it to Production. */
-async function register(rt: LocalRuntime): Promise<void> {
-  const put = async (uri: string, path: string, body: Uint8Array | string) => {
-    const root = uri.replace(/^mlflow-artifacts:\//, '');
-    const res = await fetch(`${rt.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream' },
-      body,
-    });
-    expect(res.status).toBe(200);
-  };
-  const baseline = rows(5000, 1);
-  const ds = rowsToDataset(model.signature, baseline);
-  const predictions = await scoreOnnx(model.onnx, model.signature, ds);
-  const features = model.signature.inputs.map((i) => ({
-    name: i.name,
-    type: (i.type === 'string' ? 'categorical' : 'numeric') as 'numeric' | 'categorical',
-  }));
-  const profile = buildBaselineProfile(
-    datasetOf(Object.fromEntries(features.map((f) => [f.name, ds.columns.get(f.name)!]))),
-    features,
-    predictions,
-    'binary',
-  );
-  await call(rt, 'POST', 'registered-models/create', { name: NAME });
-  const exp = await call(rt, 'POST', 'experiments/create', { name: `${NAME}-exp` });
-  const run = (await call(rt, 'POST', 'runs/create', { experiment_id: exp.json.experiment_id })).json.run;
-  await put(run.info.artifact_uri, 'model/model.onnx', model.onnx);
-  await put(run.info.artifact_uri, 'model/signature.json', JSON.stringify(model.signature));
-  await put(run.info.artifact_uri, 'model/MLmodel', 'flavors:\n  onnx:\n    data: model.onnx\n');
-  await put(run.info.artifact_uri, 'profile/baseline_profile.json', JSON.stringify(profile));
-  await call(rt, 'POST', 'model-versions/create', {
-    name: NAME,
-    source: `runs:/${run.info.run_id}/model`,
-    run_id: run.info.run_id,
-  });
-  await call(rt, 'POST', 'model-versions/transition-stage', {
-    name: NAME,
-    version: '1',
-    stage: 'Production',
-  });
-  await until(
-    'the model to serve',
-    async () => (await call(rt, 'GET', `/v2/models/${NAME}/ready`)).status === 200,
-  );
-}
+const register = (rt: LocalRuntime) => serveWithProfile(rt.url, NAME, model, tinyRows(5000, 1));
 
 /** Sends traffic through the predict route and waits until the shipper has stored all of it. */
 async function serve(rt: LocalRuntime, traffic: Row[]): Promise<void> {
@@ -186,7 +127,7 @@ describe('unshifted traffic on the local runtime', () => {
   });
 
   it('of the same size as the shifted case raises no alarm and starts no retraining', async () => {
-    await serve(rt, rows(ROWS, 2));
+    await serve(rt, tinyRows(ROWS, 2));
     const lines: string[] = [];
     const stop = routeEvents(rt.plan, dataDir, rt.stepFunctions, (l) => lines.push(l));
     try {
@@ -240,7 +181,7 @@ describe('traffic shifted by one standard deviation on the local runtime, aggreg
   });
 
   it('raises the drift alarms, notifies the alert topic and starts the retraining pipeline once', async () => {
-    await serve(rt, rows(ROWS, 2, 10));
+    await serve(rt, tinyRows(ROWS, 2, 10));
     const lines: string[] = [];
     const stop = routeEvents(rt.plan, dataDir, rt.stepFunctions, (l) => lines.push(l));
     try {

@@ -11,13 +11,8 @@ import {
 } from '../../lambdas/monitoring/api/schemas';
 import { PredictionIndex } from '../../lambdas/monitoring/labels/prediction-index';
 import { readWindow } from '../../lambdas/monitoring/log/log-store';
-import { buildBaselineProfile } from '../../lambdas/monitoring/profile/baseline-profile';
 import { histogramOf } from '../../lambdas/monitoring/report/histogram';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
-import { rowsToDataset } from '../../lambdas/serving/domain/rows';
-import { scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
-import { datasetOf } from '../../lambdas/training/data/dataset';
-import { createRng } from '../../lambdas/training/random';
 import { LocalAlarms } from '../../local/alarms';
 import { startCloudWatchApi } from '../../local/cloudwatch-api';
 import { localDynamoClients } from '../../local/engines/dynamodb';
@@ -25,17 +20,7 @@ import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { scheduledTargets } from '../../local/scheduler';
 import { readTemplate } from '../../local/template';
 import { type TinyModel, trainTiny } from '../serving/support';
-
-type Row = Record<string, number | string | null>;
-
-/** Rows as the tiny model was trained on (spend ~ N(50, 10), 10% missing; plan uniform), spend moved by `shift`. */
-function rows(n: number, seed: number, shift = 0): Row[] {
-  const rng = createRng(seed);
-  return Array.from({ length: n }, () => {
-    const spend = rng.normal() * 10 + 50 + shift;
-    return { spend: rng.next() < 0.1 ? null : spend, plan: ['basic', 'pro', 'team'][rng.int(3)] as string };
-  });
-}
+import { serveWithProfile, tinyRows } from './support/served-model';
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -182,47 +167,6 @@ describe('the monitoring read routes on the local runtime', () => {
     return { status: res.status, json: (text ? JSON.parse(text) : {}) as any };
   }
 
-  /** Registers the tiny model with its baseline profile (as training logs it) in Production. */
-  async function register(): Promise<void> {
-    const put = async (uri: string, path: string, body: Uint8Array | string) => {
-      const root = uri.replace(/^mlflow-artifacts:\//, '');
-      const res = await fetch(`${rt.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/octet-stream' },
-        body,
-      });
-      expect(res.status).toBe(200);
-    };
-    const ds = rowsToDataset(model.signature, rows(5000, 1));
-    const predictions = await scoreOnnx(model.onnx, model.signature, ds);
-    const features = model.signature.inputs.map((i) => ({
-      name: i.name,
-      type: (i.type === 'string' ? 'categorical' : 'numeric') as 'numeric' | 'categorical',
-    }));
-    const profile = buildBaselineProfile(
-      datasetOf(Object.fromEntries(features.map((f) => [f.name, ds.columns.get(f.name)!]))),
-      features,
-      predictions,
-      'binary',
-    );
-    await call('POST', 'registered-models/create', { name: NAME });
-    const exp = await call('POST', 'experiments/create', { name: `${NAME}-exp` });
-    const run = (await call('POST', 'runs/create', { experiment_id: exp.json.experiment_id })).json.run;
-    await put(run.info.artifact_uri, 'model/model.onnx', model.onnx);
-    await put(run.info.artifact_uri, 'model/signature.json', JSON.stringify(model.signature));
-    await put(run.info.artifact_uri, 'model/MLmodel', 'flavors:\n  onnx:\n    data: model.onnx\n');
-    await put(run.info.artifact_uri, 'profile/baseline_profile.json', JSON.stringify(profile));
-    await call('POST', 'model-versions/create', {
-      name: NAME,
-      source: `runs:/${run.info.run_id}/model`,
-      run_id: run.info.run_id,
-    });
-    await call('POST', 'model-versions/transition-stage', { name: NAME, version: '1', stage: 'Production' });
-    await until('the model to serve', async () =>
-      (await call('GET', `/v2/models/${NAME}/ready`)).status === 200 ? true : undefined,
-    );
-  }
-
   beforeAll(async () => {
     model = trainTiny('gbdt', 5);
     dataDir = mkdtempSync(join(tmpdir(), 'mlops-mon-api-'));
@@ -232,9 +176,9 @@ describe('the monitoring read routes on the local runtime', () => {
       inMemory: true,
       config: { serving: { modelName: NAME } },
     });
-    await register();
+    await serveWithProfile(rt.url, NAME, model, tinyRows(5000, 1));
     // Traffic shifted by 1.5 standard deviations on spend, in four requests of 500 rows.
-    const traffic = rows(ROWS, 2, 15);
+    const traffic = tinyRows(ROWS, 2, 15);
     for (let from = 0; from < ROWS; from += 500) {
       const res = await call('POST', `/v1/models/${NAME}/predict`, {
         instances: traffic.slice(from, from + 500),

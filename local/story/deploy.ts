@@ -56,6 +56,10 @@ export async function deployThroughCanary(
     ),
   );
   ctx.say(`  answers while it ran: ${tally(served)}`);
+  if (ctx.facts.production.length === 0 && served.some((s) => s.status === 404))
+    ctx.say(
+      `  (the 404s: before a first version is in Production, the share of traffic not yet on v${version} reaches the template's own version, which has no model to serve)`,
+    );
   ctx.facts.deployments.push({
     version,
     status: record.status,

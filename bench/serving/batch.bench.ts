@@ -6,7 +6,7 @@ import { literal } from '../../lambdas/features/offline/render-sql';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
 import { scoreFile } from '../../lambdas/serving/batch/score-file';
 import { loadServedModel } from '../../lambdas/serving/domain/served-model';
-import { createOnnxScorer } from '../../lambdas/serving/inference/session';
+import { createBatchScorer } from '../../lambdas/serving/inference/worker-scorer';
 import type { ModelVersion } from '../../lambdas/tracking/domain/model';
 import { type BenchMeasurement, type Benchmark, peakRssMiB } from '../harness';
 import { servingFixture } from './fixture';
@@ -24,7 +24,9 @@ function median(xs: number[]): number {
  * Batch scoring rows per second locally: `scoreFile` on a Parquet file (read in batches by
  * DuckDB, feeds built from the signature, one session.run per 10,000 rows, predictions and
  * keys written to Parquet, written aside and renamed) against a bare loop of session.run
- * over the same batches, already in memory as tensors (no reading, no writing). Runs
+ * over the same batches, already in memory as tensors (no reading, no writing). `scoreFile`
+ * loads the model as the batch CLI and Lambda do (`createBatchScorer`: a session per worker
+ * thread when the process has more than one core); the bare loop keeps one session. Runs
  * alternate; each side's median is reported, with each side's CPU time (the whole process)
  * as extras. Goal: at least 0.8 of the bare loop.
  */
@@ -54,7 +56,8 @@ export default (async (ctx) => {
       runs: { getRun: async () => undefined },
       store,
       bucket: 'artifacts',
-      createScorer: createOnnxScorer,
+      // What the batch CLI and Lambda load models with: worker threads when there are cores.
+      createScorer: (bytes) => createBatchScorer(bytes),
       variant: 'bench',
     },
     { name: 'bench', version: '1' },
@@ -133,6 +136,8 @@ export default (async (ctx) => {
     extra: {
       rows,
       batch: BATCH,
+      // Worker threads scoring for `scoreFile` (1: the model runs on the calling thread).
+      workers: model.scorer.parallelism ?? 1,
       oursMedianMs: Math.round(median(oursMs)),
       bareMedianMs: Math.round(median(bareMs)),
       // CPU of the whole process (DuckDB's and onnxruntime's threads included): on a loaded

@@ -14,7 +14,7 @@ import { FsObjectStore } from '../../platform/fs-object-store';
 import { createMlflowClient } from '../../tracking/client/mlflow-client';
 import { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
 import { createDynamoTrackingStore } from '../../tracking/store/dynamo-tracking-store';
-import { createOnnxScorer } from '../inference/session';
+import { createBatchScorer } from '../inference/worker-scorer';
 import {
   type BatchScoreDeps,
   type BatchScoreRequest,
@@ -46,7 +46,7 @@ export function localBatchDeps(
       runs: createDynamoTrackingStore(doc, TABLE),
       store,
       bucket: ARTIFACTS,
-      createScorer: createOnnxScorer,
+      createScorer: (bytes) => createBatchScorer(bytes),
     },
     engine,
     features: {

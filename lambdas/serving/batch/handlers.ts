@@ -4,7 +4,7 @@ import { awsClients } from '../../platform/aws-clients';
 import { httpApi } from '../../platform/http/router';
 import { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
 import { createDynamoTrackingStore } from '../../tracking/store/dynamo-tracking-store';
-import { createOnnxScorer } from '../inference/session';
+import { createBatchScorer } from '../inference/worker-scorer';
 import { type BatchExecution, batchScoringBindings } from './api';
 import {
   type BatchPlan,
@@ -31,7 +31,7 @@ export const deps: BatchWorkflowDeps = {
     runs: createDynamoTrackingStore(clients.dynamodb, TABLE),
     store: clients.objectStore,
     bucket: ARTIFACTS_BUCKET,
-    createScorer: createOnnxScorer,
+    createScorer: (bytes) => createBatchScorer(bytes),
   },
   store: clients.objectStore,
   workBucket: ARTIFACTS_BUCKET,

@@ -19,7 +19,7 @@ import { assertUniqueColumns, fileFormat, readCsvHeader } from '../../features/o
 import { literal, q } from '../../features/offline/render-sql';
 import { InvalidParameterError, MlopsError } from '../../platform/errors';
 import type { Column } from '../../training/data/dataset';
-import { scoreFeeds } from '../domain/predict';
+import { type Scored, scoreFeeds } from '../domain/predict';
 import type { ServedModel } from '../domain/served-model';
 import { buildFeeds, primaryOutput } from '../inference/score-onnx';
 import type { ModelSignature, SignatureInput } from '../inference/signature';
@@ -180,8 +180,7 @@ interface ReadBatch {
  * Whether the model takes one 2-D float or double tensor of numeric inputs: then the query
  * reads the features as one `DOUBLE[d]` array per row, built by DuckDB on its own threads
  * while the model runs, whose values are already the tensor's row-major layout: a chunk is
- * one copy on this thread, which the model's `run` holds (onnxruntime-node runs on the
- * calling thread), with no per-column arrays and no transpose.
+ * one copy on this thread, with no per-column arrays and no transpose.
  */
 function packedInput(sig: ModelSignature): 'float' | 'double' | undefined {
   const t = sig.tensorInput?.elementType;
@@ -304,18 +303,21 @@ class BatchReader {
     const inputs = this.sig.inputs;
     const d = inputs.length;
     const values = packed.subarray(0, n * d);
-    for (let j = 0; j < d; j++) {
-      if (inputs[j]?.nullable) continue;
-      for (let k = j; k < values.length; k += d) {
-        if (Number.isNaN(values[k])) {
-          const columns = new Map<string, Column>(
-            inputs.map((input, c) => [
-              input.name,
-              Float64Array.from({ length: n }, (_, i) => values[i * d + c] as number),
-            ]),
-          );
-          buildFeeds(this.sig, { rowCount: n, columns });
-        }
+    const refused = inputs.map((i) => !i.nullable);
+    if (refused.some(Boolean)) {
+      // One pass in memory order, not one strided pass per column.
+      for (let k = 0; k < values.length; k++) {
+        const v = values[k] as number;
+        // biome-ignore lint/suspicious/noSelfCompare: the cheapest NaN test in the hot loop
+        if (v === v || !refused[k % d]) continue;
+        const columns = new Map<string, Column>(
+          inputs.map((input, c) => [
+            input.name,
+            Float64Array.from({ length: n }, (_, i) => values[i * d + c] as number),
+          ]),
+        );
+        buildFeeds(this.sig, { rowCount: n, columns });
+        break;
       }
     }
     const name = (this.sig.tensorInput as { name: string }).name;
@@ -502,7 +504,8 @@ class PredictionTable {
 /**
  * Scores a CSV or Parquet file with a loaded model, in batches (one model call per batch of
  * `batchSize` rows), streaming: the input is read a batch at a time while the model scores
- * the previous one; predictions (a few numbers a row) go to a DuckDB table, which spills to
+ * the previous one (with a scorer on worker threads, `parallelism` batches at once, answers
+ * taken in input order); predictions (a few numbers a row) go to a DuckDB table, which spills to
  * disk past DuckDB's memory limit, so memory holds a few batches of features whatever the
  * file's size. The output has the key columns (or `row_number`),
  * `prediction` (the value online predict returns) and every signature output (a `[N, K]`
@@ -549,18 +552,38 @@ export async function scoreFile(
     );
     const reader = new BatchReader(result, model.signature, size);
     const read = () => reading(`cannot read input '${o.input}'`, () => reader.next());
+    // A scorer on worker threads takes several batches at once: this thread keeps one more
+    // in flight than it has workers, so a worker finds its next batch queued while this
+    // thread reads ahead and appends the answered ones, strictly in input order. A session
+    // on this thread holds it while it runs: one at a time.
+    const workers = model.scorer.parallelism ?? 1;
+    const ahead = workers > 1 ? workers + 1 : 1;
+    const inFlight: { rows: number; scored: Promise<Scored> }[] = [];
     let columns: OutputColumn[] | undefined;
     let rows = 0;
     let batches = 0;
     let next = read();
-    for (let batch = await next; batch; batch = await next) {
-      // Read the next batch while the model scores this one.
-      next = read();
-      next.catch(() => undefined);
-      const scored = await scoreFeeds(model, batch.feeds, batch.rows);
-      const s: ScoredBatch = { first: (range?.offset ?? 0) + rows, ...scored };
+    let ended = false;
+    for (;;) {
+      while (!ended && inFlight.length < ahead) {
+        const batch = await next;
+        if (!batch) {
+          ended = true;
+          break;
+        }
+        // Read the next batch while the model scores this one.
+        next = read();
+        next.catch(() => undefined);
+        const scored = scoreFeeds(model, batch.feeds, batch.rows);
+        // Awaited in order below; a later batch's failure must not go unhandled meanwhile.
+        scored.catch(() => undefined);
+        inFlight.push({ rows: batch.rows, scored });
+      }
+      const head = inFlight.shift();
+      if (!head) break;
+      const s: ScoredBatch = { first: (range?.offset ?? 0) + rows, ...(await head.scored) };
       if (!columns) {
-        columns = outputColumns(model, s, batch.rows, keys);
+        columns = outputColumns(model, s, head.rows, keys);
         const clash = columns.find((c) => keys.includes(c.name));
         if (clash)
           throw new InvalidParameterError(
@@ -569,8 +592,8 @@ export async function scoreFile(
         writer = new PredictionTable(writerConnection.connection, columns);
         await writer.open();
       }
-      await (writer as PredictionTable).append(s, batch.rows);
-      rows += batch.rows;
+      await (writer as PredictionTable).append(s, head.rows);
+      rows += head.rows;
       batches += 1;
       o.progress?.({ rows, total, elapsedMs: performance.now() - started });
     }

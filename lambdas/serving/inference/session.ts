@@ -9,6 +9,11 @@ import { type OnnxValueInfo, valueInfo } from './inspect';
 export interface Scorer {
   readonly inputs: readonly OnnxValueInfo[];
   readonly outputs: readonly OnnxValueInfo[];
+  /**
+   * Runs it scores at once (worker threads): a caller with many batches keeps at least this
+   * many in flight. @default 1, a session on the calling thread, which blocks it while it runs
+   */
+  readonly parallelism?: number;
   /** Runs the model once on the feeds and fetches the named outputs. */
   run(feeds: Record<string, Tensor>, outputs: readonly string[]): Promise<Record<string, Tensor>>;
   release(): Promise<void>;

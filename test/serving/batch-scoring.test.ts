@@ -17,10 +17,8 @@ import { scoreOnnx } from '../../lambdas/serving/inference/score-onnx';
 import type { ModelSignature } from '../../lambdas/serving/inference/signature';
 import { datasetOf } from '../../lambdas/training/data/dataset';
 import { createRng } from '../../lambdas/training/random';
-import { builtInSignature, fitModel } from '../../lambdas/training/trained-model';
-import { prepareTraining } from '../../lambdas/training/trial/prepare';
 import { startLocalRuntime } from '../../local/runtime';
-import { byoModel, type TinyModel, trainTiny } from './support';
+import { byoModel, type TinyModel, trainOnnx, trainTiny } from './support';
 
 const NAME = `batch-${Date.now().toString(36)}`;
 const FEATURED = `${NAME}-fs`;
@@ -328,23 +326,11 @@ describe('batch scoring on the local runtime', () => {
     const y = Float64Array.from(amount, (a, i) =>
       (Number.isNaN(a) ? 5 : a) + (tier[i] === 'gold' ? 8 : 0) > 12 ? 1 : 0,
     );
-    const prep = prepareTraining({
-      dataset: datasetOf({ amount, tier, t: Float64Array.from({ length: n }, (_, i) => i), y }),
-      label: 'y',
-      algorithm: 'logistic',
-      timeColumn: 't',
-    });
-    const trained = fitModel(
-      prep.parsed,
-      prep.task,
-      prep.features,
-      prep.train.X,
-      prep.train.y,
-      undefined,
-      () => {},
+    const { onnx, signature } = trainOnnx(
+      datasetOf({ amount, tier, t: Float64Array.from({ length: n }, (_, i) => i), y }),
+      'logistic',
     );
-    const signature = builtInSignature(prep.features, prep.task);
-    await register(FEATURED, trained.exportOnnx(), signature);
+    await register(FEATURED, onnx, signature);
 
     const entityRows = join(fixtures, 'entity-rows.csv');
     const output = join(work, 'featured.csv');
@@ -370,7 +356,7 @@ describe('batch scoring on the local runtime', () => {
     );
     const joined = await rowsOf(ts);
     const expected = await scoreOnnx(
-      trained.exportOnnx(),
+      onnx,
       signature,
       rowsToDataset(
         signature,
@@ -394,23 +380,10 @@ function numericModel(): { onnx: Uint8Array; signature: ModelSignature } {
   const y = Float64Array.from(gappy, (g, i) =>
     (Number.isNaN(g) ? 1 : g) + (whole[i] as number) > 0 ? 1 : 0,
   );
-  const prep = prepareTraining({
-    dataset: datasetOf({ gappy, whole, t: Float64Array.from({ length: n }, (_, i) => i), y }),
-    label: 'y',
-    algorithm: 'gbdt',
-    timeColumn: 't',
-    options: { maxIterations: 15, earlyStopping: 'false' },
+  return trainOnnx(datasetOf({ gappy, whole, t: Float64Array.from({ length: n }, (_, i) => i), y }), 'gbdt', {
+    maxIterations: 15,
+    earlyStopping: 'false',
   });
-  const trained = fitModel(
-    prep.parsed,
-    prep.task,
-    prep.features,
-    prep.train.X,
-    prep.train.y,
-    undefined,
-    () => {},
-  );
-  return { onnx: trained.exportOnnx(), signature: builtInSignature(prep.features, prep.task) };
 }
 
 /** onnxruntime on the rows through the online path's feeds, a request's worth of rows at a time. */

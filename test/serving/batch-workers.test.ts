@@ -16,9 +16,7 @@ import type { ModelSignature } from '../../lambdas/serving/inference/signature';
 import { createBatchScorer, createWorkerScorer } from '../../lambdas/serving/inference/worker-scorer';
 import { datasetOf } from '../../lambdas/training/data/dataset';
 import { createRng } from '../../lambdas/training/random';
-import { builtInSignature, fitModel } from '../../lambdas/training/trained-model';
-import { prepareTraining } from '../../lambdas/training/trial/prepare';
-import { trainTiny } from './support';
+import { trainOnnx, trainTiny } from './support';
 
 /** A GBDT over three numbers, `a` trained with gaps (nullable): its features are read packed, one array per row. */
 function numericModel(): { onnx: Uint8Array; signature: ModelSignature } {
@@ -30,23 +28,10 @@ function numericModel(): { onnx: Uint8Array; signature: ModelSignature } {
   const y = Float64Array.from(a, (v, i) =>
     (Number.isNaN(v) ? 0.5 : v) + (b[i] as number) - 0.5 * (c[i] as number) > 0 ? 1 : 0,
   );
-  const prep = prepareTraining({
-    dataset: datasetOf({ a, b, c, t: Float64Array.from({ length: n }, (_, i) => i), y }),
-    label: 'y',
-    algorithm: 'gbdt',
-    timeColumn: 't',
-    options: { maxIterations: 20, earlyStopping: 'false' },
+  return trainOnnx(datasetOf({ a, b, c, t: Float64Array.from({ length: n }, (_, i) => i), y }), 'gbdt', {
+    maxIterations: 20,
+    earlyStopping: 'false',
   });
-  const trained = fitModel(
-    prep.parsed,
-    prep.task,
-    prep.features,
-    prep.train.X,
-    prep.train.y,
-    undefined,
-    () => {},
-  );
-  return { onnx: trained.exportOnnx(), signature: builtInSignature(prep.features, prep.task) };
 }
 
 function served(m: { signature: ModelSignature }, scorer: Scorer): ServedModel {

@@ -6,7 +6,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { afterAll, beforeAll } from 'vitest';
 import type { ModelSignature } from '../../lambdas/serving/inference/signature';
 import type { DynamoRegistryStore } from '../../lambdas/tracking/store/dynamo-registry-store';
-import { datasetOf } from '../../lambdas/training/data/dataset';
+import { type Dataset, datasetOf } from '../../lambdas/training/data/dataset';
 import { createRng } from '../../lambdas/training/random';
 import { builtInSignature, fitModel } from '../../lambdas/training/trained-model';
 import { prepareTraining } from '../../lambdas/training/trial/prepare';
@@ -18,6 +18,34 @@ export interface TinyModel {
   readonly signature: ModelSignature;
   /** Rows to score, as JSON records of the signature's features (gaps included). */
   readonly rows: Record<string, number | string | null>[];
+}
+
+/**
+ * Trains a built-in model on `dataset` (label `y`, time column `t`, every other column a
+ * feature) as a training run does, and returns its ONNX export and signature.
+ */
+export function trainOnnx(
+  dataset: Dataset,
+  algorithm: 'gbdt' | 'logistic',
+  options?: Record<string, string | number>,
+): { onnx: Uint8Array; signature: ModelSignature } {
+  const prep = prepareTraining({
+    dataset,
+    label: 'y',
+    algorithm,
+    timeColumn: 't',
+    ...(options ? { options } : {}),
+  });
+  const model = fitModel(
+    prep.parsed,
+    prep.task,
+    prep.features,
+    prep.train.X,
+    prep.train.y,
+    undefined,
+    () => {},
+  );
+  return { onnx: model.exportOnnx(), signature: builtInSignature(prep.features, prep.task) };
 }
 
 /**
@@ -37,24 +65,11 @@ export function trainTiny(algorithm: 'gbdt' | 'logistic', seed = 7): TinyModel {
     plan.push(p);
     y[i] = rng.next() < 1 / (1 + Math.exp(-(0.2 * (s - 50) + (p === 'pro' ? 1.5 : -0.5)))) ? 1 : 0;
   }
-  const dataset = datasetOf({ spend, plan, t: Float64Array.from({ length: n }, (_, i) => i), y });
-  const prep = prepareTraining({
-    dataset,
-    label: 'y',
+  const { onnx, signature } = trainOnnx(
+    datasetOf({ spend, plan, t: Float64Array.from({ length: n }, (_, i) => i), y }),
     algorithm,
-    timeColumn: 't',
-    ...(algorithm === 'gbdt' ? { options: { maxIterations: 20, earlyStopping: 'false' } } : {}),
-  });
-  const model = fitModel(
-    prep.parsed,
-    prep.task,
-    prep.features,
-    prep.train.X,
-    prep.train.y,
-    undefined,
-    () => {},
+    algorithm === 'gbdt' ? { maxIterations: 20, earlyStopping: 'false' } : undefined,
   );
-  const signature = builtInSignature(prep.features, prep.task);
   const rows = [
     { spend: 35, plan: 'basic' },
     { spend: 62.5, plan: 'pro' },
@@ -66,7 +81,7 @@ export function trainTiny(algorithm: 'gbdt' | 'logistic', seed = 7): TinyModel {
       signature.inputs.map((i) => [i.name, (r as Record<string, number | string | null>)[i.name] ?? null]),
     ),
   );
-  return { onnx: model.exportOnnx(), signature, rows };
+  return { onnx, signature, rows };
 }
 
 /** A bring-your-own model: a scikit-learn-style linear classifier over one packed float tensor. */

@@ -9,7 +9,7 @@ import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { scheduledTargets } from '../../local/scheduler';
 import type { CfnTemplate } from '../../local/template';
 import { type TinyModel, trainTiny } from '../serving/support';
-import { type Row, serveWithProfile, tinyRows } from './support/served-model';
+import { apiCall, type Row, serveWithProfile, tinyRows } from './support/served-model';
 
 // The whole path on the local runtime, from the synthesized template: predictions through the
 // API, the predict function's log delivered by its subscription to the shipper (S3 layout),
@@ -20,17 +20,8 @@ const ROWS = 2000;
 let model: TinyModel;
 let template: CfnTemplate;
 
-async function call(rt: LocalRuntime, method: string, path: string, body?: unknown) {
-  const url = path.startsWith('/') ? `${rt.url}${path}` : `${rt.url}/api/2.0/mlflow/${path}`;
-  const res = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field
-  return { status: res.status, json: (text ? JSON.parse(text) : {}) as any };
-}
+const call = (rt: LocalRuntime, method: string, path: string, body?: unknown) =>
+  apiCall(rt.url, method, path, body);
 
 async function until<T>(
   what: string,

@@ -20,7 +20,7 @@ import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { scheduledTargets } from '../../local/scheduler';
 import { readTemplate } from '../../local/template';
 import { type TinyModel, trainTiny } from '../serving/support';
-import { serveWithProfile, tinyRows } from './support/served-model';
+import { apiCall, serveWithProfile, tinyRows } from './support/served-model';
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -155,17 +155,7 @@ describe('the monitoring read routes on the local runtime', () => {
   let model: TinyModel;
   const answers: { request_id: string; predictions: number[] }[] = [];
 
-  async function call(method: string, path: string, body?: unknown) {
-    const url = path.startsWith('/') ? `${rt.url}${path}` : `${rt.url}/api/2.0/mlflow/${path}`;
-    const res = await fetch(url, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field
-    return { status: res.status, json: (text ? JSON.parse(text) : {}) as any };
-  }
+  const call = (method: string, path: string, body?: unknown) => apiCall(rt.url, method, path, body);
 
   beforeAll(async () => {
     model = trainTiny('gbdt', 5);

@@ -14,6 +14,19 @@ import type { TinyModel } from '../../serving/support';
 
 export type Row = Record<string, number | string | null>;
 
+/** Calls the platform's API (a `/...` path, or an MLflow path) and returns the status with the body, whatever the status. */
+export async function apiCall(base: string, method: string, path: string, body?: unknown) {
+  const url = path.startsWith('/') ? `${base}${path}` : `${base}/api/2.0/mlflow/${path}`;
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field
+  return { status: res.status, json: (text ? JSON.parse(text) : {}) as any };
+}
+
 /** Rows as the tiny model was trained on (spend ~ N(50, 10), 10% missing; plan uniform), spend moved by `shift`. */
 export function tinyRows(n: number, seed: number, shift = 0): Row[] {
   const rng = createRng(seed);

@@ -56,6 +56,18 @@ export async function openPage(browser: Browser): Promise<{ page: Page; errors: 
   return { page, errors };
 }
 
+/** Opens `url` (a console route) in a new recording page and waits for `ready` to show. */
+export async function visitPage(
+  browser: Browser,
+  url: string,
+  ready: string,
+): Promise<{ page: Page; errors: string[] }> {
+  const opened = await openPage(browser);
+  await opened.page.goto(url);
+  await opened.page.waitForSelector(ready, { timeout: 60_000 });
+  return opened;
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });

@@ -10,7 +10,7 @@ import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { scheduledEvent, scheduledFunctions, scheduledTargets } from '../../local/scheduler';
 import { type Row, serveWithProfile } from '../monitoring/support/served-model';
 import { type TinyModel, trainTiny } from '../serving/support';
-import { launchChromium, openPage, screenshot } from './browser';
+import { launchChromium, screenshot, visitPage } from './browser';
 import { call, eventually, type Json } from './seed';
 
 // A served model whose traffic moved on one feature (spend, by one standard deviation) and not
@@ -119,12 +119,8 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function visit(hash: string, ready: string): Promise<{ page: Page; errors: string[] }> {
-  const opened = await openPage(browser);
-  await opened.page.goto(`${runtime.consoleUrl}${hash}`);
-  await opened.page.waitForSelector(ready, { timeout: 60_000 });
-  return opened;
-}
+/** Opens a console route and waits for `ready` to show; returns the errors seen on the way. */
+const visit = (hash: string, ready: string) => visitPage(browser, `${runtime.consoleUrl}${hash}`, ready);
 
 /** Canvases uPlot drew under `selector` (one per chart). */
 const canvases = (page: Page, selector: string) => page.$$eval(`${selector} canvas`, (cs) => cs.length);

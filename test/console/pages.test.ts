@@ -1,14 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeRegistry } from '../../lambdas/features/definitions/feature-registry-store';
 import { buildRepo } from '../../lambdas/features/definitions/repo';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { trainTiny } from '../serving/support';
-import { launchChromium, openPage, screenshot, waitForRows } from './browser';
+import { launchChromium, screenshot, visitPage, waitForRows } from './browser';
 import {
   call,
   eventually,
@@ -181,12 +181,7 @@ afterAll(async () => {
 });
 
 /** Opens a console route and waits for `ready` to show; returns the errors seen on the way. */
-async function visit(hash: string, ready: string): Promise<{ page: Page; errors: string[] }> {
-  const opened = await openPage(browser);
-  await opened.page.goto(`${runtime.consoleUrl}${hash}`);
-  await opened.page.waitForSelector(ready, { timeout: 60_000 });
-  return opened;
-}
+const visit = (hash: string, ready: string) => visitPage(browser, `${runtime.consoleUrl}${hash}`, ready);
 
 describe('the console served by the local runtime', () => {
   it('is at /console with a config.json that points at this API', async () => {

@@ -22,7 +22,7 @@ export interface DynamoOnlineTableOptions {
 }
 
 const SK = 'v';
-const VERSION_ATTRS = ['pk', 'ets', 'cts', 'asof', 'rev'];
+const VERSION_ATTRS = ['ets', 'cts', 'asof', 'rev'];
 const NEWER =
   'attribute_not_exists(pk) OR ets < :e OR (ets = :e AND cts < :c) OR (ets = :e AND cts = :c AND asof < :a)';
 
@@ -74,7 +74,7 @@ export class DynamoOnlineItems implements OnlineItems {
   }
 
   async getVersions(pks: readonly string[]): Promise<Map<string, ItemVersion & { rev?: string }>> {
-    const items = await this.getItems(pks, []);
+    const items = await this.getItems(pks, VERSION_ATTRS);
     const out = new Map<string, ItemVersion & { rev?: string }>();
     for (const [pk, item] of items) out.set(pk, versionOf(item));
     return out;
@@ -161,7 +161,9 @@ const projections = new WeakMap<readonly string[], Projection>();
 function projectionOf(attributes: readonly string[]): Projection {
   let p = projections.get(attributes);
   if (!p) {
-    const names = [...new Set([...VERSION_ATTRS, ...attributes])];
+    // Only what the caller reads (and the key): every attribute returned costs the table's
+    // response, the SDK's parse and ours on serving's path.
+    const names = [...new Set(['pk', ...attributes])];
     p = {
       ProjectionExpression: names.map((_, i) => `#a${i}`).join(', '),
       ExpressionAttributeNames: Object.fromEntries(names.map((n, i) => [`#a${i}`, n])),

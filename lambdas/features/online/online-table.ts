@@ -56,7 +56,7 @@ export type OnlineTable = OnlineItems & MaterializationStates;
 
 /** Feature items: latest values per entity key, with their versions. */
 export interface OnlineItems {
-  /** Items by pk, reading only `attributes` (plus the version), or all; missing keys are absent. */
+  /** Items by pk, reading only `attributes` (and `pk`), or all; missing keys are absent. */
   getItems(
     pks: readonly string[],
     attributes: readonly string[] | 'all',

@@ -59,7 +59,7 @@ export async function getOnlineFeatures(
   deps: OnlineDeps,
   req: OnlineFeaturesRequest,
 ): Promise<OnlineFeaturesResponse> {
-  const { selection, attrsOf, visible, joinKeys } = planFor(deps.repo, req);
+  const { selection, attrsOf, visible, joinKeys, served: servedFeatures } = planFor(deps.repo, req);
   const rows = checkEntities(deps, selection, req.entities);
   const now = (deps.now?.() ?? new Date()).getTime() * 1000;
 
@@ -82,22 +82,17 @@ export async function getOnlineFeatures(
     }),
   );
 
-  const columns = new Map<
-    string,
-    { values: unknown[]; statuses: FeatureStatus[]; event_timestamps: (string | null)[] }
-  >();
+  const columns = new Map<string, OutputColumn>();
   for (const f of selection.features)
     columns.set(f.output, { values: [], statuses: [], event_timestamps: [] });
-  // Per cell only lookups by position: items aligned with rows, one ISO text per event time.
-  const itemsOf = new Map<ResolvedView, (Record<string, unknown> | undefined)[]>();
-  for (const [view, items] of byView)
-    itemsOf.set(
-      view,
-      (keysOf.get(view) ?? []).map((k) => items.get(k)),
-    );
-  const served = selection.features.flatMap((f) =>
-    f.kind === 'onDemand' ? [] : [{ f, col: columns.get(f.output), items: itemsOf.get(f.view) ?? [] }],
-  );
+  const served = servedFeatures.map((s) => {
+    const items = byView.get(s.f.view);
+    return {
+      s,
+      col: columns.get(s.f.output) as OutputColumn,
+      items: keysOf.get(s.f.view)?.map((k) => items?.get(k)) ?? [],
+    };
+  });
   const isoCache = new Map<number, string>();
   const iso = (micros: number): string => {
     let text = isoCache.get(micros);
@@ -109,20 +104,18 @@ export async function getOnlineFeatures(
   };
   const onDemand = selection.onDemandViews.length > 0;
   for (let j = 0; j < rows; j++) {
-    const row: Record<string, unknown> = {};
-    for (const { f, col, items } of served) {
-      const cell = serveCell(f, items[j], now, iso);
-      col?.values.push(cell.value);
-      col?.statuses.push(cell.status);
-      col?.event_timestamps.push(cell.eventTimestamp);
-      if (onDemand) {
+    const row: Record<string, unknown> | undefined = onDemand ? {} : undefined;
+    for (const { s, col, items } of served) {
+      const value = serveCell(s, items[j], now, iso, col);
+      if (row) {
+        const f = s.f;
         row[f.output] =
-          f.kind === 'feature' && f.type === 'timestamp' && typeof cell.value === 'string'
-            ? new Date(cell.value)
-            : cell.value;
+          f.kind === 'feature' && f.type === 'timestamp' && typeof value === 'string'
+            ? new Date(value)
+            : value;
       }
     }
-    if (onDemand) {
+    if (row) {
       const od = computeOnDemandRow(
         deps.repo,
         selection,
@@ -150,9 +143,19 @@ export async function getOnlineFeatures(
   };
 }
 
+type OutputColumn = { values: unknown[]; statuses: FeatureStatus[]; event_timestamps: (string | null)[] };
+
+/** A stored feature (not on-demand) and the item attribute holding it. */
+interface ServedFeature {
+  readonly f: Exclude<SelectedFeature, { kind: 'onDemand' }>;
+  readonly attr: string;
+}
+
 /** What a request shape reads and returns; depends only on the repo and the requested names. */
 interface ReadPlan {
   readonly selection: FeatureSelection;
+  /** The stored features in request order, each with its attribute. */
+  readonly served: readonly ServedFeature[];
   readonly attrsOf: ReadonlyMap<ResolvedView, readonly string[]>;
   readonly visible: readonly SelectedFeature[];
   readonly joinKeys: readonly string[];
@@ -182,8 +185,12 @@ function planFor(repo: FeatureRepo, req: OnlineFeaturesRequest): ReadPlan {
     const attrs = new Set<string>();
     for (const f of selection.features) {
       if (f.kind === 'onDemand' || f.view !== view) continue;
-      if (f.kind === 'feature') attrs.add(featureAttr(f.name));
-      else if (f.kind === 'aggregation') {
+      // The version attribute each kind's event timestamp comes from (see serveCell).
+      if (f.kind === 'feature') {
+        attrs.add('ets');
+        attrs.add(featureAttr(f.name));
+      } else if (f.kind === 'aggregation') {
+        attrs.add('asof');
         attrs.add(WINDOW_TS);
         if (f.agg.function === 'last') attrs.add(WINDOW_CTS);
         if (f.agg.column) attrs.add(windowAttr(f.agg.column));
@@ -193,6 +200,9 @@ function planFor(repo: FeatureRepo, req: OnlineFeaturesRequest): ReadPlan {
   }
   const plan: ReadPlan = {
     selection,
+    served: selection.features.flatMap((f) =>
+      f.kind === 'onDemand' ? [] : [{ f, attr: f.kind === 'feature' ? featureAttr(f.name) : '' }],
+    ),
     attrsOf,
     visible: selection.features.filter((f) => !f.hidden),
     joinKeys: [...new Set(selection.views.flatMap((v) => v.joinKeys.map((k) => k.name)))],
@@ -203,26 +213,43 @@ function planFor(repo: FeatureRepo, req: OnlineFeaturesRequest): ReadPlan {
   return plan;
 }
 
+/**
+ * One cell of a stored feature into its output column (value, status, event time); returns
+ * the value. Written in place: this runs per entity and feature on serving's path.
+ */
 function serveCell(
-  f: Exclude<SelectedFeature, { kind: 'onDemand' }>,
+  s: ServedFeature,
   item: Record<string, unknown> | undefined,
   now: number,
   iso: (micros: number) => string,
-): { value: unknown; status: FeatureStatus; eventTimestamp: string | null } {
+  col: OutputColumn,
+): unknown {
+  const f = s.f;
   if (f.kind === 'aggregation') {
     const value = aggregateAt(item, f.agg, now);
-    const status: FeatureStatus = !item ? 'NOT_FOUND' : value === null ? 'NULL_VALUE' : 'PRESENT';
-    return { value, status, eventTimestamp: item ? iso(Number(item['asof'])) : null };
+    col.values.push(value);
+    col.statuses.push(!item ? 'NOT_FOUND' : value === null ? 'NULL_VALUE' : 'PRESENT');
+    col.event_timestamps.push(item ? iso(Number(item['asof'])) : null);
+    return value;
   }
-  if (!item) return { value: null, status: 'NOT_FOUND', eventTimestamp: null };
+  if (!item) {
+    col.values.push(null);
+    col.statuses.push('NOT_FOUND');
+    col.event_timestamps.push(null);
+    return null;
+  }
   const ets = Number(item['ets']);
-  const eventTimestamp = iso(ets);
+  col.event_timestamps.push(iso(ets));
   // The training set's rule: valid while event time >= t - ttl (inclusive).
   if (f.view.ttlSeconds > 0 && ets < now - f.view.ttlSeconds * 1e6) {
-    return { value: null, status: 'OUTSIDE_MAX_AGE', eventTimestamp };
+    col.values.push(null);
+    col.statuses.push('OUTSIDE_MAX_AGE');
+    return null;
   }
-  const value = item[featureAttr(f.name)] ?? null;
-  return { value, status: value === null ? 'NULL_VALUE' : 'PRESENT', eventTimestamp };
+  const value = item[s.attr] ?? null;
+  col.values.push(value);
+  col.statuses.push(value === null ? 'NULL_VALUE' : 'PRESENT');
+  return value;
 }
 
 /** Validates the entity columns: every needed join key present with its type, equal lengths, not too many. */

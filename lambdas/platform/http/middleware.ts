@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { toMlopsError } from '../errors';
-import { logger, metrics } from '../observability';
+import { logger } from '../observability';
 
 type Request = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult>;
 
@@ -105,7 +105,6 @@ export function observability(
     if (fold) {
       folds.delete(request.event);
       fold(foldedLine(request, status, ms, requestId));
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       return;
     }
     if (!logOn && !metricsOn) return;
@@ -143,8 +142,6 @@ export function observability(
       if (error) line[error] = 1;
     }
     sink(`${JSON.stringify(line)}\n`);
-    // Metrics another part of the handler added through Powertools still go out.
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   };
   /** The same members as the line below, as JSON text for a route's own line. */
   const foldedLine = (request: Request, status: number, ms: number, requestId: string): RequestLine => {

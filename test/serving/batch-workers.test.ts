@@ -256,6 +256,45 @@ describe('batch scoring on worker threads', () => {
     }
   });
 
+  it('a failing run is thrown to the caller, and onnxruntime writes no line of its own to stderr', () => {
+    const script = join(work, 'quiet.mts');
+    const src = (rel: string) => JSON.stringify(fileURLToPath(new URL(rel, import.meta.url)));
+    writeFileSync(
+      script,
+      [
+        `import { Tensor } from ${JSON.stringify(createRequire(import.meta.url).resolve('onnxruntime-node'))};`,
+        `import { batchOfOneOnnx } from ${src('../../local/story/rollback.ts')};`,
+        `import { createOnnxScorer } from ${src('../../lambdas/serving/inference/session.ts')};`,
+        `import { createWorkerScorer } from ${src('../../lambdas/serving/inference/worker-scorer.ts')};`,
+        // A model that answers one row and fails in onnxruntime on two.
+        `const bytes = batchOfOneOnnx('features', 3);`,
+        `for (const make of [createOnnxScorer, (b: Uint8Array) => createWorkerScorer(b, { workers: 1 })]) {`,
+        `  const s = await make(bytes);`,
+        `  const one = await s.run({ features: new Tensor('float64', new Float64Array(3), [1, 3]) }, ['probabilities']);`,
+        `  console.log('one row', one.probabilities.dims.join('x'));`,
+        `  await s.run({ features: new Tensor('float64', new Float64Array(6), [2, 3]) }, ['probabilities']).then(`,
+        `    () => console.log('two rows scored'),`,
+        `    (e) => console.log('two rows failed:', String(e.message).split(' node')[0]),`,
+        `  );`,
+        `  await s.release();`,
+        `}`,
+      ].join('\n'),
+    );
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      cwd: process.cwd(),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(run.stdout.trim().split('\n')).toEqual([
+      'one row 1x2',
+      'two rows failed: Non-zero status code returned while running Reshape',
+      'one row 1x2',
+      'two rows failed: Non-zero status code returned while running Reshape',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  }, 150_000);
+
   it('idle workers never keep the process from exiting, even when not released', () => {
     const script = join(work, 'exit.ts');
     writeFileSync(

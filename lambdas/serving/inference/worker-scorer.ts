@@ -56,7 +56,12 @@ function scoringWorker(wt: typeof import('node:worker_threads'), load: (id: stri
     return;
   }
   const runtime = ort;
-  runtime.InferenceSession.create(bytes, { intraOpNumThreads, interOpNumThreads: 1 }).then(
+  // logSeverityLevel 4: as session.ts's SESSION_OPTIONS (inline: this body ships as source text).
+  runtime.InferenceSession.create(bytes, {
+    intraOpNumThreads,
+    interOpNumThreads: 1,
+    logSeverityLevel: 4,
+  }).then(
     (session) => {
       port.on('message', async (m: { id: number; feeds: Record<string, WireTensor>; outputs: string[] }) => {
         try {

@@ -76,6 +76,25 @@ function counting(
 
 let engine: DuckDbEngine;
 let work: string;
+
+/** A module's path, or onnxruntime-node's, as a string literal for a script's import. */
+const moduleAt = (rel: string) => JSON.stringify(fileURLToPath(new URL(rel, import.meta.url)));
+const ORT = JSON.stringify(createRequire(import.meta.url).resolve('onnxruntime-node'));
+
+/**
+ * Runs an ES module of these lines in a child process: what only the process shows (its
+ * stderr, whether it exits). The timeout is a safety net: a process kept alive by a thread
+ * would otherwise hang the suite.
+ */
+function runScript(name: string, lines: readonly string[]) {
+  const script = join(work, name);
+  writeFileSync(script, lines.join('\n'));
+  return spawnSync(process.execPath, ['--import', 'tsx', script], {
+    cwd: process.cwd(),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
 let numeric: { onnx: Uint8Array; signature: ModelSignature };
 let input: string;
 const ROWS = 20_011;
@@ -257,34 +276,24 @@ describe('batch scoring on worker threads', () => {
   });
 
   it('a failing run is thrown to the caller, and onnxruntime writes no line of its own to stderr', () => {
-    const script = join(work, 'quiet.mts');
-    const src = (rel: string) => JSON.stringify(fileURLToPath(new URL(rel, import.meta.url)));
-    writeFileSync(
-      script,
-      [
-        `import { Tensor } from ${JSON.stringify(createRequire(import.meta.url).resolve('onnxruntime-node'))};`,
-        `import { batchOfOneOnnx } from ${src('../../local/story/rollback.ts')};`,
-        `import { createOnnxScorer } from ${src('../../lambdas/serving/inference/session.ts')};`,
-        `import { createWorkerScorer } from ${src('../../lambdas/serving/inference/worker-scorer.ts')};`,
-        // A model that answers one row and fails in onnxruntime on two.
-        `const bytes = batchOfOneOnnx('features', 3);`,
-        `for (const make of [createOnnxScorer, (b: Uint8Array) => createWorkerScorer(b, { workers: 1 })]) {`,
-        `  const s = await make(bytes);`,
-        `  const one = await s.run({ features: new Tensor('float64', new Float64Array(3), [1, 3]) }, ['probabilities']);`,
-        `  console.log('one row', one.probabilities.dims.join('x'));`,
-        `  await s.run({ features: new Tensor('float64', new Float64Array(6), [2, 3]) }, ['probabilities']).then(`,
-        `    () => console.log('two rows scored'),`,
-        `    (e) => console.log('two rows failed:', String(e.message).split(' node')[0]),`,
-        `  );`,
-        `  await s.release();`,
-        `}`,
-      ].join('\n'),
-    );
-    const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
-      cwd: process.cwd(),
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const run = runScript('quiet.mts', [
+      `import { Tensor } from ${ORT};`,
+      `import { batchOfOneOnnx } from ${moduleAt('../../local/story/rollback.ts')};`,
+      `import { createOnnxScorer } from ${moduleAt('../../lambdas/serving/inference/session.ts')};`,
+      `import { createWorkerScorer } from ${moduleAt('../../lambdas/serving/inference/worker-scorer.ts')};`,
+      // A model that answers one row and fails in onnxruntime on two.
+      `const bytes = batchOfOneOnnx('features', 3);`,
+      `for (const make of [createOnnxScorer, (b: Uint8Array) => createWorkerScorer(b, { workers: 1 })]) {`,
+      `  const s = await make(bytes);`,
+      `  const one = await s.run({ features: new Tensor('float64', new Float64Array(3), [1, 3]) }, ['probabilities']);`,
+      `  console.log('one row', one.probabilities.dims.join('x'));`,
+      `  await s.run({ features: new Tensor('float64', new Float64Array(6), [2, 3]) }, ['probabilities']).then(`,
+      `    () => console.log('two rows scored'),`,
+      `    (e) => console.log('two rows failed:', String(e.message).split(' node')[0]),`,
+      `  );`,
+      `  await s.release();`,
+      `}`,
+    ]);
     expect(run.stdout.trim().split('\n')).toEqual([
       'one row 1x2',
       'two rows failed: Non-zero status code returned while running Reshape',
@@ -296,28 +305,18 @@ describe('batch scoring on worker threads', () => {
   }, 150_000);
 
   it('idle workers never keep the process from exiting, even when not released', () => {
-    const script = join(work, 'exit.ts');
-    writeFileSync(
-      script,
-      [
-        `import { readFileSync } from 'node:fs';`,
-        `import { Tensor } from ${JSON.stringify(createRequire(import.meta.url).resolve('onnxruntime-node'))};`,
-        `import { createWorkerScorer } from ${JSON.stringify(fileURLToPath(new URL('../../lambdas/serving/inference/worker-scorer.ts', import.meta.url)))};`,
-        `const bytes = readFileSync(${JSON.stringify(join(work, 'model.onnx'))});`,
-        `createWorkerScorer(bytes, { workers: 2 }).then(async (s) => {`,
-        `  const out = await s.run({ features: new Tensor('float64', new Float64Array(30), [10, 3]) }, ['probabilities']);`,
-        `  console.log('scored', out.probabilities.dims.join('x'));`,
-        // Not released: the process must still end once its work is done.
-        `});`,
-      ].join('\n'),
-    );
     writeFileSync(join(work, 'model.onnx'), numeric.onnx);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
-      cwd: process.cwd(),
-      encoding: 'utf8',
-      // A safety net only: a process kept alive by a thread would hang the suite.
-      timeout: 120_000,
-    });
+    const run = runScript('exit.ts', [
+      `import { readFileSync } from 'node:fs';`,
+      `import { Tensor } from ${ORT};`,
+      `import { createWorkerScorer } from ${moduleAt('../../lambdas/serving/inference/worker-scorer.ts')};`,
+      `const bytes = readFileSync(${JSON.stringify(join(work, 'model.onnx'))});`,
+      `createWorkerScorer(bytes, { workers: 2 }).then(async (s) => {`,
+      `  const out = await s.run({ features: new Tensor('float64', new Float64Array(30), [10, 3]) }, ['probabilities']);`,
+      `  console.log('scored', out.probabilities.dims.join('x'));`,
+      // Not released: the process must still end once its work is done.
+      `});`,
+    ]);
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe('scored 10x2');
     expect(run.status).toBe(0);

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { DuckDbEngine } from '../../lambdas/features/offline/duckdb-engine';
 import { literal } from '../../lambdas/features/offline/render-sql';
 import { FsObjectStore } from '../../lambdas/platform/fs-object-store';
+import { batchEngine } from '../../lambdas/serving/batch/batch-engine';
 import { scoreFile } from '../../lambdas/serving/batch/score-file';
 import { loadServedModel } from '../../lambdas/serving/domain/served-model';
 import { createBatchScorer } from '../../lambdas/serving/inference/worker-scorer';
@@ -64,7 +64,8 @@ export default (async (ctx) => {
   );
 
   ctx.progress(`writing ${rows.toLocaleString('en-US')} rows to Parquet`);
-  const engine = await DuckDbEngine.create();
+  // The engine the batch CLI and Lambda score with (one DuckDB thread beside the workers).
+  const engine = await batchEngine();
   const input = join(ctx.workDir, 'rows.parquet');
   const cols = fx.names.map((f, j) => `((i * 7 + ${j * 13}) % 100) / 25.0 - 2 + (i % 17) / 100.0 AS ${f}`);
   await engine.run(

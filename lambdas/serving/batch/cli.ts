@@ -15,6 +15,7 @@ import { createMlflowClient } from '../../tracking/client/mlflow-client';
 import { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
 import { createDynamoTrackingStore } from '../../tracking/store/dynamo-tracking-store';
 import { createBatchScorer } from '../inference/worker-scorer';
+import { batchEngine } from './batch-engine';
 import {
   type BatchScoreDeps,
   type BatchScoreRequest,
@@ -75,7 +76,7 @@ export async function batchScoreLocal(
   rt: Pick<LocalRuntime, 'dynamodbEndpoint' | 'dataDir'>,
   req: BatchScoreRequest,
 ): Promise<BatchScoreResult> {
-  const engine = await DuckDbEngine.create();
+  const engine = await batchEngine();
   try {
     return await batchScore(localBatchDeps(rt, engine), req);
   } finally {

@@ -1,11 +1,11 @@
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DuckDbEngine } from '../../features/offline/duckdb-engine';
 import { awsClients } from '../../platform/aws-clients';
 import { httpApi } from '../../platform/http/router';
 import { DynamoRegistryStore } from '../../tracking/store/dynamo-registry-store';
 import { createDynamoTrackingStore } from '../../tracking/store/dynamo-tracking-store';
 import { createBatchScorer } from '../inference/worker-scorer';
 import { type BatchExecution, batchScoringBindings } from './api';
+import { batchEngine } from './batch-engine';
 import {
   type BatchPlan,
   type BatchWorkflowDeps,
@@ -37,7 +37,7 @@ export const deps: BatchWorkflowDeps = {
   workBucket: ARTIFACTS_BUCKET,
   inputBuckets: [ARTIFACTS_BUCKET, FEATURES_BUCKET],
   // One DuckDB per step: its memory limit follows the function's (runtimeSettings).
-  engine: () => DuckDbEngine.create(),
+  engine: () => batchEngine(),
 };
 
 /** Step Functions task: check the job, resolve the version, write the shard list. */

@@ -197,6 +197,33 @@ describe('the performance job joins delayed labels to their predictions', () => 
     expect(r.windows.every((w) => w.version === '2')).toBe(true);
   });
 
+  it("keeps the live version as the serving version while an A/B test's treatment answers last", async () => {
+    const t0 = join.from + 1000;
+    const ab = (id: string, t: number, version: string, arm: string) =>
+      logged(id, t, version, [0.5], 'ab-model').map((r) => ({ ...r, extra: { experiment: 'e1', arm } }));
+    await env.index.write([
+      ...logged('live-1', t0, '1', [0.5], 'ab-model'),
+      ...ab('ab-1', t0 + 10, '1', 'control'),
+      ...ab('ab-2', t0 + 20, '2', 'treatment'),
+    ]);
+    const run = () =>
+      computePerformance(env.index, async () => ({ task: 'binary' }), {
+        model: 'ab-model',
+        from: join.from,
+        to: join.to,
+        windowMs: join.window_ms,
+        minLabels: 1,
+      });
+    const r = await run();
+    // Both arms are scored; the per-model drop (the alarm's, whose action rolls the live
+    // alias back) follows the control, the live version, not the treatment.
+    expect(r.versions.map((v) => v.version)).toEqual(['1', '2']);
+    expect(r.servingVersion).toBe('1');
+    // A version answering outside any experiment later is the serving version.
+    await env.index.write(logged('live-2', t0 + 30, '2', [0.5], 'ab-model'));
+    expect((await run()).servingVersion).toBe('2');
+  });
+
   it('gives no metrics below the minimum of labelled rows, only the coverage', async () => {
     const r = await computePerformance(env.index, async () => ({ task: 'binary' }), {
       model: 'churn',

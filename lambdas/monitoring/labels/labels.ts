@@ -10,6 +10,8 @@ export interface IndexedRequest {
   /** Epoch milliseconds of the prediction. */
   readonly timestamp: number;
   readonly rows: number;
+  /** The A/B experiment's arm that answered (`control` or `treatment`); absent for other traffic. */
+  readonly arm?: string;
 }
 
 /** A stored label: one value per row of the request (a one-row request has one). */

@@ -89,6 +89,7 @@ export class PredictionIndex implements PredictionSink, LabelStore, PredictionSo
           model: r.model,
           version: r.version,
           variant: r.variant,
+          ...(typeof r.extra.arm === 'string' ? { arm: r.extra.arm } : {}),
           ts: r.timestamp,
           rows: r.rows,
           part,
@@ -220,5 +221,6 @@ function toRequest(i: Record<string, unknown>): IndexedRequest {
     variant: String(i.variant),
     timestamp: Number(i.ts),
     rows: Number(i.rows),
+    ...(typeof i.arm === 'string' ? { arm: i.arm } : {}),
   };
 }

@@ -203,7 +203,10 @@ export async function computePerformance(
         acc(windows, `${w}|${part.version}`, part.version, wFrom, Math.min(o.to, wFrom + o.windowMs)),
         acc(whole, part.version, part.version, o.from, o.to),
       ];
-      if (part.timestamp > latest.t) latest = { t: part.timestamp, version: part.version };
+      // The serving version is the live alias's: an A/B test's treatment arm answers some
+      // requests too, and its drop must not stand for (and roll back) the live version.
+      if (part.arm !== 'treatment' && part.timestamp > latest.t)
+        latest = { t: part.timestamp, version: part.version };
       const label = labels.get(part.requestId);
       for (let i = 0; i < part.predictions.length; i++) {
         const p = part.predictions[i];

@@ -85,14 +85,18 @@ export async function getOnlineFeatures(
   const columns = new Map<string, OutputColumn>();
   for (const f of selection.features)
     columns.set(f.output, { values: [], statuses: [], event_timestamps: [] });
-  const served = servedFeatures.map((s) => {
-    const items = byView.get(s.f.view);
-    return {
-      s,
-      col: columns.get(s.f.output) as OutputColumn,
-      items: keysOf.get(s.f.view)?.map((k) => items?.get(k)) ?? [],
-    };
-  });
+  // Each view's items in entity-row order, once per view (its features share them).
+  const itemsOf = new Map<ResolvedView, (Record<string, unknown> | undefined)[]>();
+  for (const [view, items] of byView)
+    itemsOf.set(
+      view,
+      (keysOf.get(view) ?? []).map((k) => items.get(k)),
+    );
+  const served = servedFeatures.map((s) => ({
+    s,
+    col: columns.get(s.f.output) as OutputColumn,
+    items: itemsOf.get(s.f.view) ?? [],
+  }));
   const isoCache = new Map<number, string>();
   const iso = (micros: number): string => {
     let text = isoCache.get(micros);

@@ -3,16 +3,26 @@ import { deflateSync } from 'node:zlib';
 // biome-ignore lint/suspicious/noExplicitAny: API answers are read field by field
 export type Json = any;
 
-/** A JSON call to the local API; throws with the answer on a non-2xx status. */
-export async function call(base: string, method: string, path: string, body?: unknown): Promise<Json> {
+/** Sends a JSON call to the local API (a `/...` path, or an MLflow path): the status and the raw body. */
+export async function apiRequest(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
   const url = path.startsWith('/') ? `${base}${path}` : `${base}/api/2.0/mlflow/${path}`;
   const res = await fetch(url, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return { status: res.status, text: await res.text() };
+}
+
+/** A JSON call to the local API; throws with the answer on a non-2xx status. */
+export async function call(base: string, method: string, path: string, body?: unknown): Promise<Json> {
+  const { status, text } = await apiRequest(base, method, path, body);
+  if (status < 200 || status > 299) throw new Error(`${method} ${path}: ${status} ${text}`);
   return text ? JSON.parse(text) : {};
 }
 

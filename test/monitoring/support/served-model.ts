@@ -6,7 +6,7 @@ import { rowsToDataset } from '../../../lambdas/serving/domain/rows';
 import { scoreOnnx } from '../../../lambdas/serving/inference/score-onnx';
 import { datasetOf } from '../../../lambdas/training/data/dataset';
 import { createRng } from '../../../lambdas/training/random';
-import { call, eventually, registerVersion } from '../../console/seed';
+import { apiRequest, call, eventually, registerVersion } from '../../console/seed';
 import type { TinyModel } from '../../serving/support';
 
 // The served model the monitoring tests (drift alarm, monitoring API, console page) start from:
@@ -16,15 +16,9 @@ export type Row = Record<string, number | string | null>;
 
 /** Calls the platform's API (a `/...` path, or an MLflow path) and returns the status with the body, whatever the status. */
 export async function apiCall(base: string, method: string, path: string, body?: unknown) {
-  const url = path.startsWith('/') ? `${base}${path}` : `${base}/api/2.0/mlflow/${path}`;
-  const res = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
+  const { status, text } = await apiRequest(base, method, path, body);
   // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field
-  return { status: res.status, json: (text ? JSON.parse(text) : {}) as any };
+  return { status, json: (text ? JSON.parse(text) : {}) as any };
 }
 
 /** Rows as the tiny model was trained on (spend ~ N(50, 10), 10% missing; plan uniform), spend moved by `shift`. */

@@ -10,7 +10,7 @@
  * the involuntary context switches during the fit (another process took one of our cores:
  * with several threads, every barrier then waits for the descheduled one).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DesignMatrix } from '../../lambdas/training/design/design-matrix';
 import { auc } from '../../lambdas/training/evaluation/metrics';
@@ -20,6 +20,7 @@ import {
   predictLogistic,
   trainLogistic,
 } from '../../lambdas/training/logistic/logistic-regression';
+import { sharedFloat64 } from '../../lambdas/training/parallel/shared-memory';
 
 const [dir, rowsArg, testRowsArg, featuresArg, algorithm, threadsArg] = process.argv.slice(2) as string[];
 const rows = Number(rowsArg);
@@ -27,9 +28,17 @@ const testRows = Number(testRowsArg);
 const features = Number(featuresArg);
 const threads = Number(threadsArg);
 
+/** A file's doubles in shared memory, where a trial's prepared design matrix is (prepare.ts). */
 function floats(file: string): Float64Array {
-  const b = readFileSync(join(dir as string, file));
-  return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+  const fd = openSync(join(dir as string, file), 'r');
+  try {
+    const out = sharedFloat64(fstatSync(fd).size / 8);
+    const bytes = new Uint8Array(out.buffer);
+    for (let at = 0; at < bytes.length; ) at += readSync(fd, bytes, at, bytes.length - at, at);
+    return out;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function matrix(file: string, n: number): DesignMatrix {

@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from '../../lambdas/platform/errors';
 import { ALGORITHM_OPTIONS, parseAlgorithmParams } from '../../lambdas/training/algorithm-params';
+import { datasetOf } from '../../lambdas/training/data/dataset';
 import type { DesignMatrix } from '../../lambdas/training/design/design-matrix';
 import {
   DEFAULT_GBDT_PARAMS,
@@ -14,8 +15,10 @@ import {
   trainGbdt,
 } from '../../lambdas/training/gbdt/gbdt';
 import { DEFAULT_LOGISTIC_PARAMS, trainLogistic } from '../../lambdas/training/logistic/logistic-regression';
+import { inSharedMemory, sharedFloat64 } from '../../lambdas/training/parallel/shared-memory';
 import { defaultThreads, SyncPool, WorkerPoolError } from '../../lambdas/training/parallel/sync-pool';
 import { createRng } from '../../lambdas/training/random';
+import { prepareTraining } from '../../lambdas/training/trial/prepare';
 
 /**
  * A table whose columns give the trees different work: many distinct values (quantile bins),
@@ -153,6 +156,46 @@ describe('training on several threads gives the same model as on one', () => {
     const one = trainLogistic(X, y, { ...DEFAULT_LOGISTIC_PARAMS, threads: 1 });
     expect(X.columns.map((c) => [...c])).toEqual(before.map((c) => [...c]));
     expect(one.iterations).toBeGreaterThan(3);
+  });
+
+  it("a trial's design matrix is in shared memory: read in place, the same models as from ordinary arrays", () => {
+    const rng = createRng(21);
+    const n = 4000;
+    const spend = new Float64Array(n);
+    const plan: (string | null)[] = [];
+    const label: string[] = [];
+    for (let i = 0; i < n; i++) {
+      spend[i] = i % 9 === 0 ? Number.NaN : rng.normal() * 10;
+      plan.push(i % 11 === 0 ? null : ['a', 'b', 'c'][rng.int(3)]!);
+      label.push(rng.next() < 1 / (1 + Math.exp(-spend[i]! / 10 || 0)) ? 'yes' : 'no');
+    }
+    const dataset = datasetOf({ spend, plan, label });
+    for (const algorithm of ['logistic', 'gbdt'] as const) {
+      // Logistic one-hot encodes `plan` (indicator columns), the GBDT codes it; `spend` is filled.
+      const prep = prepareTraining({ dataset, label: 'label', algorithm });
+      for (const part of [prep.train, prep.test]) {
+        expect(part.X.columns.length).toBeGreaterThanOrEqual(2);
+        for (const c of part.X.columns) expect(inSharedMemory(c)).toBe(true);
+        expect(inSharedMemory(part.y)).toBe(true);
+      }
+    }
+    // The trainers read shared columns in place (no copy, no staging) and leave them as they were.
+    const { X, y } = table(9001, 6, 12, 'binary');
+    const shared = (a: Float64Array) => {
+      const c = sharedFloat64(a.length);
+      c.set(a);
+      return c;
+    };
+    const Xs: DesignMatrix = { ...X, columns: X.columns.map(shared) };
+    const ys = shared(y);
+    const gbdtParams = { ...DEFAULT_GBDT_PARAMS, maxIterations: 10 };
+    const gbdt = trainGbdt(X, y, 'binary', { ...gbdtParams, threads: 1 });
+    expect(snapshot(trainGbdt(Xs, ys, 'binary', { ...gbdtParams, threads: 2 }))).toEqual(snapshot(gbdt));
+    const logistic = trainLogistic(X, y, { ...DEFAULT_LOGISTIC_PARAMS, threads: 1 });
+    const logisticShared = trainLogistic(Xs, ys, { ...DEFAULT_LOGISTIC_PARAMS, threads: 2 });
+    expect([...logisticShared.weights]).toEqual([...logistic.weights]);
+    expect(logisticShared.intercept).toBe(logistic.intercept);
+    expect(Xs.columns.map((c) => [...c])).toEqual(X.columns.map((c) => [...c]));
   });
 
   it('logistic regression: identical weights and iterations on one and three threads', () => {

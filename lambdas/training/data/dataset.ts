@@ -1,3 +1,5 @@
+import { sharedFloat64 } from '../parallel/shared-memory';
+
 /**
  * The in-memory training table: one typed column per field. Numeric columns are
  * Float64Array (NaN marks a missing value); text columns are string arrays (null = missing).
@@ -31,12 +33,15 @@ export function datasetOf(columns: Record<string, Column>): Dataset {
   return { rowCount, columns: new Map(entries) };
 }
 
-/** The rows at the given indices, in that order, as a new dataset. */
+/**
+ * The rows at the given indices, in that order, as a new dataset. Numeric columns are in
+ * shared memory, so a trainer's worker threads read them without a copy.
+ */
 export function takeRows(ds: Dataset, rows: ArrayLike<number>): Dataset {
   const out = new Map<string, Column>();
   for (const [name, c] of ds.columns) {
     if (isNumericColumn(c)) {
-      const v = new Float64Array(rows.length);
+      const v = sharedFloat64(rows.length);
       for (let i = 0; i < rows.length; i++) v[i] = c[rows[i]!]!;
       out.set(name, v);
     } else {

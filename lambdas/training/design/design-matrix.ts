@@ -1,8 +1,10 @@
 import { type Dataset, isNumericColumn } from '../data/dataset';
+import { sharedFloat64 } from '../parallel/shared-memory';
 import type { ResolvedFeature } from './feature-defs';
 
 /**
- * Column-major numeric data the trainers read: one Float64Array per column.
+ * Column-major numeric data the trainers read: one Float64Array per column. The columns
+ * built here are in shared memory (see `inSharedMemory`), so trainers' threads read them in place.
  */
 export interface DesignMatrix {
   readonly names: readonly string[];
@@ -21,12 +23,14 @@ export function rawInputs(ds: Dataset, features: readonly ResolvedFeature[]): De
     const col = ds.columns.get(f.name)!;
     if (f.type === 'numeric') {
       const fill = f.fill;
-      return fill === undefined
-        ? (col as Float64Array)
-        : (col as Float64Array).map((x) => (Number.isNaN(x) ? fill : x));
+      if (fill === undefined) return col as Float64Array;
+      const out = sharedFloat64(ds.rowCount);
+      const x = col as Float64Array;
+      for (let i = 0; i < ds.rowCount; i++) out[i] = Number.isNaN(x[i]!) ? fill : x[i]!;
+      return out;
     }
     const index = new Map(f.categories.map((c, i) => [c, i]));
-    const out = new Float64Array(ds.rowCount);
+    const out = sharedFloat64(ds.rowCount);
     for (let i = 0; i < ds.rowCount; i++) {
       const v = isNumericColumn(col) ? String(col[i]) : col[i];
       out[i] = v === null || v === undefined ? -1 : (index.get(v) ?? -1);
@@ -47,7 +51,7 @@ export function expandEncodings(raw: DesignMatrix, features: readonly ResolvedFe
     const col = raw.columns[j]!;
     if (f.type === 'categorical' && f.encoding === 'onehot') {
       f.categories.forEach((c, k) => {
-        const ind = new Float64Array(raw.rows);
+        const ind = sharedFloat64(raw.rows);
         for (let i = 0; i < raw.rows; i++) ind[i] = col[i] === k ? 1 : 0;
         names.push(`${f.name}=${c}`);
         columns.push(ind);

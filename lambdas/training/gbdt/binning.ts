@@ -1,3 +1,4 @@
+import { inSharedMemory } from '../parallel/shared-memory';
 import type { SyncPool } from '../parallel/sync-pool';
 import type { Rng } from '../random';
 import type { BinArgs, GbdtState } from './kernels';
@@ -8,8 +9,9 @@ export const MAX_BINS = 255;
 /**
  * Bins every column into `state.bins` on the pool's threads, one column per thread at a time:
  * thresholds from a sample of up to `sampleSize` rows (drawn here, in column order, so the
- * seed gives the same bins whatever the thread count), then each row's bin code. Each column
- * is staged into shared memory once; the staging is dropped afterwards.
+ * seed gives the same bins whatever the thread count), then each row's bin code. Columns in
+ * shared memory (a trial's design matrix) are read in place; others are staged there one
+ * wave at a time, and the staging is dropped afterwards.
  */
 export function binColumns(
   pool: SyncPool,
@@ -22,8 +24,11 @@ export function binColumns(
   const { n, nf } = s;
   const threads = pool.threads;
   const sampled = n > sampleSize;
+  // Staging copies each column on the calling thread while the workers wait.
+  const staged = !columns.every(inSharedMemory);
   pool.share({
-    stage: new Float64Array(new SharedArrayBuffer(8 * threads * n)),
+    stage: staged ? new Float64Array(new SharedArrayBuffer(8 * threads * n)) : null,
+    x: staged ? null : columns,
     sample: new Uint32Array(new SharedArrayBuffer(sampled ? 4 * threads * sampleSize : 4)),
   });
   for (let f0 = 0; f0 < nf; f0 += threads) {
@@ -35,11 +40,11 @@ export function binColumns(
         continue;
       }
       features.push(f);
-      s.stage.set(columns[f]!, t * n);
+      if (staged) s.stage.set(columns[f]!, t * n);
       if (sampled) for (let i = 0; i < sampleSize; i++) s.sample[t * sampleSize + i] = rng.int(n);
     }
-    const args: BinArgs = { features, sampled, sampleSize, maxBins };
+    const args: BinArgs = { features, sampled, sampleSize, maxBins, staged };
     pool.run('bin', args);
   }
-  pool.share({ stage: null, sample: null });
+  pool.share({ stage: null, x: null, sample: null });
 }

@@ -1,5 +1,6 @@
 import type { DesignMatrix } from '../design/design-matrix';
-import { defaultThreads, SyncPool, sharedFloat64 } from '../parallel/sync-pool';
+import { sharedFloat64 } from '../parallel/shared-memory';
+import { defaultThreads, SyncPool } from '../parallel/sync-pool';
 import { createRng } from '../random';
 import { binColumns, MAX_BINS } from './binning';
 import { growTree, HistogramSlots } from './grow-tree';

@@ -1,4 +1,5 @@
-import { type SyncPool, sharedFloat64 } from '../parallel/sync-pool';
+import { sharedFloat64 } from '../parallel/shared-memory';
+import type { SyncPool } from '../parallel/sync-pool';
 import {
   type GbdtState,
   HIST_STRIDE,

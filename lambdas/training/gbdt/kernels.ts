@@ -36,6 +36,8 @@ export interface GbdtState {
   nb: Int32Array;
   /** Staging for binning: one column (and sample row numbers) per thread. */
   stage: Float64Array;
+  /** The caller's columns, when they are in shared memory: binned in place, with no staging. */
+  x: Float64Array[];
   sample: Uint32Array;
   y: Float64Array;
   raw: Float64Array;
@@ -133,6 +135,8 @@ export interface BinArgs {
   readonly sampled: boolean;
   readonly sampleSize: number;
   readonly maxBins: number;
+  /** The columns are in `stage` (one per thread), not read in place from `x`. */
+  readonly staged: boolean;
 }
 
 /**
@@ -384,7 +388,7 @@ export function gbdtKernels(): Record<string, Kernel> {
       const f = args.features[index] ?? -1;
       if (f < 0) return;
       const n = s.n;
-      const col = s.stage.subarray(index * n, (index + 1) * n);
+      const col = args.staged ? s.stage.subarray(index * n, (index + 1) * n) : s.x[f]!;
       let sample: Float64Array;
       if (args.sampled) {
         const idx = s.sample.subarray(index * args.sampleSize, (index + 1) * args.sampleSize);

@@ -227,8 +227,3 @@ export class SyncPool {
     throw new WorkerPoolError(`A training worker failed: ${messages.join('\n') || 'unknown error'}`);
   }
 }
-
-/** A typed array over shared memory, so workers see it without a copy. */
-export function sharedFloat64(length: number): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(8 * length));
-}

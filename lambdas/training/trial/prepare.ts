@@ -19,6 +19,7 @@ import {
   PromotionRuleSchema,
 } from '../evaluation/promotion-rule';
 import { encodeLabel, type Task } from '../labels';
+import { sharedFloat64 } from '../parallel/shared-memory';
 import { assertKnownParams } from '../search/samplers';
 import { DEFAULT_SPACES, type SearchSpace, SearchSpaceSchema } from '../search/search-space';
 import type { SearchStrategy } from '../search/trial-search';
@@ -130,7 +131,8 @@ export function prepareTraining(req: TrainRequest): PreparedTraining {
   const part = (rows: Uint32Array) => {
     const data = takeRows(req.dataset, rows);
     const X = expandEncodings(rawInputs(data, features), features);
-    const y = Float64Array.from(rows, (r) => label.y[r]!);
+    const y = sharedFloat64(rows.length);
+    for (let i = 0; i < rows.length; i++) y[i] = label.y[rows[i]!]!;
     return { data, X, y };
   };
   const train = part(split.train);

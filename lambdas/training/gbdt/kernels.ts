@@ -160,6 +160,74 @@ export function gbdtKernels(): Record<string, Kernel> {
     ((slot % CHUNK) * s.nf + f) * STRIDE,
   ];
 
+  type Gather = (
+    words: Uint32Array,
+    table: Uint32Array,
+    rows: Uint32Array,
+    n: number,
+    p0: number,
+    p1: number,
+  ) => void;
+  type Move = (
+    words: Uint32Array,
+    scratch: Uint32Array,
+    side: Uint8Array,
+    n: number,
+    start: number,
+    end: number,
+  ) => number;
+  const compiled = new Map<string, unknown>();
+  /**
+   * A function whose loop over positions has one statement per group of bin words, unrolled
+   * for the group count (`perGroup(j)` gives group j's; `code(body)` the whole function
+   * body), compiled once per kind and count. A row's accesses to every group then go
+   * together: a pass per group, or a loop over the groups inside, took twice as long.
+   */
+  const unrolled = <F>(
+    kind: string,
+    groups: number,
+    params: readonly string[],
+    perGroup: (j: number) => string,
+    code: (body: string) => string,
+  ): F => {
+    const key = `${kind}/${groups}`;
+    let f = compiled.get(key);
+    if (!f) {
+      const body = Array.from({ length: groups }, (_, j) => perGroup(j)).join('\n');
+      f = new Function(...params, code(body));
+      compiled.set(key, f);
+    }
+    return f as F;
+  };
+  /**
+   * Copies the bin words of the rows at positions [p0, p1) of `rows` from the table to
+   * `words` at those positions, every group at once: the loads of a row's words miss the
+   * cache together (2-2.5 times faster than a pass per group, 5 groups, rows at 1/16 to 1/64
+   * of the table).
+   */
+  const gatherFor = (groups: number): Gather =>
+    unrolled(
+      'gather',
+      groups,
+      ['words', 'table', 'rows', 'n', 'p0', 'p1'],
+      (j) => `words[${j} * n + p] = table[${j} * n + r];`,
+      (body) => `for (let p = p0; p < p1; p++) {\nconst r = rows[p];\n${body}\n}`,
+    );
+  /**
+   * Stable partition of every group's words at positions [start, end) by `side` (1: left),
+   * in one pass: writes each word to both sides, right ones to `scratch`, and returns where
+   * the left ones end; the caller copies the right ones back.
+   */
+  const moveFor = (groups: number): Move =>
+    unrolled(
+      'move',
+      groups,
+      ['words', 'scratch', 'side', 'n', 'start', 'end'],
+      (j) => `{ const v = words[${j} * n + p]; words[${j} * n + wl] = v; scratch[${j} * n + wr] = v; }`,
+      (body) =>
+        `let wl = start;\nlet wr = start;\nfor (let p = start; p < end; p++) {\nconst left = side[p];\n${body}\nwl += left;\nwr += 1 - left;\n}\nreturn wl;`,
+    );
+
   const midpoint = (a: number, b: number): number => {
     const m = a + (b - a) / 2;
     // Adjacent doubles: a rounded-up midpoint would merge b into a's bin.
@@ -647,30 +715,13 @@ export function gbdtKernels(): Record<string, Kernel> {
         gh.set(ghScratch.subarray(2 * start, 2 * r), 2 * w);
         mids[l] = w;
         if (small) {
-          // Each group's words the same way, one tight loop per group (the sides are recorded).
+          // Every group's words the same way (the sides are recorded).
+          const wl = moveFor(groups)(words, wordScratch, side, n, start, end);
           for (let j = 0; j < groups; j++) {
-            const ws = words.subarray(j * n, (j + 1) * n);
-            const right = wordScratch.subarray(j * n, (j + 1) * n);
-            let wl = start;
-            let wr = start;
-            for (let p = start; p < end; p++) {
-              const v = ws[p]!;
-              const left = side[p]!;
-              ws[wl] = v;
-              right[wr] = v;
-              wl += left;
-              wr += 1 - left;
-            }
-            ws.set(right.subarray(start, wr), wl);
+            words.set(wordScratch.subarray(j * n + start, j * n + start + end - wl), j * n + wl);
           }
         } else if (gatherLeft || gatherRight) {
-          const p0 = gatherLeft ? start : w;
-          const p1 = gatherRight ? end : w;
-          for (let j = 0; j < groups; j++) {
-            const ws = words.subarray(j * n, (j + 1) * n);
-            const table = bins32.subarray(j * n, (j + 1) * n);
-            for (let p = p0; p < p1; p++) ws[p] = table[rows[p]!]!;
-          }
+          gatherFor(groups)(words, bins32, rows, n, gatherLeft ? start : w, gatherRight ? end : w);
         }
       }
     },

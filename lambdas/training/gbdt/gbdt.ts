@@ -145,7 +145,7 @@ function boost(
     out: sharedFloat64(2 * nf * OUT_FIELDS),
     rootCounts: sharedFloat64(256 * nf),
     histBlock: histBlockRows(n),
-    blockHist: sharedFloat64((Math.ceil(n / histBlockRows(n)) - 1) * nf * HIST_STRIDE),
+    blockHist: sharedFloat64(Math.max(1, Math.ceil(n / histBlockRows(n)) - 1) * nf * HIST_STRIDE),
   });
   const maxBins = Math.min(MAX_BINS, Math.max(2, params.maxBins));
   binColumns(pool, X.columns, maxBins, createRng(params.seed));

@@ -65,7 +65,7 @@ export interface GbdtState {
    * row, so counts are taken once and later roots sum only gradients and hessians.
    */
   rootCounts: Float64Array;
-  /** Rows per block of a node's histogram pass (see `histBlockRows`). */
+  /** Rows per block of a large node's histogram pass (see `histBlockRows` and `blockRows`). */
   histBlock: number;
   /** Partial histograms of a node's row blocks 1, 2, ... (block 0 is built in the slot). */
   blockHist: Float64Array;
@@ -227,6 +227,16 @@ export function gbdtKernels(): Record<string, Kernel> {
       (body) =>
         `let wl = start;\nlet wr = start;\nfor (let p = start; p < end; p++) {\nconst left = side[p];\n${body}\nwl += left;\nwr += 1 - left;\n}\nreturn wl;`,
     );
+
+  /**
+   * Rows per histogram block of a node of `count` rows: `histBlock`, and half the node from
+   * 16,384 rows up to it, so such a node's units (a block and a group of four features) are
+   * twice its groups and spread evenly over two threads (5 groups split 3:2 alone).
+   */
+  const blockRows = (s: GbdtState, count: number): number =>
+    count > s.histBlock ? s.histBlock : count >= 16_384 ? Math.ceil(count / 2) : Math.max(1, count);
+  const blocksOf = (s: GbdtState, count: number): number =>
+    Math.max(1, Math.ceil(count / blockRows(s, count)));
 
   const midpoint = (a: number, b: number): number => {
     const m = a + (b - a) / 2;
@@ -541,8 +551,9 @@ export function gbdtKernels(): Record<string, Kernel> {
     /**
      * A node's histograms, split into units of (row block, feature group) over the threads:
      * block 0 goes to the node's slot, block b > 0 to `blockHist` (combined in block order by
-     * `rootSplit` / `childSplit`). Block b is the node's rows b·histBlock, ... in lane order,
-     * fixed for the data set, so the partial sums do not depend on the thread count, and a
+     * `rootSplit` / `childSplit`). Block b is the node's rows b·size, ... in lane order, the
+     * size fixed by the data set and the node's row count (`blockRows`), so the partial sums
+     * do not depend on the thread count, and a
      * large node keeps every thread busy even when the features are few. `root`: the node's
      * positions are its rows; `small`: its words are in `words` (see SMALL_NODE).
      */
@@ -557,10 +568,10 @@ export function gbdtKernels(): Record<string, Kernel> {
       // The root's positions are its rows; a small node's words are in `words` (SMALL_NODE).
       const table = small ? s.words : s.bins32;
       const rows = root || small ? null : s.rows;
-      const hb = s.histBlock;
       let total = 0;
       for (let l = 0; l < lo.length; l++) total += hi[l]! - lo[l]!;
-      const blocks = Math.max(1, Math.ceil(total / hb));
+      const hb = blockRows(s, total);
+      const blocks = blocksOf(s, total);
       const groups = Math.ceil(s.nf / 4);
       const units = blocks * groups;
       const from = Math.floor((index * units) / threads);
@@ -603,7 +614,7 @@ export function gbdtKernels(): Record<string, Kernel> {
         node: NodeSums | null;
         countsKnown: boolean;
       };
-      const blocks = Math.max(1, Math.ceil(s.n / s.histBlock));
+      const blocks = blocksOf(s, s.n);
       const lo = Math.floor((index * s.nf) / threads);
       const hi = Math.floor(((index + 1) * s.nf) / threads);
       for (let f = lo; f < hi; f++) {
@@ -631,7 +642,7 @@ export function gbdtKernels(): Record<string, Kernel> {
         bigCan: boolean;
       };
       const nf = s.nf;
-      const blocks = Math.max(1, Math.ceil(args.smallSums.count / s.histBlock));
+      const blocks = blocksOf(s, args.smallSums.count);
       const lo = Math.floor((index * nf) / threads);
       const hi = Math.floor(((index + 1) * nf) / threads);
       for (let f = lo; f < hi; f++) {

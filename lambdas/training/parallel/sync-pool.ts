@@ -18,13 +18,15 @@ const GEN = 0;
 const DONE = 1;
 const FAILED = 2;
 const READY = 3;
+/** Checks of a control word before a thread blocks on it (a few tens of microseconds). */
+const SPIN = 20_000;
 
 /**
  * The worker's loop, shipped as source text: wait for a task message, run it, count it done.
  * It gets `node:worker_threads` as an argument: a free `require` would be renamed by a bundler.
  */
 function workerMain(wt: typeof import('node:worker_threads'), makeKernels: KernelFactory): void {
-  const { port, ctrl: ctrlBuffer, index, threads } = wt.workerData;
+  const { port, ctrl: ctrlBuffer, index, threads, spin: spins } = wt.workerData;
   const ctrl = new Int32Array(ctrlBuffer);
   const state: Record<string, unknown> = {};
   let kernels: Record<string, Kernel> | undefined;
@@ -42,6 +44,9 @@ function workerMain(wt: typeof import('node:worker_threads'), makeKernels: Kerne
       | { message: { kind: string; task: string; args: unknown; entries: Record<string, unknown> } }
       | undefined;
     if (!got) {
+      // Spin a little first: the next task usually comes within microseconds, and waking from
+      // a wait takes tens of them (a training run has thousands of tasks).
+      for (let spin = 0; spin < spins && Atomics.load(ctrl, 0) === seen; spin++);
       Atomics.wait(ctrl, 0, seen);
       continue;
     }
@@ -140,7 +145,7 @@ export class SyncPool {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(source, {
         eval: true,
-        workerData: { port: port2, ctrl: this.ctrl.buffer, index: i, threads: this.threads },
+        workerData: { port: port2, ctrl: this.ctrl.buffer, index: i, threads: this.threads, spin: SPIN },
         transferList: [port2],
         stdout: false,
         stderr: false,
@@ -185,10 +190,10 @@ export class SyncPool {
       kernel(this.state, args as never, 0, this.threads);
     } finally {
       // Even when our share threw, the workers still touch shared memory: wait for them.
-      for (;;) {
+      for (let spin = 0; ; spin++) {
         const done = Atomics.load(this.ctrl, DONE);
         if (done >= this.threads - 1) break;
-        Atomics.wait(this.ctrl, DONE, done);
+        if (spin >= SPIN) Atomics.wait(this.ctrl, DONE, done);
       }
     }
     this.throwIfFailed();

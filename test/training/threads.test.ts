@@ -107,7 +107,7 @@ describe('training on several threads gives the same model as on one', () => {
     expect(snapshot(four)).toEqual(snapshot(one));
   });
 
-  // Histograms read gradients moved along with their rows by each partition, and every root
+  // Histograms read gradients (single precision) moved along with their rows by each partition, and every root
   // after the first copies its bin counts from the first: recomputed here from the rows
   // themselves, each leaf's value and row count must come out the same.
   it.each([1, 3])(
@@ -132,10 +132,12 @@ describe('training on several threads gives the same model as on one', () => {
             const f = tree.feature[node]!;
             node = X.columns[f]![i]! <= tree.threshold[node]! ? tree.left[node]! : tree.right[node]!;
           }
-          const p = 1 / (1 + Math.exp(-raw[i]!));
+          // The trainer's probability, and its gradients kept in single precision (as scikit-learn's).
+          const e = Math.exp(-Math.abs(raw[i]!));
+          const p = raw[i]! >= 0 ? 1 / (1 + e) : e / (1 + e);
           const leaf = sums.get(node) ?? { g: 0, h: 0, count: 0 };
-          leaf.g += p - y[i]!;
-          leaf.h += p * (1 - p);
+          leaf.g += Math.fround(p - y[i]!);
+          leaf.h += Math.fround(p * (1 - p));
           leaf.count++;
           sums.set(node, leaf);
           raw[i] = raw[i]! + tree.value[node]!;

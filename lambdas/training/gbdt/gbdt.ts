@@ -118,6 +118,8 @@ function boost(
   const nBlocks = Math.ceil(n / BLOCK_ROWS);
   const blocks = sharedFloat64(3 * nBlocks);
   const binBytes = new SharedArrayBuffer(4 * Math.ceil(nf / 4) * n);
+  const ghBytes = new SharedArrayBuffer(8 * n);
+  const ghScratchBytes = new SharedArrayBuffer(8 * n);
   pool.share({
     n,
     nf,
@@ -134,10 +136,12 @@ function boost(
     nb: shared((b) => new Int32Array(b), 4 * nf),
     y: yShared,
     raw,
-    gh: shared((b) => new Float32Array(b), 8 * n),
+    gh: new Float32Array(ghBytes),
+    gh2: new Float64Array(ghBytes),
     rows: shared((b) => new Uint32Array(b), 4 * n),
     scratch: shared((b) => new Uint32Array(b), 4 * n),
-    ghScratch: shared((b) => new Float32Array(b), 8 * n),
+    ghScratch: new Float32Array(ghScratchBytes),
+    ghScratch2: new Float64Array(ghScratchBytes),
     laneRows: laneRows(n),
     lanes: Math.ceil(n / laneRows(n)),
     mids: shared((b) => new Int32Array(b), 4 * Math.ceil(n / laneRows(n))),

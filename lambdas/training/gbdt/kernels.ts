@@ -53,6 +53,13 @@ export interface GbdtState {
   /** Scratch for the stable partition of `rows` and `gh` (a lane's right rows, at the lane's positions). */
   scratch: Uint32Array;
   ghScratch: Float32Array;
+  /**
+   * `gh` and `ghScratch` again, a row's pair as one 8-byte element, so a partition moves it
+   * with one load and one store per side. Never a NaN pattern (which a move might alter):
+   * the high half is the hessian, positive and at most 1, so the exponent bits are not all ones.
+   */
+  gh2: Float64Array;
+  ghScratch2: Float64Array;
   /** Positions per lane (the last lane may be shorter) and the lane count. */
   laneRows: number;
   lanes: number;
@@ -679,7 +686,7 @@ export function gbdtKernels(): Record<string, Kernel> {
         gatherLeft: boolean;
         gatherRight: boolean;
       };
-      const { n, rows, scratch, gh, ghScratch, mids, side, words, wordScratch, bins32 } = s;
+      const { n, rows, scratch, gh2, ghScratch2, mids, side, words, wordScratch, bins32 } = s;
       const groups = Math.ceil(s.nf / 4);
       const from = Math.floor((index * lo.length) / threads);
       const to = Math.floor(((index + 1) * lo.length) / threads);
@@ -695,16 +702,13 @@ export function gbdtKernels(): Record<string, Kernel> {
           const shift = 8 * (feature & 3);
           for (let p = start; p < end; p++) {
             const row = rows[p]!;
-            const g = gh[2 * p]!;
-            const hh = gh[2 * p + 1]!;
+            const pair = gh2[p]!;
             const left = +(((key[p]! >>> shift) & 255) <= bin);
             side[p] = left;
             rows[w] = row;
-            gh[2 * w] = g;
-            gh[2 * w + 1] = hh;
+            gh2[w] = pair;
             scratch[r] = row;
-            ghScratch[2 * r] = g;
-            ghScratch[2 * r + 1] = hh;
+            ghScratch2[r] = pair;
             w += left;
             r += 1 - left;
           }
@@ -713,21 +717,18 @@ export function gbdtKernels(): Record<string, Kernel> {
           const col = s.cols.subarray(feature * n, (feature + 1) * n);
           for (let p = start; p < end; p++) {
             const row = rows[p]!;
-            const g = gh[2 * p]!;
-            const hh = gh[2 * p + 1]!;
+            const pair = gh2[p]!;
             const left = +(col[row]! <= bin);
             rows[w] = row;
-            gh[2 * w] = g;
-            gh[2 * w + 1] = hh;
+            gh2[w] = pair;
             scratch[r] = row;
-            ghScratch[2 * r] = g;
-            ghScratch[2 * r + 1] = hh;
+            ghScratch2[r] = pair;
             w += left;
             r += 1 - left;
           }
         }
         rows.set(scratch.subarray(start, r), w);
-        gh.set(ghScratch.subarray(2 * start, 2 * r), 2 * w);
+        gh2.set(ghScratch2.subarray(start, r), w);
         mids[l] = w;
         if (small) {
           // Every group's words the same way (the sides are recorded).

@@ -15,7 +15,7 @@ import {
   trainGbdt,
 } from '../../lambdas/training/gbdt/gbdt';
 import { DEFAULT_LOGISTIC_PARAMS, trainLogistic } from '../../lambdas/training/logistic/logistic-regression';
-import { inSharedMemory, sharedFloat64 } from '../../lambdas/training/parallel/shared-memory';
+import { inSharedMemory, shareFloat64 } from '../../lambdas/training/parallel/shared-memory';
 import { defaultThreads, SyncPool, WorkerPoolError } from '../../lambdas/training/parallel/sync-pool';
 import { createRng } from '../../lambdas/training/random';
 import { prepareTraining } from '../../lambdas/training/trial/prepare';
@@ -183,13 +183,8 @@ describe('training on several threads gives the same model as on one', () => {
     }
     // The trainers read shared columns in place (no copy, no staging) and leave them as they were.
     const { X, y } = table(9001, 6, 12, 'binary');
-    const shared = (a: Float64Array) => {
-      const c = sharedFloat64(a.length);
-      c.set(a);
-      return c;
-    };
-    const Xs: DesignMatrix = { ...X, columns: X.columns.map(shared) };
-    const ys = shared(y);
+    const Xs: DesignMatrix = { ...X, columns: X.columns.map(shareFloat64) };
+    const ys = shareFloat64(y);
     const gbdtParams = { ...DEFAULT_GBDT_PARAMS, maxIterations: 10 };
     const gbdt = trainGbdt(X, y, 'binary', { ...gbdtParams, threads: 1 });
     expect(snapshot(trainGbdt(Xs, ys, 'binary', { ...gbdtParams, threads: 2 }))).toEqual(snapshot(gbdt));

@@ -1,5 +1,5 @@
 import type { DesignMatrix } from '../design/design-matrix';
-import { sharedFloat64 } from '../parallel/shared-memory';
+import { sharedFloat64, shareFloat64 } from '../parallel/shared-memory';
 import { defaultThreads, SyncPool } from '../parallel/sync-pool';
 import { createRng } from '../random';
 import { binColumns, MAX_BINS } from './binning';
@@ -112,8 +112,6 @@ function boost(
   const n = X.rows;
   const nf = X.columns.length;
   const shared = <T>(make: (b: SharedArrayBuffer) => T, bytes: number) => make(new SharedArrayBuffer(bytes));
-  const yShared = sharedFloat64(n);
-  yShared.set(y);
   const raw = sharedFloat64(n);
   const nBlocks = Math.ceil(n / BLOCK_ROWS);
   const blocks = sharedFloat64(3 * nBlocks);
@@ -134,7 +132,8 @@ function boost(
     side: shared((b) => new Uint8Array(b), n),
     thr: sharedFloat64(nf * MAX_THRESHOLDS),
     nb: shared((b) => new Int32Array(b), 4 * nf),
-    y: yShared,
+    // Read only: a trial's labels are shared already, others are copied once.
+    y: shareFloat64(y),
     raw,
     gh: new Float32Array(ghBytes),
     gh2: new Float64Array(ghBytes),

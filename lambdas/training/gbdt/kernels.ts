@@ -564,9 +564,9 @@ export function gbdtKernels(): Record<string, Kernel> {
      * block 0 goes to the node's slot, block b > 0 to `blockHist` (combined in block order by
      * `rootSplit` / `childSplit`). Block b is the node's rows b·size, ... in lane order, the
      * size fixed by the data set and the node's row count (`blockRows`), so the partial sums
-     * do not depend on the thread count, and a
-     * large node keeps every thread busy even when the features are few. `root`: the node's
-     * positions are its rows; `small`: its words are in `words` (see SMALL_NODE).
+     * do not depend on the thread count, and a large node keeps every thread busy even when
+     * the features are few. `root`: the node's positions are its rows; `small`: its words are
+     * in `words` (see SMALL_NODE).
      */
     hist: (st, a, index, threads) => {
       const s = st as unknown as GbdtState;

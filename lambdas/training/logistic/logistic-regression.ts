@@ -1,5 +1,5 @@
 import type { DesignMatrix } from '../design/design-matrix';
-import { inSharedMemory, sharedFloat64 } from '../parallel/shared-memory';
+import { sharedFloat64, shareFloat64 } from '../parallel/shared-memory';
 import { defaultThreads, SyncPool } from '../parallel/sync-pool';
 import { LOGISTIC_BLOCK_ROWS, type LogisticState, logisticKernels } from './kernels';
 import { lbfgs } from './lbfgs';
@@ -68,19 +68,13 @@ function fitOnPool(
   // Workers see only shared memory: a table in ordinary memory is copied there for them (on
   // 1M × 20, the copy cost as much as the fit on two threads). A trial's design matrix is
   // already shared, and one thread reads the caller's arrays as they are.
-  const toShared = (a: Float64Array) => {
-    if (inSharedMemory(a)) return a;
-    const c = sharedFloat64(a.length);
-    c.set(a);
-    return c;
-  };
   const shared = pool.threads > 1;
   const nBlocks = Math.ceil(n / LOGISTIC_BLOCK_ROWS);
   const s: LogisticState = {
     n,
     d,
-    cols: X.columns.map((c) => (shared ? toShared(c) : c)),
-    y: shared ? toShared(y) : y,
+    cols: X.columns.map((c) => (shared ? shareFloat64(c) : c)),
+    y: shared ? shareFloat64(y) : y,
     mean: sharedFloat64(d),
     scale: sharedFloat64(d),
     partial: sharedFloat64(nBlocks * (d + 2)),

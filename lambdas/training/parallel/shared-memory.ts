@@ -13,3 +13,11 @@ export function sharedFloat64(length: number): Float64Array {
 export function inSharedMemory(a: ArrayBufferView): boolean {
   return a.buffer instanceof SharedArrayBuffer;
 }
+
+/** `a` itself when worker threads can read it in place, else a copy in shared memory. */
+export function shareFloat64(a: Float64Array): Float64Array {
+  if (inSharedMemory(a)) return a;
+  const c = sharedFloat64(a.length);
+  c.set(a);
+  return c;
+}
